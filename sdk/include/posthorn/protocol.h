@@ -1,0 +1,48 @@
+/*
+ * posthorn/protocol.h - what a protocol plugin implements.
+ *
+ * The core accepts a connection (and completes an implicit TLS handshake),
+ * then drives the plugin through these callbacks on the worker's loop.
+ * Input is pulled: in conn_input() the plugin calls conn_read_line() /
+ * conn_read_bytes() until PH_AGAIN, or stops early when its output is
+ * above the low-water mark and resumes in conn_output_ready(). While the
+ * plugin leaves input unread the core stops reading the socket once its
+ * input buffer is full, so memory per connection stays bounded.
+ */
+#ifndef POSTHORN_PROTOCOL_H
+#define POSTHORN_PROTOCOL_H
+
+#include "core.h"
+
+enum ph_goodbye_reason {
+	PH_GOODBYE_TIMEOUT = 1,	 /* idle timeout expired */
+	PH_GOODBYE_SHUTDOWN = 2, /* daemon stopping; say BYE politely */
+};
+
+struct ph_protocol_ops {
+	uint32_t struct_size;
+
+	/* A new connection. Queue the greeting here. `plugin_state` is what
+	 * init() returned. Store your per-connection state in
+	 * *conn_state_r; it is passed to every other callback. Return < 0 to
+	 * refuse (the core closes without calling conn_closed). */
+	int (*conn_open)(void *plugin_state, ph_conn *conn,
+			 void **conn_state_r);
+	/* New input is buffered (or the TLS handshake finished). */
+	void (*conn_input)(void *conn_state);
+	/* Output fell below the low-water mark after being at or above it.
+	 * May be NULL. */
+	void (*conn_output_ready)(void *conn_state);
+	/* Last words before the core closes: queue a BYE / -ERR line. May be
+	 * NULL. The connection closes right after, whatever is queued. */
+	void (*conn_goodbye)(void *conn_state, enum ph_goodbye_reason reason);
+	/* The connection is gone (peer closed, error, conn_close()). Free the
+	 * state; do not touch the ph_conn after returning. */
+	void (*conn_closed)(void *conn_state);
+
+	/* ABI 1.0 ends here. */
+};
+
+#define PH_PROTOCOL_OPS_INIT .struct_size = sizeof(struct ph_protocol_ops)
+
+#endif /* POSTHORN_PROTOCOL_H */
