@@ -87,6 +87,7 @@ static int imap_mixed_op(struct lg_slot *s)
 	if (seq == 0 && im->op != LG_OP_APPEND)
 		im->op = LG_OP_NOOP;
 	im->fetching_body = false;
+	im->body = 0;
 	switch (im->op) {
 	case LG_OP_FETCH_BODY:
 		im->fetching_body = true;
@@ -155,8 +156,10 @@ static int imap_ok(struct lg_slot *s)
 		im->ops_left = lg.opt.mixed_ops;
 		return imap_mixed_op(s);
 	case IP_OP:
-		if (im->fetching_body && m)
+		if (im->fetching_body && m) {
 			lg.st.messages++;
+			lg.st.bytes += im->body;
+		}
 		if (--im->ops_left > 0)
 			return imap_mixed_op(s);
 		return imap_cmd(s, IP_LOGOUT, "LOGOUT");
@@ -287,8 +290,10 @@ static int64_t imap_literal_size(const char *line, size_t len)
 	i = len - 1;
 	while (i > 0 && line[i - 1] >= '0' && line[i - 1] <= '9')
 		i--;
-	if (i == 0 || line[i - 1] != '{' || i == len - 1 || len - 1 - i > 10)
+	if (i == 0 || line[i - 1] != '{' || i == len - 1)
 		return 0;
+	if (len - 1 - i > 10) /* more than 10 digits: over any limit */
+		return -1;
 	for (; i < len - 1; i++)
 		n = n * 10 + (uint64_t)(line[i] - '0');
 	return n > LG_MAX_LITERAL ? -1 : (int64_t)n;
@@ -307,8 +312,8 @@ static int imap_input(struct lg_slot *s)
 		if (im->lit_left > 0) {
 			size_t n = lg_conn_skip(s, im->lit_left);
 			im->lit_left -= n;
-			if (im->fetching_body && lg_measuring())
-				lg.st.bytes += n;
+			if (im->fetching_body)
+				im->body += n;
 			if (im->lit_left > 0)
 				return 0;
 		}

@@ -138,6 +138,7 @@ struct lg_imap_state {
 	int ops_left;
 	int op;		    /* current mixed op */
 	bool fetching_body; /* count literal bytes as message bytes */
+	uint64_t body;	    /* literal bytes of the current FETCH BODY[] */
 	bool have_idle;
 	uint64_t seen_delivery;
 };
@@ -152,7 +153,8 @@ struct lg_pop3_state {
 
 struct lg_slot {
 	int id;
-	int user; /* 1-based user index */
+	uint64_t raw_bytes; /* raw mode: bytes of the current stream */
+	int user;	    /* 1-based user index */
 	struct lg_conn c;
 	const struct lg_client_ops *ops;
 	ev_timer timer; /* timeout, or delayed (re)start */

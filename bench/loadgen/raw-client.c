@@ -5,22 +5,22 @@
 
 static void raw_connected(struct lg_slot *s)
 {
-	(void)s;
+	s->raw_bytes = 0;
 }
 
 static int raw_input(struct lg_slot *s)
 {
-	size_t n = lg_conn_skip(s, lg_conn_avail(s));
-
-	if (lg_measuring())
-		lg.st.bytes += n;
+	s->raw_bytes += lg_conn_skip(s, lg_conn_avail(s));
 	return 0;
 }
 
 static bool raw_eof(struct lg_slot *s)
 {
-	if (lg_measuring())
+	/* Like a message download: counted when complete. */
+	if (lg_measuring()) {
 		lg.st.messages++;
+		lg.st.bytes += s->raw_bytes;
+	}
 	lg_session_done(s);
 	return true;
 }
