@@ -147,15 +147,26 @@ void lg_session_fail(struct lg_slot *s, bool protocol, const char *fmt, ...)
 	slot_schedule(s, 0.1); /* no busy loop against a refusing server */
 }
 
+/* The login scenario walks through the users, each slot within its own
+   subset (users id+1, id+1+C, ...), so no two concurrent sessions share a
+   user whenever users >= connections (POP3 locks the maildrop); the other
+   scenarios keep one user per slot. */
+static int slot_next_user(struct lg_slot *s)
+{
+	int c = lg.opt.connections, u = lg.opt.users;
+
+	if (lg.opt.scenario != LG_SC_LOGIN || u <= c)
+		return s->id % u + 1;
+	if (s->user == 0 || s->user + c > u)
+		return s->id % u + 1;
+	return s->user + c;
+}
+
 static void slot_start(struct lg_slot *s)
 {
-	static unsigned next_user;
 	int r;
 
-	if (lg.opt.scenario == LG_SC_LOGIN)
-		s->user = (int)(next_user++ % (unsigned)lg.opt.users) + 1;
-	else
-		s->user = s->id % lg.opt.users + 1;
+	s->user = slot_next_user(s);
 	s->session_start = s->op_start = ev_now(lg.loop);
 	s->active = true;
 	s->ops->connected(s); /* reset protocol state; conn.c calls it again
