@@ -223,6 +223,8 @@ size_t lg_conn_avail(struct lg_slot *s)
 void lg_conn_touch(struct lg_slot *s)
 {
 	ev_timer_stop(lg.loop, &s->timer);
+	if (lg_imap_idling(s)) /* a held session is quiet by design */
+		return;
 	ev_timer_set(&s->timer, lg.opt.timeout, 0.);
 	ev_timer_start(lg.loop, &s->timer);
 }

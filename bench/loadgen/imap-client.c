@@ -149,6 +149,7 @@ static int imap_ok(struct lg_slot *s)
 		lg.st.server_has_idle = im->have_idle;
 		if (!im->have_idle) {
 			im->phase = IP_IDLE; /* hold a selected session */
+			lg_conn_touch(s);
 			return 0;
 		}
 		return imap_cmd(s, IP_IDLE_WAIT, "IDLE");
@@ -246,6 +247,7 @@ static int imap_continuation(struct lg_slot *s)
 	}
 	if (im->phase == IP_IDLE_WAIT) {
 		im->phase = IP_IDLE;
+		lg_conn_touch(s); /* stops the timeout */
 		return 0;
 	}
 	lg_session_fail(s, true, "unexpected continuation request");
