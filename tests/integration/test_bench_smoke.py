@@ -11,10 +11,13 @@
 """
 import json
 import os
+import shutil
 import socket
 import socketserver
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import unittest
 
@@ -57,6 +60,7 @@ class ImapStub(socketserver.StreamRequestHandler):
 
     def handle(self):
         mode = self.server.mode
+        self.server.peers.add(self.client_address[0])
         exists = 30
         self.send(b'* OK [CAPABILITY IMAP4rev1 IDLE AUTH=PLAIN] stub ready\r\n')
         while True:
@@ -100,6 +104,12 @@ class ImapStub(socketserver.StreamRequestHandler):
                 if not self.rfile.readline():
                     return
                 self.send(tag + b' OK done\r\n')
+            elif cmd == b'STARTTLS':
+                self.send(tag + b' OK begin TLS\r\n')
+                self.request = self.server.tls.wrap_socket(self.request,
+                                                           server_side=True)
+                self.rfile = self.request.makefile('rb')
+                self.wfile = self.request.makefile('wb')
             elif cmd == b'LOGOUT':
                 self.send(b'* BYE bye\r\n' + tag + b' OK bye\r\n')
                 return
@@ -159,6 +169,14 @@ class Pop3Stub(socketserver.StreamRequestHandler):
 class StubServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls = None
+    implicit = False
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.implicit:
+            sock = self.tls.wrap_socket(sock, server_side=True)
+        return sock, addr
 
     def handle_error(self, request, client_address):
         # loadgen closes connections at the end of a run, mid-session.
@@ -166,10 +184,30 @@ class StubServer(socketserver.ThreadingTCPServer):
             super().handle_error(request, client_address)
 
 
-def start_stub(handler, mode='ok'):
-    srv = StubServer(('127.0.0.1', 0), handler)
+def stub_tls_context():
+    d = tempfile.mkdtemp()
+    try:
+        cert, key = os.path.join(d, 'cert.pem'), os.path.join(d, 'key.pem')
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
+                        '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+                        '-subj', '/CN=localhost'], check=True,
+                       capture_output=True)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        return ctx
+    finally:
+        shutil.rmtree(d)
+
+
+def start_stub(handler, mode='ok', implicit_tls=False):
+    srv = StubServer(('127.0.0.1', 0), handler, bind_and_activate=False)
+    srv.tls = stub_tls_context()
+    srv.implicit = implicit_tls
+    srv.server_bind()
+    srv.server_activate()
     srv.mode = mode
     srv.message = corpus_message()
+    srv.peers = set()
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
@@ -204,6 +242,40 @@ class LoadgenStubTest(unittest.TestCase):
         self.assertGreater(j['sessions'], 10)
         self.assertGreater(j['logins_per_s'], 0)
         self.assertGreater(j['lat_p99_ms'], 0)
+
+    def test_starttls(self):
+        port = self.stub(ImapStub)
+        r, j = run_loadgen('-s', 'login', '-p', port, '-c', 2, '-d', 1,
+                           '--tls', 'starttls')
+        self.assertEqual(j['tls'], 'starttls')
+        self.assertEqual(j['errors'] + j['conn_errors'], 0, r.stderr)
+        self.assertGreater(j['logins'], 0)
+
+    def test_implicit_tls(self):
+        srv = start_stub(ImapStub, implicit_tls=True)
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        r, j = run_loadgen('-s', 'imap-mixed', '-p', srv.server_address[1],
+                           '-c', 2, '-d', 1, '--tls', 'implicit')
+        self.assertEqual(j['errors'] + j['conn_errors'], 0, r.stderr)
+        self.assertEqual(j['bytes'], j['messages'] * len(corpus_message()))
+        self.assertGreater(j['messages'], 0)
+
+    def test_tls_against_plaintext(self):
+        port = self.stub(ImapStub)  # implicit TLS to a plaintext server
+        r, j = run_loadgen('-s', 'login', '-p', port, '-c', 1, '-d', 0.5,
+                           '--tls', 'implicit', '--timeout', 0.3)
+        self.assertGreater(j['conn_errors'], 0)
+        self.assertEqual(j['logins'], 0)
+
+    def test_sources(self):
+        srv = start_stub(ImapStub)
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        r, j = run_loadgen('-s', 'login', '-p', srv.server_address[1],
+                           '-c', 6, '-d', 0.5, '--sources', 3)
+        self.assertEqual(j['errors'] + j['conn_errors'], 0, r.stderr)
+        self.assertEqual(srv.peers, {'127.0.0.1', '127.0.0.2', '127.0.0.3'})
 
     def test_imap_mixed(self):
         port = self.stub(ImapStub)
