@@ -187,11 +187,13 @@ int lg_conn_printf(struct lg_slot *s, const char *fmt, ...)
 int lg_conn_line(struct lg_slot *s, const char **line, size_t *len)
 {
 	struct lg_conn *c = &s->c;
-	char *start = c->rbuf + c->roff;
-	size_t avail = c->rlen - c->roff;
-	char *lf = memchr(start, '\n', avail);
-	size_t n;
+	size_t avail = c->rlen - c->roff, n;
+	char *start, *lf;
 
+	if (avail == 0)
+		return 0;
+	start = c->rbuf + c->roff;
+	lf = memchr(start, '\n', avail);
 	if (lf == NULL)
 		return avail >= LG_MAX_LINE ? -1 : 0;
 	n = (size_t)(lf - start) + 1;
@@ -220,11 +222,31 @@ size_t lg_conn_avail(struct lg_slot *s)
 	return s->c.rlen - s->c.roff;
 }
 
+/* Give back the buffers of a quiet connection: 50,000 held sessions
+   should not cost loadgen 50,000 read buffers. */
+static void conn_trim(struct lg_slot *s)
+{
+	struct lg_conn *c = &s->c;
+
+	if (c->roff == c->rlen) {
+		free(c->rbuf);
+		c->rbuf = NULL;
+		c->rlen = c->roff = c->rcap = 0;
+	}
+	if (c->woff == c->wlen) {
+		free(c->wbuf);
+		c->wbuf = NULL;
+		c->wlen = c->woff = c->wcap = 0;
+	}
+}
+
 void lg_conn_touch(struct lg_slot *s)
 {
 	ev_timer_stop(lg.loop, &s->timer);
-	if (lg_imap_idling(s)) /* a held session is quiet by design */
+	if (lg_imap_idling(s)) { /* a held session is quiet by design */
+		conn_trim(s);
 		return;
+	}
 	ev_timer_set(&s->timer, lg.opt.timeout, 0.);
 	ev_timer_start(lg.loop, &s->timer);
 }
