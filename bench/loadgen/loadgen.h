@@ -35,6 +35,7 @@ enum lg_scenario {
 	LG_SC_IMAP_IDLE,
 	LG_SC_POP3_DOWNLOAD,
 	LG_SC_RAW,
+	LG_SC_COUNT
 };
 
 /* Weights of the imap-mixed operations (see bench/README.md). */
@@ -184,8 +185,23 @@ struct lg_run {
 	uint64_t *user_delivery_seq; /* per user index */
 	ev_tstamp *user_delivery_time;
 	unsigned err_reports;
+	/* imap-idle: server PSS before and at the end, sessions held */
+	long pss_base, pss_end;
+	int pss_procs;
+	uint64_t idle_held;
 };
 extern struct lg_run lg;
+
+/* options.c */
+extern const char *const lg_scenario_names[LG_SC_COUNT];
+extern const char *const lg_proto_names[3];
+extern const char *const lg_tls_names[3];
+extern const char *const lg_op_names[LG_OP_COUNT];
+int lg_options_parse(int argc, char **argv, const char **serve_file,
+		     const char **listen_addr);
+
+/* report.c */
+void lg_report(void);
 
 /* main.c */
 bool lg_measuring(void);
