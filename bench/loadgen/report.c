@@ -91,7 +91,7 @@ void lg_report(void)
 	       (double)st->messages / secs, (double)st->bytes / secs / 1e6, p50,
 	       p90, p99);
 	if (o->scenario == LG_SC_IMAP_IDLE)
-		printf(",\"lg.idle_held\":%llu,\"server_idle\":%s,"
+		printf(",\"idle_held\":%llu,\"server_idle\":%s,"
 		       "\"pss_kb\":%ld,\"pss_base_kb\":%ld,"
 		       "\"pss_per_session_kb\":%.1f,\"deliveries\":%llu,"
 		       "\"notifications\":%llu,\"notify_p50_ms\":%.3f,"
