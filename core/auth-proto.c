@@ -1,5 +1,8 @@
 /* core/auth-proto.c - encoding and strict decoding of auth messages. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "auth-proto.h"
 
 struct proto_writer {
@@ -159,4 +162,82 @@ int ph__auth_decode_reply(unsigned char *buf, size_t len,
 	reply_r->message = proto_get_str(&r, PH__AUTH_MAX_MESSAGE, 0);
 	reply_r->record = proto_get_str(&r, PH__AUTH_MAX_RECORD, 0);
 	return r.bad || r.pos != r.len ? PH_EINVAL : PH_OK;
+}
+
+struct ph__auth_outq_msg {
+	struct ph__auth_outq_msg *next;
+	size_t len;
+	unsigned char data[];
+};
+
+static int outq_send_one(int fd, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return 0;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		return 1;
+	return PH_ECLOSED;
+}
+
+int ph__auth_outq_flush(struct ph__auth_outq *q, int fd)
+{
+	struct ph__auth_outq_msg *m;
+	int ret;
+
+	while ((m = q->head) != NULL) {
+		ret = outq_send_one(fd, m->data, m->len);
+		if (ret != 0)
+			return ret;
+		q->head = m->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->count--;
+		free(m);
+	}
+	return 0;
+}
+
+int ph__auth_outq_send(struct ph__auth_outq *q, int fd, const void *buf,
+		       size_t len)
+{
+	struct ph__auth_outq_msg *m;
+	int ret = 1;
+
+	if (q->head == NULL) {
+		ret = outq_send_one(fd, buf, len);
+		if (ret <= 0)
+			return ret;
+	}
+	if (q->count >= PH__AUTH_OUTQ_MAX)
+		return PH_ETOOBIG;
+	m = malloc(sizeof(*m) + len);
+	if (m == NULL)
+		return PH_ENOMEM;
+	m->next = NULL;
+	m->len = len;
+	memcpy(m->data, buf, len);
+	if (q->tail != NULL)
+		q->tail->next = m;
+	else
+		q->head = m;
+	q->tail = m;
+	q->count++;
+	return 1;
+}
+
+void ph__auth_outq_clear(struct ph__auth_outq *q)
+{
+	struct ph__auth_outq_msg *m, *next;
+
+	for (m = q->head; m != NULL; m = next) {
+		next = m->next;
+		free(m);
+	}
+	q->head = q->tail = NULL;
+	q->count = 0;
 }

@@ -75,6 +75,24 @@ int ph__auth_decode_request(unsigned char *buf, size_t len,
 int ph__auth_decode_reply(unsigned char *buf, size_t len,
 			  struct ph__auth_reply_msg *reply_r);
 
+/* Datagrams waiting for the socket to drain (bounded). */
+struct ph__auth_outq_msg;
+struct ph__auth_outq {
+	struct ph__auth_outq_msg *head, *tail;
+	size_t count;
+};
+#define PH__AUTH_OUTQ_MAX 4096
+
+/* Sends `len` bytes now, or queues a copy when the socket is full.
+ * Returns 0 when nothing is left queued, 1 when the caller must watch
+ * for writability and call flush, or a negative PH_E* (PH_ECLOSED: peer
+ * gone; PH_ETOOBIG: queue full). */
+int ph__auth_outq_send(struct ph__auth_outq *q, int fd, const void *buf,
+		       size_t len);
+/* Sends what is queued; same results as ph__auth_outq_send(). */
+int ph__auth_outq_flush(struct ph__auth_outq *q, int fd);
+void ph__auth_outq_clear(struct ph__auth_outq *q);
+
 /* Per-request timeout of a client (seconds, default
  * PH__AUTH_CLIENT_TIMEOUT). */
 void ph__auth_client_set_timeout(struct ph__auth_client *client,
