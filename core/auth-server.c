@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <ev.h>
 #include "auth-proto.h"
+#include "api.h"
 #include "auth-server.h"
 #include "log.h"
 #include "user.h"
@@ -191,7 +192,7 @@ static void srv_run_chain(struct srv *srv, struct srv_job *job)
 	snprintf(job->message, sizeof(job->message), "unknown user");
 	for (i = 0; i < srv->chain_count; i++) {
 		struct srv_backend *b = &srv->chain[i];
-		const char *error = NULL;
+		const char *error = NULL, *prev;
 		ph_user *user = ph__user_create();
 		int ret;
 
@@ -203,8 +204,10 @@ static void srv_run_chain(struct srv *srv, struct srv_job *job)
 		}
 		if (!b->b.ops->thread_safe)
 			pthread_mutex_lock(&b->lock);
+		prev = ph__api_set_current(b->b.name); /* log prefix */
 		ret =
 		    call(b->b.ops, b->b.state, &req, job->scheme, user, &error);
+		ph__api_set_current(prev);
 		/* error_r is the plugin's until its next call: copy it now. */
 		if (error != NULL)
 			snprintf(job->message, sizeof(job->message), "%s: %s",
