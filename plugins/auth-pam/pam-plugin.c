@@ -77,8 +77,9 @@ static int pam_wait(struct pam_state *st, pid_t pid, int fd,
 			break;
 		}
 	}
-	/* The whole group: helpers a module spawned (unix_chkpwd, pam_exec)
-	 * must not outlive the conversation. */
+	/* The whole group, so helpers a module spawned (unix_chkpwd) go too;
+	 * one that made its own session (pam_exec's child) is out of reach,
+	 * but it holds none of our descriptors. */
 	if (ret < 0)
 		kill(-pid, SIGKILL);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)

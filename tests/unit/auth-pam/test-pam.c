@@ -282,7 +282,7 @@ static void setup_and_reexec(char **argv)
 		   "auth required %s passdb=%s/passdb\n"
 		   "account required %s passdb=%s/passdb\n",
 		   PAM_MATRIX, dir, PAM_MATRIX, dir);
-	write_file("services/posthorn-hang", "auth required %s /bin/sleep 20\n",
+	write_file("services/posthorn-hang", "auth required %s /bin/sleep 5\n",
 		   PAM_EXEC);
 	snprintf(preload, sizeof(preload), "%s", PAM_WRAPPER_LIB);
 	setenv("LD_PRELOAD", preload, 1);
