@@ -80,7 +80,9 @@ static void tp_produce(struct tp_conn *tc)
 	}
 }
 
-static void tp_command(struct tp_conn *tc, char *line)
+/* Returns 1 when the command started TLS: like a real protocol, read
+ * nothing more until the handshake is done. */
+static int tp_command(struct tp_conn *tc, char *line)
 {
 	const struct ph_core_api *api = tc->api;
 	char *arg = strchr(line, ' ');
@@ -95,6 +97,8 @@ static void tp_command(struct tp_conn *tc, char *line)
 		if (ret < 0)
 			api->conn_printf(tc->conn, "-ERR %s\r\n",
 					 api->strerror(ret));
+		else
+			return 1;
 	} else if (strcasecmp(line, "INFO") == 0) {
 		struct ph_conn_info info = PH_CONN_INFO_INIT;
 
@@ -114,13 +118,13 @@ static void tp_command(struct tp_conn *tc, char *line)
 
 		if (sscanf(arg, "%511s %llu %llu", path, &off, &len) != 3) {
 			api->conn_printf(tc->conn, "-ERR usage\r\n");
-			return;
+			return 0;
 		}
 		int fd = open(path, O_RDONLY);
 
 		if (fd < 0) {
 			api->conn_printf(tc->conn, "-ERR open\r\n");
-			return;
+			return 0;
 		}
 		api->conn_printf(tc->conn, "+OK %llu\r\n", len);
 		api->conn_write_file(tc->conn, fd, off, len);
@@ -142,6 +146,7 @@ static void tp_command(struct tp_conn *tc, char *line)
 			arg[-1] = ' ';
 		api->conn_printf(tc->conn, "echo: %s\r\n", line);
 	}
+	return 0;
 }
 
 static void tp_input(void *cs)
@@ -171,7 +176,8 @@ static void tp_input(void *cs)
 		for (size_t i = 0; i < line.len; i++)
 			buf[i] = line.data[i] == '\0' ? '@' : line.data[i];
 		buf[line.len] = '\0';
-		tp_command(tc, buf);
+		if (tp_command(tc, buf))
+			return;
 	}
 }
 
