@@ -8,6 +8,10 @@
  *   FILE <path> <off> <len>  the byte range through conn_write_file
  *   CONFIG <key>        "+OK <value>" from conn_config()
  *   IDLE <s>            sets the idle timeout
+ *   LOGIN <user> <pass> auth_plain: "+OK user=<name>" or "-ERR <code> <msg>"
+ *   MECHS               "+OK <sasl_mechanisms>"
+ *   SASL <mech> [<ir>]  sasl_start; then each line goes to sasl_continue:
+ *                       "+ <challenge>", "+OK sasl user=<name>", "-ERR ..."
  *   QUIT                "+OK bye", close
  *   anything else       "echo: <line>"
  */
@@ -27,7 +31,11 @@ struct tp_conn {
 	const struct ph_core_api *api;
 	ph_conn *conn;
 	uint64_t big_left;
+	int busy; /* auth request running: read nothing meanwhile */
+	int in_sasl;
 };
+
+static void tp_input(void *cs);
 
 static int tp_init(const struct ph_core_api *api, const ph_config *config,
 		   void **state_r, const char **error_r)
@@ -78,6 +86,43 @@ static void tp_produce(struct tp_conn *tc)
 		if (tc->big_left == 0)
 			tc->api->conn_write(tc->conn, "\r\n", 2);
 	}
+}
+
+static void tp_auth_done(void *ctx, int result, const ph_user *user,
+			 const char *message)
+{
+	struct tp_conn *tc = ctx;
+
+	tc->busy = 0;
+	if (result == PH_OK)
+		tc->api->conn_printf(tc->conn, "+OK user=%s\r\n",
+				     tc->api->user_get(user, "user"));
+	else
+		tc->api->conn_printf(tc->conn, "-ERR %d %s\r\n", result,
+				     message);
+	tp_input(tc);
+}
+
+static void tp_sasl_step(void *ctx, enum ph_sasl_status status,
+			 struct ph_str data, const ph_user *user)
+{
+	struct tp_conn *tc = ctx;
+
+	tc->busy = 0;
+	if (status == PH_SASL_CHALLENGE) {
+		tc->api->conn_printf(tc->conn, "+ %.*s\r\n", (int)data.len,
+				     data.data);
+	} else {
+		tc->in_sasl = 0;
+		if (status == PH_SASL_SUCCESS)
+			tc->api->conn_printf(tc->conn, "+OK sasl user=%s\r\n",
+					     tc->api->user_get(user, "user"));
+		else
+			tc->api->conn_printf(tc->conn, "-ERR sasl %d %.*s\r\n",
+					     (int)status, (int)data.len,
+					     data.data);
+	}
+	tp_input(tc);
 }
 
 /* Returns 1 when the command started TLS: like a real protocol, read
@@ -138,6 +183,45 @@ static int tp_command(struct tp_conn *tc, char *line)
 	} else if (strcasecmp(line, "IDLE") == 0 && arg != NULL) {
 		api->conn_set_idle_timeout(tc->conn, (unsigned)atoi(arg));
 		api->conn_printf(tc->conn, "+OK\r\n");
+	} else if (strcasecmp(line, "LOGIN") == 0 && arg != NULL &&
+		   strchr(arg, ' ') != NULL) {
+		char *pass = strchr(arg, ' ');
+		struct ph_str u, pw;
+		int ret;
+
+		*pass++ = '\0';
+		u.data = arg;
+		u.len = strlen(arg);
+		pw.data = pass;
+		pw.len = strlen(pass);
+		ret = api->auth_plain(tc->conn, u, pw, tp_auth_done, tc);
+		if (ret < 0)
+			api->conn_printf(tc->conn, "-ERR %d %s\r\n", ret,
+					 api->strerror(ret));
+		else
+			tc->busy = 1;
+	} else if (strcasecmp(line, "MECHS") == 0) {
+		api->conn_printf(tc->conn, "+OK %s\r\n",
+				 api->sasl_mechanisms(tc->conn));
+	} else if (strcasecmp(line, "SASL") == 0 && arg != NULL) {
+		char *ir = strchr(arg, ' ');
+		struct ph_str irs;
+		int ret;
+
+		if (ir != NULL) {
+			*ir++ = '\0';
+			irs.data = ir;
+			irs.len = strlen(ir);
+		}
+		ret = api->sasl_start(tc->conn, arg, ir != NULL ? &irs : NULL,
+				      tp_sasl_step, tc);
+		if (ret < 0) {
+			api->conn_printf(tc->conn, "-ERR %d %s\r\n", ret,
+					 api->strerror(ret));
+		} else {
+			tc->busy = 1;
+			tc->in_sasl = 1;
+		}
 	} else if (strcasecmp(line, "QUIT") == 0) {
 		api->conn_printf(tc->conn, "+OK bye\r\n");
 		api->conn_close(tc->conn);
@@ -158,7 +242,7 @@ static void tp_input(void *cs)
 	/* Output first: no new command while BIG is still producing or
 	 * while the client is not reading our answers (the core then stops
 	 * reading the socket once its input buffer is full). */
-	while (tc->big_left == 0 &&
+	while (tc->big_left == 0 && !tc->busy &&
 	       tc->api->conn_output_pending(tc->conn) <
 		   tc->api->conn_output_lowat(tc->conn) &&
 	       (ret = tc->api->conn_read_line(tc->conn, 1024, &line)) !=
@@ -176,6 +260,14 @@ static void tp_input(void *cs)
 		for (size_t i = 0; i < line.len; i++)
 			buf[i] = line.data[i] == '\0' ? '@' : line.data[i];
 		buf[line.len] = '\0';
+		if (tc->in_sasl) {
+			tc->busy = 1;
+			if (tc->api->sasl_continue(tc->conn, line) < 0) {
+				tc->busy = 0;
+				tc->in_sasl = 0;
+			}
+			continue;
+		}
 		if (tp_command(tc, buf))
 			return;
 	}
