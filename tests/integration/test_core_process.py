@@ -119,5 +119,50 @@ class Reload(harness.TestCase):
         self.server.write_config()
 
 
+
+def _nobody():
+    try:
+        import pwd
+        return pwd.getpwnam('nobody')
+    except KeyError:
+        return None
+
+
+@harness.unittest.skipUnless(os.getuid() == 0 and _nobody() is not None,
+                             'needs root and a "nobody" user')
+class DropPrivileges(harness.TestCase):
+    listeners = {'tp': dict(protocol='testproto', tls='implicit',
+                            allow_plaintext='yes')}
+    core = {'user': 'nobody'}
+
+    def test_workers_run_as_user(self):
+        nobody = _nobody()
+        self.server.wait_log(r'worker 1: info: serving')
+        pids = worker_pids(self.server)
+        self.assertEqual(len(pids), 1)
+        with open('/proc/%d/status' % pids[0]) as f:
+            status = f.read()
+        uids = re.search(r'^Uid:\s+(.*)$', status, re.M).group(1).split()
+        gids = re.search(r'^Gid:\s+(.*)$', status, re.M).group(1).split()
+        self.assertEqual(set(uids), {str(nobody.pw_uid)})
+        self.assertEqual(set(gids), {str(nobody.pw_gid)})
+        self.assertRegex(status, r'NoNewPrivs:\s+1')
+        # TLS keys were loaded before the drop; serving works.
+        c = self.server.connect_tls('tp')
+        self.assertEqual(c.line(), '+OK testproto ready')
+        if harness.plugin_exists('auth-passwdfile'):
+            self.assertEqual(c.cmd('LOGIN alice secret'), '+OK user=alice')
+        c.close()
+        # A re-spawned unprivileged worker still reaches the auth socket.
+        os.kill(pids[0], signal.SIGKILL)
+        self.server.wait_log(r'worker 1 restarted')
+        self.server.wait_log(r'(worker 1: info: serving[\s\S]*){2}')
+        c = self.server.connect_tls('tp')
+        self.assertEqual(c.line(), '+OK testproto ready')
+        if harness.plugin_exists('auth-passwdfile'):
+            self.assertEqual(c.cmd('LOGIN alice secret'), '+OK user=alice')
+        c.close()
+
+
 if __name__ == '__main__':
     harness.main()
