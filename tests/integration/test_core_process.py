@@ -164,5 +164,37 @@ class DropPrivileges(harness.TestCase):
         c.close()
 
 
+
+@harness.unittest.skipUnless(harness.plugin_exists('auth-passwdfile'),
+                             'auth-passwdfile plugin not built')
+class AuthRestart(harness.TestCase):
+    listeners = {'tp': dict(protocol='testproto', tls='none',
+                            allow_plaintext='yes')}
+
+    def test_auth_service_restarted(self):
+        c = self.server.connect('tp')
+        c.line()
+        self.assertEqual(c.cmd('LOGIN alice secret'), '+OK user=alice')
+        pid = int(self.server.wait_log(r'posthornd\[(\d+)\] auth: ').group(1))
+        os.kill(pid, signal.SIGKILL)
+        self.server.wait_log(r'auth service \(pid %d\) killed by signal 9'
+                             % pid)
+        self.server.wait_log(r'auth service restarted \(pid \d+\)')
+        # The worker reconnects through <state_dir>/auth.sock; the first
+        # request may still meet the dead socket.
+        deadline = time.time() + 10
+        answer = None
+        c.close()
+        while time.time() < deadline:
+            c = self.server.connect('tp')
+            c.line()
+            answer = c.cmd('LOGIN alice secret')
+            c.close()
+            if answer == '+OK user=alice':
+                break
+            time.sleep(0.5)
+        self.assertEqual(answer, '+OK user=alice')
+
+
 if __name__ == '__main__':
     harness.main()
