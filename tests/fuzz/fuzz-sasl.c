@@ -1,10 +1,19 @@
 /* Fuzz target: SASL server steps fed with base64 client responses.
- * Byte 0 picks the mechanism (even: PLAIN, odd: LOGIN), then each
- * LF-separated line is one client response as sent on the wire. */
+ * Byte 0 picks the mechanism (% 3: PLAIN, LOGIN, SCRAM-SHA-256; bit 2:
+ * SCRAM with no stored secret), then each LF-separated line is one client
+ * response as sent on the wire. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core/sasl.h"
+#include "core/sasl-scram.h"
+
+static const char *const mechs[] = {"PLAIN", "LOGIN", "SCRAM-SHA-256"};
+
+/* RFC 7677's user "user", password "pencil" */
+#define FUZZ_SECRET                                                            \
+	"4096,W22ZaJ0SNY7soEsUEjb6gQ==,"                                       \
+	"WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=,"                        \
+	"wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU="
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -15,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	s = ph__sasl_create(data[0] & 1 ? "LOGIN" : "PLAIN");
+	s = ph__sasl_create(mechs[data[0] % 3]);
 	if (s == NULL)
 		return 0;
 	p = (const char *)data + 1;
@@ -42,6 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    &out);
 		free(raw);
 		p += len + (nl != NULL);
+		if (ret == PH__SASL_VERIFY && ph__sasl_credentials_scheme(s))
+			ret = ph__sasl_set_credentials(
+			    s, data[0] & 4 ? NULL : FUZZ_SECRET, &out);
 	}
 	if (ret == PH__SASL_VERIFY) {
 		const char *authcid = ph__sasl_authcid(s);
