@@ -14,8 +14,9 @@ import time
 
 import harness
 
-MSG_PLAIN, MSG_LOOKUP, MSG_REPLY = 1, 2, 128
-PH_OK, PH_EAUTH, PH_EUNKNOWN = 0, -14, -15
+MSG_PLAIN, MSG_LOOKUP, MSG_CREDENTIALS, MSG_FAILED = 1, 2, 3, 4
+MSG_REPLY, MSG_HELLO = 128, 129
+PH_OK, PH_EAUTH, PH_EUNKNOWN, PH_ENOTSUP = 0, -14, -15, -12
 FILTER = os.path.join(harness.SOURCE_DIR, 'dist', 'fail2ban', 'filter.d',
                       'posthorn.conf')
 
@@ -28,6 +29,14 @@ def encode_request(rtype, rid, user, password=b'', rip='', service='test',
     payload = struct.pack('=I', secured) + s(service) + s(user) + \
         s(password) + s(scheme) + s(rip) + s(lip)
     return struct.pack('=III', rtype, len(payload), rid) + payload
+
+
+def decode_hello(data):
+    rtype, plen, rid = struct.unpack_from('=III', data, 0)
+    assert rtype == MSG_HELLO and plen == len(data) - 12 and rid == 0, data
+    (n,) = struct.unpack_from('=I', data, 12)
+    assert len(data) == 12 + 4 + n + 1 and data[-1] == 0, data
+    return data[16:16 + n].decode()
 
 
 def decode_reply(data):
@@ -62,6 +71,8 @@ class AuthService(harness.TestCase):
         s.settimeout(10)
         s.connect(path)
         self.addCleanup(s.close)
+        # every connection starts with the service's hello
+        self.assertEqual(decode_hello(s.recv(65536)), 'SCRAM-SHA-256')
         return s
 
     def send(self, s, rtype, user, password=b'', **kw):
@@ -70,9 +81,9 @@ class AuthService(harness.TestCase):
                               **kw))
         return AuthService.next_id
 
-    def ask(self, user, password, rip, rtype=MSG_PLAIN):
+    def ask(self, user, password, rip, rtype=MSG_PLAIN, scheme=''):
         s = self.connect()
-        rid = self.send(s, rtype, user, password, rip=rip)
+        rid = self.send(s, rtype, user, password, rip=rip, scheme=scheme)
         t0 = time.time()
         r = decode_reply(s.recv(65536))
         r['elapsed'] = time.time() - t0
@@ -98,6 +109,26 @@ class AuthService(harness.TestCase):
         r = self.ask('bob', b'', '', rtype=MSG_LOOKUP)
         self.assertEqual(r['result'], PH_OK)
         self.assertEqual(r['record']['user'], 'bob')
+
+    def test_plain_secret_never_served(self):
+        # a {PLAIN} password cannot be fetched through the socket
+        r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS, scheme='PLAIN')
+        self.assertEqual(r['result'], PH_ENOTSUP)
+        self.assertNotIn('credentials', r['record'])
+        # the harness users have no SCRAM secret
+        r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS,
+                     scheme='SCRAM-SHA-256')
+        self.assertEqual(r['result'], PH_ENOTSUP)
+
+    def test_reported_failure(self):
+        # a worker-verified failure (a SCRAM proof) is counted and logged
+        r = self.ask('bob', b'', '198.51.100.9', rtype=MSG_FAILED,
+                     scheme='SCRAM-SHA-256')
+        self.assertEqual(r['result'], PH_EAUTH)
+        line = self.server.wait_log(
+            r'[^\n]*auth failed: user=<bob> rip=198\.51\.100\.9 '
+            r'service=test reason=SCRAM-SHA-256 proof mismatch').group(0)
+        self.check_filter([line], ['198.51.100.9'])
 
     def test_unknown_request_type_closes(self):
         s = self.connect()
