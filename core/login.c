@@ -33,6 +33,7 @@ struct ph__login {
 	struct ph__sasl *sasl;
 	ph_user *pending;   /* SCRAM: the record fetched with the secret */
 	int secret_fetched; /* SCRAM: failures from now on are reported */
+	int final_sent;	    /* SCRAM: server-final sent as a challenge */
 	char mechs[64];
 	ph_sasl_fn *sasl_cb;
 	void *ctx;
@@ -412,15 +413,14 @@ static void login_sasl_outcome(struct ph__login *l, int step, struct ph_str out)
 			return;
 		}
 		if (step == PH__SASL_SUCCESS) {
+			/* POP3 and IMAP carry no data with success (RFC 4422
+			 * 3.6): the server-final message goes out as a last
+			 * challenge, answered by an empty response */
 			ph__sasl_destroy(&l->sasl);
-			l->user = l->pending;
-			l->pending = NULL;
-			l->state = LOGIN_SASL_VERIFY;
-			login_defer(l, 0, PH_SASL_SUCCESS, b64, b64_len);
-		} else {
-			l->state = LOGIN_SASL_CLIENT;
-			login_defer(l, 0, PH_SASL_CHALLENGE, b64, b64_len);
+			l->final_sent = 1;
 		}
+		l->state = LOGIN_SASL_CLIENT;
+		login_defer(l, 0, PH_SASL_CHALLENGE, b64, b64_len);
 		free(b64);
 		return;
 	case PH__SASL_VERIFY:
@@ -489,6 +489,7 @@ int ph__login_sasl_start(struct ph__login *login, const char *mech,
 		return PH_ENOTSUP;
 	}
 	login->secret_fetched = 0;
+	login->final_sent = 0;
 	login->sasl_cb = cb;
 	login->ctx = ctx;
 	login->state = LOGIN_SASL_CLIENT;
@@ -503,8 +504,23 @@ int ph__login_sasl_start(struct ph__login *login, const char *mech,
 
 int ph__login_sasl_continue(struct ph__login *login, struct ph_str response)
 {
-	if (login->state != LOGIN_SASL_CLIENT || login->sasl == NULL)
+	if (login->state != LOGIN_SASL_CLIENT ||
+	    (login->sasl == NULL && !login->final_sent))
 		return PH_EINVAL;
+	if (login->final_sent) {
+		login->final_sent = 0;
+		if (response.len == 1 && response.data[0] == '*') {
+			login_sasl_end(login, PH_SASL_ABORTED,
+				       "Authentication aborted by client");
+		} else if (response.len != 0) {
+			login_sasl_end(login, PH_SASL_FAILURE, LOGIN_FAILED);
+		} else {
+			login->user = login->pending;
+			login->pending = NULL;
+			login_defer(login, 0, PH_SASL_SUCCESS, "", 0);
+		}
+		return PH_OK;
+	}
 	if (response.len == 1 && response.data[0] == '*')
 		login_sasl_end(login, PH_SASL_ABORTED,
 			       "Authentication aborted by client");

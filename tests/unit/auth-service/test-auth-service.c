@@ -906,6 +906,8 @@ static void scram_client_final(const char *bare, const char *server_first,
 }
 
 /* A whole SCRAM exchange; returns the final status. */
+static struct ph_str end_response; /* answer to the server-final */
+
 static enum ph_sasl_status scram_login(const char *user, const char *pw,
 				       struct ph__login **l_r,
 				       struct sasl_answer *s, int *sig_ok)
@@ -936,10 +938,17 @@ static enum ph_sasl_status scram_login(const char *user, const char *pw,
 			PH_OK);
 	sasl_wait(s);
 	*sig_ok = 0;
-	if (s->status == PH_SASL_SUCCESS) {
+	if (s->status == PH_SASL_CHALLENGE) {
+		/* server-final as a last challenge (RFC 4422 3.6) */
 		v = unb64(s->data, &len);
 		*sig_ok = strcmp(v, verifier) == 0;
 		free(v);
+		memset(s, 0, sizeof(*s));
+		CU_ASSERT_EQUAL(ph__login_sasl_continue(l, end_response),
+				PH_OK);
+		sasl_wait(s);
+		if (s->status == PH_SASL_SUCCESS)
+			CU_ASSERT_EQUAL(s->data[0], '\0');
 	}
 	free(ir);
 	free(first);
@@ -956,6 +965,7 @@ static void test_sasl_scram(void)
 	struct sasl_answer s;
 	int sig_ok;
 
+	end_response = PH_STR_LIT("");
 	CU_ASSERT_EQUAL(scram_login("user", "pencil", &l, &s, &sig_ok),
 			PH_SASL_SUCCESS);
 	CU_ASSERT(sig_ok); /* the server proved it knows the ServerKey */
@@ -966,6 +976,27 @@ static void test_sasl_scram(void)
 	/* the stored secret never reaches the protocol */
 	CU_ASSERT_PTR_NULL(ph__user_get(s.user, "credentials"));
 	ph__login_destroy(&l);
+}
+
+static void test_sasl_scram_bad_final_answer(void)
+{
+	struct ph__login *l;
+	struct sasl_answer s;
+	int sig_ok;
+
+	/* the answer to the server-final must be empty */
+	end_response = PH_STR_LIT("AA==");
+	CU_ASSERT_EQUAL(scram_login("user", "pencil", &l, &s, &sig_ok),
+			PH_SASL_FAILURE);
+	CU_ASSERT(sig_ok);
+	CU_ASSERT_PTR_NULL(ph__login_user(l));
+	ph__login_destroy(&l);
+	end_response = PH_STR_LIT("*");
+	CU_ASSERT_EQUAL(scram_login("user", "pencil", &l, &s, &sig_ok),
+			PH_SASL_ABORTED);
+	CU_ASSERT_PTR_NULL(ph__login_user(l));
+	ph__login_destroy(&l);
+	end_response = PH_STR_LIT("");
 }
 
 static void test_sasl_scram_wrong_password(void)
@@ -1075,6 +1106,7 @@ static CU_TestInfo login_tests[] = {
     {"SASL mechanism checks", test_sasl_unknown_mech},
     {"SASL empty initial response", test_sasl_empty_ir},
     {"SCRAM-SHA-256", test_sasl_scram},
+    {"SCRAM-SHA-256 answer to server-final", test_sasl_scram_bad_final_answer},
     {"SCRAM-SHA-256 wrong password", test_sasl_scram_wrong_password},
     {"SCRAM-SHA-256 unknown user or no secret", test_sasl_scram_unknown_user},
     CU_TEST_INFO_NULL,
