@@ -20,17 +20,16 @@ void pop3_login_finish(struct pop3_conn *pc, const ph_user *user)
 	ret = pop3_maildrop_open(pc, user, &code, &error);
 	if (ret < 0) {
 		pc->api->conn_log(pc->conn, PH_LOG_INFO,
-				  "pop3: maildrop of %s not opened: %s",
-				  pc->username, error ? error : "error");
+				  "maildrop of %s not opened: %s", pc->username,
+				  error ? error : "error");
 		pop3_reply_err(pc, code, "%s",
 			       error != NULL ? error : pc->api->strerror(ret));
 		pc->username[0] = '\0';
 		return;
 	}
 	pc->state = POP3_STATE_TRANSACTION;
-	pc->api->conn_log(pc->conn, PH_LOG_INFO,
-			  "pop3: login: user=%s messages=%u", pc->username,
-			  pc->count);
+	pc->api->conn_log(pc->conn, PH_LOG_INFO, "login: user=%s messages=%u",
+			  pc->username, pc->count);
 	pop3_reply_ok(pc, "Logged in, %u messages (%llu octets)", pc->count,
 		      (unsigned long long)pc->total_size);
 }

@@ -16,8 +16,8 @@ void pop3_cmd_quit(struct pop3_conn *pc, const struct pop3_command *cmd)
 	pc->state = POP3_STATE_UPDATE;
 	ret = pop3_maildrop_expunge(pc, &error);
 	pc->api->conn_log(pc->conn, PH_LOG_INFO,
-			  "pop3: logout: user=%s retr=%u del=%u%s%s",
-			  pc->username, pc->retrieved_count, pc->deleted_count,
+			  "logout: user=%s retr=%u del=%u%s%s", pc->username,
+			  pc->retrieved_count, pc->deleted_count,
 			  ret < 0 ? " expunge failed: " : "",
 			  ret < 0 && error != NULL ? error : "");
 	if (ret < 0)

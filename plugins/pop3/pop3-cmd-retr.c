@@ -51,8 +51,8 @@ static int pop3_retr_job(struct pop3_conn *pc)
 		if (got < 0) {
 			/* Mid-answer: no -ERR possible, hang up. */
 			pc->api->conn_log(pc->conn, PH_LOG_ERROR,
-					  "pop3: reading message %u: %s",
-					  r->seq, strerror(errno));
+					  "reading message %u: %s", r->seq,
+					  strerror(errno));
 			pop3_retr_end(pc);
 			return -1;
 		}
@@ -128,7 +128,7 @@ static void pop3_retr_start(struct pop3_conn *pc, uint32_t seq, uint64_t lines)
 	}
 	if (ret < 0) {
 		pc->api->conn_log(
-		    pc->conn, PH_LOG_ERROR, "pop3: opening message %u: %s", seq,
+		    pc->conn, PH_LOG_ERROR, "opening message %u: %s", seq,
 		    error != NULL ? error : pc->api->strerror(ret));
 		pop3_reply_err(pc, pop3_reply_code(ret),
 			       "Cannot open message %u", seq);

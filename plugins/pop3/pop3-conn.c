@@ -222,7 +222,7 @@ void pop3_conn_closed(void *conn_state)
 		pc->storage->message_close(pc->box, &pc->retr.body);
 	if (pc->box != NULL)
 		pc->api->conn_log(pc->conn, PH_LOG_INFO,
-				  "pop3: disconnected: user=%s retr=%u del=%u "
+				  "disconnected: user=%s retr=%u del=%u "
 				  "(nothing expunged)",
 				  pc->username, pc->retrieved_count,
 				  pc->deleted_count);

@@ -108,7 +108,7 @@ void pop3_maildrop_mark_seen(struct pop3_conn *pc, uint32_t seq)
 	if (pc->storage->messages_store(pc->box, &seq, 1, &req, NULL, NULL,
 					&error) < 0)
 		pc->api->conn_log(pc->conn, PH_LOG_WARNING,
-				  "pop3: setting \\Seen on message %u failed: "
+				  "setting \\Seen on message %u failed: "
 				  "%s",
 				  seq, error != NULL ? error : "unknown error");
 }

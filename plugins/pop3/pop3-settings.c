@@ -68,7 +68,7 @@ int pop3_settings_load(const struct ph_core_api *api, const ph_config *cfg,
 	expire = api->config_get(cfg, "expire");
 	if (expire != NULL && *expire != '\0') {
 		if (!pop3_expire_valid(expire)) {
-			*error_r = "pop3: expire must be NEVER or a number of "
+			*error_r = "expire must be NEVER or a number of "
 				   "days";
 			return PH_EINVAL;
 		}
