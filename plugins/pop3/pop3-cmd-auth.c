@@ -24,7 +24,10 @@ void pop3_login_finish(struct pop3_conn *pc, const ph_user *user)
 				  error ? error : "error");
 		pop3_reply_err(pc, code, "%s",
 			       error != NULL ? error : pc->api->strerror(ret));
-		pc->username[0] = '\0';
+		/* The core binds a connection to the user it authenticated;
+		 * a second login on it is refused, so end the session (as
+		 * Dovecot does after [IN-USE]). */
+		pop3_conn_close(pc);
 		return;
 	}
 	pc->state = POP3_STATE_TRANSACTION;
