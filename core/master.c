@@ -155,6 +155,10 @@ static struct gen *gen_prepare(const char *path, char **error_r)
 			g->drop = 1;
 			g->uid = pw->pw_uid;
 			g->gid = pw->pw_gid;
+		} else if (getuid() != pw->pw_uid) {
+			ph__log_warning("not running as root: [core] user = "
+					"%s ignored, workers keep uid %ld",
+					g->cfg->user, (long)getuid());
 		}
 	}
 	g->worker_count = g->cfg->workers;
