@@ -140,6 +140,7 @@ static int append_index(ph_append *ap, const char *name, uint32_t *uid_r,
 	char to[PATH_MAX], cur[PATH_MAX];
 	struct maildir_index *idx = NULL;
 	struct maildir_rec rec = {0};
+	struct timespec ts[2];
 	bool do_fsync = ap->mu->storage->set.fsync;
 	int lock, ret;
 
@@ -156,6 +157,11 @@ static int append_index(ph_append *ap, const char *name, uint32_t *uid_r,
 		ret = PH_EIO;
 		goto out;
 	}
+	/* The internal date is the mtime; set only now that the file is out
+	 * of tmp/, where an old mtime would mark it stale. */
+	ts[0].tv_sec = ts[1].tv_sec = ap->date;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	futimens(ap->fd, ts);
 	maildir_fmt(cur, sizeof(cur), "%s/cur", ap->path);
 	if (do_fsync && maildir_fsync_dir(cur) < 0) {
 		*error_r = "cannot fsync cur/";
@@ -197,7 +203,6 @@ int maildir_append_commit(ph_append **app, uint32_t *uidvalidity_r,
 {
 	ph_append *ap = *app;
 	char name[MAILDIR_FILENAME_MAX + 1], sized[MAILDIR_FILENAME_MAX + 1];
-	struct timespec ts[2];
 	uint32_t uid = 0, uidvalidity = 0;
 	int ret = PH_OK;
 
@@ -208,18 +213,8 @@ int maildir_append_commit(ph_append **app, uint32_t *uidvalidity_r,
 		*error_r = "cannot fsync the message";
 		ret = PH_EIO;
 	}
-	if (ret == PH_OK && ap->date != 0) {
-		ts[0].tv_sec = ts[1].tv_sec = ap->date;
-		ts[0].tv_nsec = ts[1].tv_nsec = 0;
-		futimens(ap->fd, ts); /* the internal date is the mtime */
-	}
 	if (ret == PH_OK && ap->date == 0)
 		ap->date = time(NULL);
-	if (ret == PH_OK && close(ap->fd) < 0) {
-		*error_r = "cannot write the message";
-		ret = PH_EIO;
-	}
-	ap->fd = -1;
 	if (ret == PH_OK) {
 		maildir_fmt(sized, sizeof(sized), "%s,S=%" PRIu64 ",W=%" PRIu64,
 			    ap->base, ap->size, ap->size + ap->lf);

@@ -295,8 +295,7 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 		nm[n++].pad = 0;
 		grew = true;
 	}
-	free(box->msgs);
-	box->msgs = nm;
+	box->msgs = nm; /* old is freed after the reports */
 	box->count = box->alloc = n;
 	if (idx != box->idx)
 		maildir_index_free(&box->idx);
@@ -324,7 +323,11 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 
 int maildir_mailbox_watch_fd(ph_mailbox *box)
 {
-	static const char *const subs[] = {"new", "cur", "."};
+	/* new/ and cur/ only: the index file is replaced on every change,
+	 * our own syncs included, which would wake the caller for nothing.
+	 * A keyword-only change by another session (no rename in cur/)
+	 * is therefore seen at the next sync, not pushed. */
+	static const char *const subs[] = {"new", "cur"};
 	char p[PATH_MAX];
 
 	if (box->inotify_fd >= 0)
@@ -332,7 +335,7 @@ int maildir_mailbox_watch_fd(ph_mailbox *box)
 	box->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (box->inotify_fd < 0)
 		return PH_ENOTSUP;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		maildir_fmt(p, sizeof(p), "%s/%s", box->path, subs[i]);
 		if (inotify_add_watch(box->inotify_fd, p,
 				      IN_CREATE | IN_DELETE | IN_MOVED_FROM |
