@@ -130,7 +130,7 @@ static int index_parse(const char *dir, struct maildir_index *idx,
 	       h.kw_len + h.names_len;
 	if (need != len)
 		return index_corrupt(dir, "size");
-	if (maildir_crc32c(0, map + sizeof(h), len - sizeof(h)) != h.body_crc)
+	if (maildir_checksum(map + sizeof(h), len - sizeof(h)) != h.body_crc)
 		return index_corrupt(dir, "checksum");
 
 	idx->uidvalidity = h.uidvalidity;
@@ -200,7 +200,7 @@ int maildir_index_load(const char *dir, struct maildir_index **idx_r)
 		return index_corrupt(dir, "truncated");
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE, fd, 0);
+		   MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
 		return PH_EIO;
@@ -491,7 +491,7 @@ int maildir_index_write(const char *dir, struct maildir_index *idx,
 		       idx->recs[i].name_len + 1);
 		names_len += idx->recs[i].name_len + 1;
 	}
-	h.body_crc = maildir_crc32c(0, buf + sizeof(h), total - sizeof(h));
+	h.body_crc = maildir_checksum(buf + sizeof(h), total - sizeof(h));
 	h.header_crc = maildir_crc32c(0, &h, sizeof(h));
 	memcpy(buf, &h, sizeof(h));
 

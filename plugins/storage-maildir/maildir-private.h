@@ -47,6 +47,8 @@ int maildir_fmt(char *buf, size_t size, const char *fmt, ...) PH_PRINTF(3, 4);
 
 /* ---- crc (maildir-crc.c) ---- */
 uint32_t maildir_crc32c(uint32_t crc, const void *data, size_t len);
+/* The index body checksum (CRC-32C based, see maildir-crc.c). */
+uint32_t maildir_checksum(const void *data, size_t len);
 
 /* ---- names (maildir-name.c) ---- */
 /* Validates an API name and writes its directory (relative to the user
@@ -275,6 +277,9 @@ struct ph_mailbox {
 	char name[MAILDIR_NAME_MAX + 1];
 	char path[PATH_MAX];
 	bool readonly;
+	/* The view adopted an index it has not been merged with yet (own
+	 * changes; the index may also carry other sessions' changes). */
+	bool diff_pending;
 	struct maildir_index *idx;
 	struct maildir_vmsg *msgs;
 	uint32_t count, alloc;

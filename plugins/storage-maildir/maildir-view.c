@@ -56,6 +56,7 @@ void maildir_view_adopt(struct ph_mailbox *box, struct maildir_index *idx)
 	if (box->idx != idx)
 		maildir_index_free(&box->idx);
 	box->idx = idx;
+	box->diff_pending = true;
 	view_keywords(box);
 }
 
@@ -231,7 +232,9 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 	view_drain_inotify(box);
 	if (!maildir_index_changed(box->path, box->idx) &&
 	    maildir_sync_is_fresh(box->path, box->idx)) {
-		idx = box->idx; /* nothing changed on disk */
+		if (!box->diff_pending)
+			return PH_OK; /* nothing changed anywhere */
+		idx = box->idx;
 	} else {
 		ret = maildir_sync_index(box->mu, box->path, false, &idx,
 					 error_r);
@@ -300,6 +303,7 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 	if (idx != box->idx)
 		maildir_index_free(&box->idx);
 	box->idx = idx;
+	box->diff_pending = false;
 	view_keywords(box);
 	for (uint32_t k = ngone; k > 0; k--)
 		if (cb && cb->expunged)
