@@ -18,9 +18,9 @@
  * operation (STORE, EXPUNGE, COPY of a set) is one update, and cache
  * values live in their own append-only file so FETCH never rewrites it.
  *
- * Loading mmap()s the file MAP_PRIVATE: opening a big mailbox costs a
- * checksum pass and no copy; records are edited in place (copy-on-write
- * pages) and only copied when they need to grow. */
+ * Loading mmap()s the file read-only: opening a big mailbox costs a
+ * checksum pass and no copy; the records are copied to the heap only by
+ * a writer (maildir_index_make_mutable). */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -199,7 +199,10 @@ int maildir_index_load(const char *dir, struct maildir_index **idx_r)
 		close(fd);
 		return index_corrupt(dir, "truncated");
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	/* Read-only and pre-faulted: a writable private mapping would be
+	 * populated by copying every page. Writers copy the records first
+	 * (maildir_index_make_mutable). */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ,
 		   MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
@@ -264,6 +267,8 @@ int maildir_index_set_name(struct maildir_index *idx, struct maildir_rec *rec,
 			   const char *name, size_t len)
 {
 	uint64_t off = (uint64_t)idx->names_len + idx->extra_len;
+
+	/* rec must already point into mutable records. */
 
 	if (len == 0 || len > MAILDIR_FILENAME_MAX ||
 	    off + len + 1 > UINT32_MAX)
@@ -374,11 +379,16 @@ static void index_compact(struct maildir_index *idx, uint32_t horizon)
 {
 	uint32_t o = 0;
 
-	for (uint32_t i = 0; i < idx->count; i++)
-		if ((idx->recs[i].flags & MAILDIR_REC_REMOVED) == 0)
-			idx->recs[o++] = idx->recs[i];
-	idx->count = o;
-	if (idx->expunged_count > horizon) {
+	/* Only a mutable index has removed records; a mapped one is left
+	 * untouched unless the horizon forces a trim. */
+	if (idx->recs_owned) {
+		for (uint32_t i = 0; i < idx->count; i++)
+			if ((idx->recs[i].flags & MAILDIR_REC_REMOVED) == 0)
+				idx->recs[o++] = idx->recs[i];
+		idx->count = o;
+	}
+	if (idx->expunged_count > horizon &&
+	    maildir_index_make_mutable(idx) == PH_OK) {
 		uint32_t drop = idx->expunged_count - horizon;
 
 		for (uint32_t i = 0; i < drop; i++)

@@ -41,6 +41,8 @@ static int store_begin(ph_mailbox *box, int *lock_r,
 		return *lock_r == PH_ENOTFOUND ? PH_ENOTFOUND : PH_ETEMP;
 	}
 	ret = maildir_sync_index(box->mu, box->path, true, idx_r, error_r);
+	if (ret == PH_OK && (ret = maildir_index_make_mutable(*idx_r)) < 0)
+		maildir_index_free(idx_r);
 	if (ret < 0)
 		maildir_lock_release(lock_r);
 	return ret;
@@ -290,6 +292,10 @@ static int copy_one(ph_mailbox *box, struct maildir_vmsg *m, const char *dest,
 			if (pos < 0) {
 				maildir_index_free(&fresh);
 				return PH_ENOTFOUND;
+			}
+			if (maildir_index_make_mutable(box->idx) < 0) {
+				maildir_index_free(&fresh);
+				return PH_ENOMEM;
 			}
 			maildir_index_set_name(
 			    box->idx, &box->idx->recs[m->rec],

@@ -408,9 +408,10 @@ static int view_open_file(ph_mailbox *box, struct maildir_vmsg *m)
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd >= 0) {
 			/* Remember the new name for the next open. */
-			maildir_index_set_name(box->idx,
-					       &box->idx->recs[m->rec], name,
-					       strlen(name));
+			if (maildir_index_make_mutable(box->idx) == PH_OK)
+				maildir_index_set_name(box->idx,
+						       &box->idx->recs[m->rec],
+						       name, strlen(name));
 			maildir_index_free(&fresh);
 			return fd;
 		}
@@ -426,9 +427,8 @@ static void view_fill_vsize(ph_mailbox *box, struct maildir_vmsg *m)
 
 	if (m->vsize != 0 || (fd = view_open_file(box, m)) < 0)
 		return;
-	if (maildir_file_vsize(fd, &m->vsize) == PH_OK &&
-	    m->rec != MAILDIR_NO_REC)
-		box->idx->recs[m->rec].vsize = m->vsize;
+	if (maildir_file_vsize(fd, &m->vsize) < 0)
+		m->vsize = 0;
 	close(fd);
 }
 
