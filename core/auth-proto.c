@@ -137,6 +137,8 @@ int ph__auth_decode_request(unsigned char *buf, size_t len,
 	req_r->type = hdr.type;
 	req_r->request_id = hdr.request_id;
 	proto_get(&r, &secured, sizeof(secured));
+	if (secured > 1)
+		r.bad = 1;
 	req_r->secured = secured != 0;
 	req_r->service = proto_get_str(&r, PH__AUTH_MAX_FIELD, 0);
 	req_r->user = proto_get_str(&r, PH__AUTH_MAX_USER, 0);

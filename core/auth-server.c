@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <ev.h>
 #include "auth-proto.h"
+#include "api.h"
 #include "auth-server.h"
 #include "log.h"
 #include "user.h"
@@ -191,7 +192,7 @@ static void srv_run_chain(struct srv *srv, struct srv_job *job)
 	snprintf(job->message, sizeof(job->message), "unknown user");
 	for (i = 0; i < srv->chain_count; i++) {
 		struct srv_backend *b = &srv->chain[i];
-		const char *error = NULL;
+		const char *error = NULL, *prev;
 		ph_user *user = ph__user_create();
 		int ret;
 
@@ -203,8 +204,10 @@ static void srv_run_chain(struct srv *srv, struct srv_job *job)
 		}
 		if (!b->b.ops->thread_safe)
 			pthread_mutex_lock(&b->lock);
+		prev = ph__api_set_current(b->b.name); /* log prefix */
 		ret =
 		    call(b->b.ops, b->b.state, &req, job->scheme, user, &error);
+		ph__api_set_current(prev);
 		/* error_r is the plugin's until its next call: copy it now. */
 		if (error != NULL)
 			snprintf(job->message, sizeof(job->message), "%s: %s",
@@ -320,35 +323,46 @@ static int srv_reply(struct srv_conn *conn, uint32_t request_id, int result,
 	return srv_send(conn, buf, (size_t)len);
 }
 
-/* User names come from the network: printable ASCII only, no '<' '>'
- * (they delimit the name for fail2ban), bounded. */
-static void srv_log_name(char *out, size_t size, const char *name)
+/* Log fields come from the network (user names) or from a worker that
+ * may be compromised: printable ASCII only, never '<' '>' (they delimit
+ * the user name for fail2ban), and no blanks in single tokens (rip,
+ * service), so no field can forge another. Bounded. */
+static void srv_log_clean(char *out, size_t size, const char *in, int token)
 {
 	size_t i = 0;
 
-	for (; *name != '\0' && i + 4 < size; name++) {
-		unsigned char c = (unsigned char)*name;
+	for (; *in != '\0' && i + 4 < size; in++) {
+		unsigned char c = (unsigned char)*in;
+		int bad = c < 0x20 || c >= 0x7f || c == '<' || c == '>' ||
+			  (token && c == ' ');
 
-		out[i++] = c < 0x20 || c >= 0x7f || c == '<' || c == '>'
-			       ? '?'
-			       : (char)c;
+		out[i++] = bad ? '?' : (char)c;
 	}
-	if (*name != '\0') {
+	if (*in != '\0') {
 		memcpy(out + i, "...", 3);
 		i += 3;
 	}
+	if (i == 0)
+		out[i++] = '-';
 	out[i] = '\0';
+}
+
+static void srv_log_name(char *out, size_t size, const char *name)
+{
+	srv_log_clean(out, size, name, 0);
 }
 
 static void srv_log_failure(const struct srv_job *job, const char *reason)
 {
-	char name[96];
+	char name[96], rip[64], service[32], why[160];
 
 	srv_log_name(name, sizeof(name), job->user);
+	srv_log_clean(rip, sizeof(rip), job->remote_ip, 1);
+	srv_log_clean(service, sizeof(service), job->service, 1);
+	srv_log_clean(why, sizeof(why), reason, 0);
 	ph__log(PH_LOG_NOTICE, NULL,
-		"auth failed: user=<%s> rip=%s service=%s reason=%s", name,
-		job->remote_ip[0] != '\0' ? job->remote_ip : "-",
-		job->service[0] != '\0' ? job->service : "-", reason);
+		"auth failed: user=<%s> rip=%s service=%s reason=%s", name, rip,
+		service, why);
 }
 
 static void srv_finish(struct srv *srv, struct srv_job *job)
@@ -365,9 +379,14 @@ static void srv_finish(struct srv *srv, struct srv_job *job)
 						  job->user, ev_now(srv->loop));
 			srv_log_failure(job, job->message);
 		} else if (job->result == PH_OK) {
+			char name[96];
+
 			ph__auth_penalty_success(srv->penalty, job->user);
-			ph__log_info("auth ok: user=<%s> rip=%s service=%s",
-				     job->user, job->remote_ip, job->service);
+			char rip[64];
+
+			srv_log_name(name, sizeof(name), job->user);
+			srv_log_clean(rip, sizeof(rip), job->remote_ip, 1);
+			ph__log_info("auth ok: user=<%s> rip=%s", name, rip);
 		} else {
 			ph__log_warning("auth temporary failure: rip=%s "
 					"service=%s reason=%s",
