@@ -1,2 +1,2 @@
-ph_add_fuzz_target(pop3-parser ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz-pop3-parser.c
-  ${CMAKE_SOURCE_DIR}/plugins/pop3/pop3-parser.c)
+ph_add_fuzz_target(pop3-parser tests/fuzz/fuzz-pop3-parser.c
+  plugins/pop3/pop3-parser.c)
