@@ -90,6 +90,9 @@ static int pop3_retr_file_job(struct pop3_conn *pc)
 		pop3_retr_end(pc);
 		return -1;
 	}
+	pc->api->conn_log(pc->conn, PH_LOG_DEBUG,
+			  "RETR %u: %llu octets queued as a file range", r->seq,
+			  (unsigned long long)r->body.length);
 	pc->retrieved_count++;
 	pop3_maildrop_mark_seen(pc, r->seq);
 	pop3_retr_end(pc);

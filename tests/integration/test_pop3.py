@@ -89,7 +89,8 @@ class Pop3Test(harness.TestCase):
                               allow_plaintext='yes')}
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw3'),
              ('dave', 'pw4'), ('erin', 'pw5'), ('frank', 'pw6'),
-             ('gina', 'pw7'), ('hank', 'pw8')]
+             ('gina', 'pw7'), ('hank', 'pw8'),
+             ('ivan', 'pw9')]
 
     def pop(self, user, password):
         p = poplib.POP3(self.server.host, self.server.port('pop3'),
@@ -241,6 +242,28 @@ class Pop3Test(harness.TestCase):
         _, second, _ = p.uidl()
         self.assertEqual(first, second)
         p.quit()
+
+    def test_wire_form_retr_twice(self):
+        """CR LF messages: the first RETR streams and learns the message
+        needs no stuffing, later ones go out as a file range (sendfile);
+        both must be the same bytes, and a dot line is still stuffed."""
+        wire = b'From: w@example.org\r\nSubject: wire\r\n\r\n' + \
+            b''.join(b'line %d of a wire-form message\r\n' % i
+                     for i in range(5000))
+        dotted = b'Subject: dots\r\n\r\n.leading dot\r\n..two\r\n'
+        self.fill('ivan', [wire, dotted])
+        for _ in range(2):
+            p = self.pop('ivan', 'pw9')
+            got = sorted(joined(p.retr(n)[1]) for n in (1, 2))
+            again = sorted(joined(p.retr(n)[1]) for n in (1, 2))
+            p.quit()
+            self.assertEqual(got, sorted([wire, dotted]))
+            self.assertEqual(again, got)
+        # only the wire-form message took the file-range path
+        self.server.wait_log(r'RETR \d+: %d octets queued as a file range'
+                             % len(wire))
+        self.assertNotIn('%d octets queued' % len(dotted),
+                         self.server.log_text())
 
     def test_pipelining_1000(self):
         c = self.server.connect('pop3')

@@ -13,8 +13,8 @@ import tempfile
 import unittest
 
 import harness
-from test_pop3 import (SIMPLE, corpus_messages, expected_retr, need_storage,
-                       normalize)
+from test_pop3 import (SIMPLE, corpus_messages, expected_retr, joined,
+                       need_storage, normalize)
 
 poplib._MAXLINE = 1 << 20
 
@@ -42,7 +42,7 @@ class Pop3Tls(harness.TestCase):
         'pop3plain': dict(protocol='pop3', tls='none', allow_plaintext='yes'),
     }
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw3'),
-             ('dave', 'pw4'), ('erin', 'pw4x')]
+             ('dave', 'pw4'), ('erin', 'pw4x'), ('frank', 'pw6')]
 
     @classmethod
     def setUpClass(cls):
@@ -156,6 +156,23 @@ class Pop3Tls(harness.TestCase):
         self.assertEqual(b''.join(l + b'\r\n' for l in lines),
                          expected_retr(body))
         p.quit()
+
+    def test_wire_form_over_tls(self):
+        """A CR LF message RETR'd twice over TLS: the second time as a
+        file range, which TLS connections send in chunks."""
+        wire = b'Subject: wire over TLS\r\n\r\n' + b''.join(
+            b'%06d a wire-form line\r\n' % i for i in range(100000))
+        need_storage(self.server)
+        harness.deliver(self.server, 'frank', wire)
+        p = poplib.POP3_SSL(self.server.host, self.server.port('pop3s'),
+                            context=self.server.ssl_context())
+        p.user('frank')
+        p.pass_('pw6')
+        for _ in range(3):
+            self.assertEqual(joined(p.retr(1)[1]), wire)
+        p.quit()
+        self.server.wait_log(r'RETR 1: %d octets queued as a file range' %
+                             len(wire))
 
     # ---- curl ----
 
