@@ -90,7 +90,7 @@ class Pop3Test(harness.TestCase):
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw3'),
              ('dave', 'pw4'), ('erin', 'pw5'), ('frank', 'pw6'),
              ('gina', 'pw7'), ('hank', 'pw8'),
-             ('ivan', 'pw9')]
+             ('ivan', 'pw9'), ('judy', 'pw10')]
 
     def pop(self, user, password):
         p = poplib.POP3(self.server.host, self.server.port('pop3'),
@@ -242,6 +242,28 @@ class Pop3Test(harness.TestCase):
         _, second, _ = p.uidl()
         self.assertEqual(first, second)
         p.quit()
+
+    def test_uidl_survives_index_rebuild(self):
+        """UIDVALIDITY.UID comes from the storage's uid list, which a
+        lost or corrupt binary index does not touch."""
+        self.fill('judy')
+        p = self.pop('judy', 'pw10')
+        _, before, _ = p.uidl()
+        p.quit()
+        index = os.path.join(self.server.maildir('judy'), 'posthorn-index')
+        self.assertTrue(os.path.exists(index))
+        with open(index, 'r+b') as f:  # corrupt it: it must be rebuilt
+            f.seek(0)
+            f.write(b'garbage!' * 8)
+        p = self.pop('judy', 'pw10')
+        _, after, _ = p.uidl()
+        p.quit()
+        self.assertEqual(after, before)
+        os.unlink(index)
+        p = self.pop('judy', 'pw10')
+        _, again, _ = p.uidl()
+        p.quit()
+        self.assertEqual(again, before)
 
     def test_wire_form_retr_twice(self):
         """CR LF messages: the first RETR streams and learns the message
