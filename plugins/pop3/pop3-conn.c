@@ -68,7 +68,7 @@ static void pop3_conn_dispatch(struct pop3_conn *pc, struct ph_str line)
 			       cmd.def->name, pop3_state_name(pc->state));
 		return;
 	}
-	if (err != POP3_PARSE_OK) {
+	if (err != POP3_PARSE_OK || cmd.def == NULL) {
 		pop3_conn_bad_line(pc, pop3_parse_strerror(err));
 		return;
 	}
