@@ -70,8 +70,8 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		int ret = stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)
-				  ? replay_dir(argv[i], &count)
-				  : (count++, replay_file(argv[i]));
+			      ? replay_dir(argv[i], &count)
+			      : (count++, replay_file(argv[i]));
 		if (ret != 0)
 			return 1;
 	}
