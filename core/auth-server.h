@@ -1,0 +1,30 @@
+/* core/auth-server.h - the auth service's loop, independent of how the
+ * plugins were loaded (ph__auth_service_run loads them from the config;
+ * tests hand in ops tables directly). */
+#ifndef PH_CORE_AUTH_SERVER_H
+#define PH_CORE_AUTH_SERVER_H
+
+#include <posthorn/auth.h>
+#include "auth-penalty.h"
+
+/* One link of the chain: a plugin's ops and the state its init made. */
+struct ph__auth_backend {
+	const char *name;
+	const struct ph_auth_ops *ops;
+	void *state;
+};
+
+struct ph__auth_server_params {
+	unsigned threads;   /* plugin-call pool size ([auth] workers) */
+	size_t max_pending; /* queued + running requests (1024) */
+	struct ph__auth_penalty_params penalty;
+};
+
+/* Serves until SIGTERM or SIGINT (delivered through a signalfd; both are
+ * blocked in the calling thread). fds and listen_fd are owned. Returns
+ * the process exit status. */
+int ph__auth_server_run(const struct ph__auth_backend *chain, size_t count,
+			const struct ph__auth_server_params *params, int *fds,
+			size_t fd_count, int listen_fd);
+
+#endif

@@ -1,0 +1,530 @@
+/* core/login.c - per-connection authentication: the plaintext policy,
+ * SASL framing (base64, "*" cancel, size limits) and the request to the
+ * auth service. Every callback runs from the loop, never from inside the
+ * call that started it (a zero timer defers local answers). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "auth-proto.h"
+#include "login.h"
+#include "sasl-scram.h"
+#include "user-extra.h"
+
+/* base64 of PH_SASL_MAX_RESPONSE bytes */
+#define LOGIN_MAX_B64 ((PH_SASL_MAX_RESPONSE + 2) / 3 * 4)
+
+enum login_state {
+	LOGIN_IDLE,
+	LOGIN_PLAIN,	   /* auth_plain() waiting for the service */
+	LOGIN_SASL_CLIENT, /* waiting for sasl_continue() */
+	LOGIN_SASL_VERIFY, /* SASL credentials with the service */
+};
+
+struct ph__login {
+	struct ev_loop *loop;
+	struct ph__auth_client *client;
+	char *service, *remote_ip, *local_ip;
+	int secured, allow_plaintext;
+	enum login_state state;
+	int request_id;
+	ph_user *user;
+
+	ph_auth_done_fn *plain_cb;
+	struct ph__sasl *sasl;
+	ph_user *pending;   /* SCRAM: the record fetched with the secret */
+	int secret_fetched; /* SCRAM: failures from now on are reported */
+	int final_sent;	    /* SCRAM: server-final sent as a challenge */
+	char mechs[64];
+	ph_sasl_fn *sasl_cb;
+	void *ctx;
+
+	/* An answer computed locally, delivered by `defer` from the loop. */
+	ev_timer defer;
+	int defer_plain; /* 1: plain_cb(result), 0: sasl_cb(status) */
+	int defer_code;
+	char *defer_data;
+	size_t defer_len;
+};
+
+static const char LOGIN_FAILED[] = "Authentication failed";
+static const char LOGIN_TEMPFAIL[] = "Temporary authentication failure";
+
+static void login_defer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ph__login *l = w->data;
+	struct ph_str data = {l->defer_data != NULL ? l->defer_data : "",
+			      l->defer_len};
+	int code = l->defer_code;
+
+	/* The callback may destroy the login: nothing touches it after. */
+	if (l->defer_plain) {
+		l->state = LOGIN_IDLE;
+		l->plain_cb(l->ctx, code, NULL, data.data);
+	} else {
+		if (code != PH_SASL_CHALLENGE)
+			l->state = LOGIN_IDLE;
+		l->sasl_cb(l->ctx, (enum ph_sasl_status)code, data,
+			   code == PH_SASL_SUCCESS ? l->user : NULL);
+	}
+}
+
+/* Queues an answer; data is copied (NUL-terminated). */
+static void login_defer(struct ph__login *l, int plain, int code,
+			const char *data, size_t len)
+{
+	free(l->defer_data);
+	l->defer_data = malloc(len + 1);
+	if (l->defer_data != NULL) {
+		memcpy(l->defer_data, data, len);
+		l->defer_data[len] = '\0';
+	}
+	l->defer_len = l->defer_data != NULL ? len : 0;
+	l->defer_plain = plain;
+	l->defer_code = code;
+	ev_timer_stop(l->loop, &l->defer);
+	ev_timer_set(&l->defer, 0., 0.);
+	ev_timer_start(l->loop, &l->defer);
+}
+
+static void login_defer_msg(struct ph__login *l, int plain, int code,
+			    const char *msg)
+{
+	login_defer(l, plain, code, msg, strlen(msg));
+}
+
+static char *login_strdup(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+struct ph__login *ph__login_create(struct ev_loop *loop,
+				   struct ph__auth_client *client,
+				   const struct ph__login_params *params)
+{
+	struct ph__login *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	l->loop = loop;
+	l->client = client;
+	l->service = login_strdup(params->service);
+	l->remote_ip = login_strdup(params->remote_ip);
+	l->local_ip = login_strdup(params->local_ip);
+	l->secured = params->secured;
+	l->allow_plaintext = params->allow_plaintext;
+	ev_timer_init(&l->defer, login_defer_cb, 0., 0.);
+	l->defer.data = l;
+	if (l->service == NULL || l->remote_ip == NULL || l->local_ip == NULL) {
+		ph__login_destroy(&l);
+		return NULL;
+	}
+	return l;
+}
+
+void ph__login_destroy(struct ph__login **login)
+{
+	struct ph__login *l = *login;
+
+	if (l == NULL)
+		return;
+	ev_timer_stop(l->loop, &l->defer);
+	if (l->request_id > 0)
+		ph__auth_client_cancel(l->client, l->request_id);
+	ph__sasl_destroy(&l->sasl);
+	ph__user_destroy(&l->user);
+	ph__user_destroy(&l->pending);
+	free(l->defer_data);
+	free(l->service);
+	free(l->remote_ip);
+	free(l->local_ip);
+	free(l);
+	*login = NULL;
+}
+
+void ph__login_set_secured(struct ph__login *login, int secured)
+{
+	login->secured = secured;
+}
+
+static int login_plaintext_ok(const struct ph__login *l)
+{
+	return l->secured || l->allow_plaintext;
+}
+
+/* SCRAM sends no password, so TLS does not matter; it needs every
+ * auth plugin to hold SCRAM secrets (the service's hello says so). */
+static int login_scram_ok(const struct ph__login *l)
+{
+	const char *p = ph__auth_client_schemes(l->client);
+	size_t n = strlen("SCRAM-SHA-256");
+
+	while ((p = strstr(p, "SCRAM-SHA-256")) != NULL) {
+		if (p[n] == '\0' || p[n] == ' ')
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+const char *ph__login_mechanisms(struct ph__login *login)
+{
+	int scram = login_scram_ok(login), plain = login_plaintext_ok(login);
+
+	snprintf(login->mechs, sizeof(login->mechs), "%s%s%s",
+		 scram ? "SCRAM-SHA-256" : "", scram && plain ? " " : "",
+		 plain ? "PLAIN LOGIN" : "");
+	return login->mechs;
+}
+
+const ph_user *ph__login_user(const struct ph__login *login)
+{
+	return login->user;
+}
+
+/* Maps a service answer to what a protocol shows. */
+static int login_result(int result)
+{
+	if (result == PH_OK)
+		return PH_OK;
+	if (result == PH_EAUTH || result == PH_EUNKNOWN)
+		return PH_EAUTH;
+	return PH_ETEMP;
+}
+
+static void login_plain_reply(void *ctx, int result, ph_user *user,
+			      const char *message)
+{
+	struct ph__login *l = ctx;
+
+	l->request_id = 0;
+	l->state = LOGIN_IDLE;
+	result = login_result(result);
+	if (result == PH_OK) {
+		l->user = user;
+		l->plain_cb(l->ctx, PH_OK, user, "Logged in");
+		return;
+	}
+	ph__user_destroy(&user);
+	l->plain_cb(l->ctx, result, NULL,
+		    result == PH_EAUTH ? LOGIN_FAILED : LOGIN_TEMPFAIL);
+}
+
+static int login_query(struct ph__login *l, const char *kind, const char *user,
+		       struct ph_str password, const char *scheme,
+		       ph__auth_reply_fn *reply)
+{
+	struct ph__auth_query q = {
+	    .kind = kind,
+	    .service = l->service,
+	    .user = user,
+	    .password = password.data,
+	    .password_len = password.len,
+	    .scheme = scheme,
+	    .remote_ip = l->remote_ip,
+	    .local_ip = l->local_ip,
+	    .secured = l->secured,
+	};
+	int id = ph__auth_client_request(l->client, &q, reply, l);
+
+	if (id > 0)
+		l->request_id = id;
+	return id;
+}
+
+static int login_send(struct ph__login *l, const char *user,
+		      struct ph_str password, ph__auth_reply_fn *reply)
+{
+	return login_query(l, "plain", user, password, NULL, reply);
+}
+
+/* A name the service can carry: non-empty, no NUL, bounded. */
+static int login_name_ok(struct ph_str user)
+{
+	return user.len > 0 && user.len <= PH__AUTH_MAX_USER &&
+	       memchr(user.data, '\0', user.len) == NULL;
+}
+
+int ph__login_plain(struct ph__login *login, struct ph_str user,
+		    struct ph_str password, ph_auth_done_fn *cb, void *ctx)
+{
+	char name[PH__AUTH_MAX_USER + 1];
+
+	if (login->state != LOGIN_IDLE || login->user != NULL)
+		return PH_EINUSE;
+	if (!login_plaintext_ok(login))
+		return PH_EPERM;
+	login->plain_cb = cb;
+	login->ctx = ctx;
+	login->state = LOGIN_PLAIN;
+	if (!login_name_ok(user) || password.len > PH__AUTH_MAX_PASSWORD) {
+		login_defer_msg(login, 1, PH_EAUTH, LOGIN_FAILED);
+		return PH_OK;
+	}
+	memcpy(name, user.data, user.len);
+	name[user.len] = '\0';
+	if (login_send(login, name, password, login_plain_reply) < 0)
+		login_defer_msg(login, 1, PH_ETEMP, LOGIN_TEMPFAIL);
+	return PH_OK;
+}
+
+static void login_sasl_end(struct ph__login *l, enum ph_sasl_status status,
+			   const char *msg)
+{
+	ph__sasl_destroy(&l->sasl);
+	ph__user_destroy(&l->pending);
+	login_defer_msg(l, 0, status, msg);
+}
+
+static void login_sasl_outcome(struct ph__login *l, int step,
+			       struct ph_str out);
+
+static void login_sasl_reply(void *ctx, int result, ph_user *user,
+			     const char *message)
+{
+	struct ph__login *l = ctx;
+	struct ph_str empty = {"", 0};
+
+	l->request_id = 0;
+	l->state = LOGIN_IDLE;
+	ph__sasl_destroy(&l->sasl);
+	result = login_result(result);
+	if (result == PH_OK) {
+		l->user = user;
+		l->sasl_cb(l->ctx, PH_SASL_SUCCESS, empty, user);
+		return;
+	}
+	ph__user_destroy(&user);
+	if (result == PH_EAUTH)
+		l->sasl_cb(l->ctx, PH_SASL_FAILURE, PH_STR_LIT(LOGIN_FAILED),
+			   NULL);
+	else
+		l->sasl_cb(l->ctx, PH_SASL_TEMPFAIL, PH_STR_LIT(LOGIN_TEMPFAIL),
+			   NULL);
+}
+
+/* The answer to a failure the worker found itself (SCRAM proof): the
+ * service logged and counted it and the client waited out the delay. */
+static void login_failed_reply(void *ctx, int result, ph_user *user,
+			       const char *message)
+{
+	struct ph__login *l = ctx;
+
+	ph__user_destroy(&user);
+	l->request_id = 0;
+	l->state = LOGIN_IDLE;
+	ph__sasl_destroy(&l->sasl);
+	ph__user_destroy(&l->pending);
+	l->sasl_cb(l->ctx, PH_SASL_FAILURE, PH_STR_LIT(LOGIN_FAILED), NULL);
+}
+
+/* The stored secret for SCRAM arrived (or not: the mechanism then goes
+ * on with made-up parameters and fails at the proof). */
+static void login_secret_reply(void *ctx, int result, ph_user *user,
+			       const char *message)
+{
+	struct ph__login *l = ctx;
+	struct ph_str out;
+	char *secret = NULL;
+	int step;
+
+	l->request_id = 0;
+	if (result == PH_ETEMP || result == PH_EAUTH) {
+		/* service down, or this address is locked out */
+		ph__user_destroy(&user);
+		l->state = LOGIN_IDLE;
+		ph__sasl_destroy(&l->sasl);
+		if (result == PH_EAUTH)
+			l->sasl_cb(l->ctx, PH_SASL_FAILURE,
+				   PH_STR_LIT(LOGIN_FAILED), NULL);
+		else
+			l->sasl_cb(l->ctx, PH_SASL_TEMPFAIL,
+				   PH_STR_LIT(LOGIN_TEMPFAIL), NULL);
+		return;
+	}
+	if (result == PH_OK && ph__user_get(user, "credentials") != NULL) {
+		secret = strdup(ph__user_get(user, "credentials"));
+		/* the protocol never sees the secret */
+		ph__user_unset(user, "credentials");
+		l->pending = user;
+	} else {
+		ph__user_destroy(&user);
+	}
+	l->secret_fetched = 1;
+	step = ph__sasl_set_credentials(l->sasl, secret, &out);
+	if (secret != NULL) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+	login_sasl_outcome(l, step, out);
+}
+
+static void login_sasl_verify(struct ph__login *l)
+{
+	const char *authcid = ph__sasl_authcid(l->sasl);
+	const char *scheme = ph__sasl_credentials_scheme(l->sasl);
+	struct ph_str none = {"", 0};
+
+	if (!login_name_ok((struct ph_str){authcid, strlen(authcid)}) ||
+	    ph__sasl_password(l->sasl).len > PH__AUTH_MAX_PASSWORD) {
+		login_sasl_end(l, PH_SASL_FAILURE, LOGIN_FAILED);
+		return;
+	}
+	l->state = LOGIN_SASL_VERIFY;
+	if (scheme != NULL) {
+		if (login_query(l, "credentials", authcid, none, scheme,
+				login_secret_reply) < 0)
+			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+		return;
+	}
+	if (login_send(l, authcid, ph__sasl_password(l->sasl),
+		       login_sasl_reply) < 0)
+		login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+}
+
+/* A mechanism failure. Once SCRAM fetched the secret, the failure is a
+ * wrong password the service must count and log (and delay). */
+static void login_sasl_failed(struct ph__login *l, struct ph_str out)
+{
+	const char *authcid = ph__sasl_authcid(l->sasl);
+	const char *scheme = ph__sasl_credentials_scheme(l->sasl);
+	struct ph_str none = {"", 0};
+
+	if (l->secret_fetched && scheme != NULL) {
+		l->state = LOGIN_SASL_VERIFY;
+		if (login_query(l, "failed", authcid, none, scheme,
+				login_failed_reply) > 0)
+			return;
+	}
+	login_sasl_end(l, PH_SASL_FAILURE,
+		       out.len > 0 ? out.data : LOGIN_FAILED);
+}
+
+/* Turns a mechanism step's outcome into the next event. */
+static void login_sasl_outcome(struct ph__login *l, int step, struct ph_str out)
+{
+	char *b64;
+	size_t b64_len;
+
+	switch (step) {
+	case PH__SASL_CHALLENGE:
+	case PH__SASL_SUCCESS:
+		if (ph__base64_encode(out.data, out.len, &b64, &b64_len) < 0) {
+			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+			return;
+		}
+		if (step == PH__SASL_SUCCESS) {
+			/* POP3 and IMAP carry no data with success (RFC 4422
+			 * 3.6): the server-final message goes out as a last
+			 * challenge, answered by an empty response */
+			ph__sasl_destroy(&l->sasl);
+			l->final_sent = 1;
+		}
+		l->state = LOGIN_SASL_CLIENT;
+		login_defer(l, 0, PH_SASL_CHALLENGE, b64, b64_len);
+		free(b64);
+		return;
+	case PH__SASL_VERIFY:
+		login_sasl_verify(l);
+		return;
+	default:
+		login_sasl_failed(l, out);
+		return;
+	}
+}
+
+static void login_sasl_step(struct ph__login *l, const struct ph_str *resp)
+{
+	struct ph_str out;
+	int step = ph__sasl_step(l->sasl, resp, &out);
+
+	login_sasl_outcome(l, step, out);
+}
+
+/* Decodes a client response; returns 0, or -1 after ending the
+ * exchange with BADINPUT. */
+static int login_decode(struct ph__login *l, struct ph_str text,
+			unsigned char **out_r, size_t *len_r)
+{
+	if (text.len > LOGIN_MAX_B64) {
+		login_sasl_end(l, PH_SASL_BADINPUT, "Response too long");
+		return -1;
+	}
+	if (ph__base64_decode(text.data, text.len, out_r, len_r) < 0) {
+		login_sasl_end(l, PH_SASL_BADINPUT, "Invalid base64 data");
+		return -1;
+	}
+	return 0;
+}
+
+static void login_sasl_feed(struct ph__login *l, struct ph_str text)
+{
+	unsigned char *raw;
+	size_t raw_len;
+	struct ph_str resp;
+
+	if (login_decode(l, text, &raw, &raw_len) < 0)
+		return;
+	resp.data = (const char *)raw;
+	resp.len = raw_len;
+	login_sasl_step(l, &resp);
+	explicit_bzero(raw, raw_len);
+	free(raw);
+}
+
+int ph__login_sasl_start(struct ph__login *login, const char *mech,
+			 const struct ph_str *initial_response, ph_sasl_fn *cb,
+			 void *ctx)
+{
+	if (login->state != LOGIN_IDLE || login->user != NULL)
+		return PH_EINUSE;
+	login->sasl = ph__sasl_create(mech);
+	if (login->sasl == NULL)
+		return PH_ENOTSUP;
+	/* PLAIN and LOGIN send the password in the clear; SCRAM needs the
+	 * secrets in every plugin */
+	if (ph__sasl_credentials_scheme(login->sasl) != NULL
+		? !login_scram_ok(login)
+		: !login_plaintext_ok(login)) {
+		ph__sasl_destroy(&login->sasl);
+		return PH_ENOTSUP;
+	}
+	login->secret_fetched = 0;
+	login->final_sent = 0;
+	login->sasl_cb = cb;
+	login->ctx = ctx;
+	login->state = LOGIN_SASL_CLIENT;
+	if (initial_response == NULL)
+		login_sasl_step(login, NULL);
+	else if (initial_response->len == 1 && initial_response->data[0] == '=')
+		login_sasl_step(login, &(struct ph_str){"", 0});
+	else
+		login_sasl_feed(login, *initial_response);
+	return PH_OK;
+}
+
+int ph__login_sasl_continue(struct ph__login *login, struct ph_str response)
+{
+	if (login->state != LOGIN_SASL_CLIENT ||
+	    (login->sasl == NULL && !login->final_sent))
+		return PH_EINVAL;
+	if (login->final_sent) {
+		login->final_sent = 0;
+		if (response.len == 1 && response.data[0] == '*') {
+			login_sasl_end(login, PH_SASL_ABORTED,
+				       "Authentication aborted by client");
+		} else if (response.len != 0) {
+			login_sasl_end(login, PH_SASL_FAILURE, LOGIN_FAILED);
+		} else {
+			login->user = login->pending;
+			login->pending = NULL;
+			login_defer(login, 0, PH_SASL_SUCCESS, "", 0);
+		}
+		return PH_OK;
+	}
+	if (response.len == 1 && response.data[0] == '*')
+		login_sasl_end(login, PH_SASL_ABORTED,
+			       "Authentication aborted by client");
+	else
+		login_sasl_feed(login, response);
+	return PH_OK;
+}

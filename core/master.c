@@ -1,0 +1,779 @@
+/* core/master.c - process supervision. The master uses no event loop:
+ * it blocks the signals it handles and waits with sigtimedwait(), so no
+ * handler ever runs asynchronously and children start from a clean
+ * state. Each configuration is a generation (config, plugins, sockets,
+ * auth service, workers); a reload starts a new generation and retires
+ * the old one once its workers have finished their connections. */
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "config-extra.h"
+#include "log.h"
+#include "master.h"
+#include "plugins.h"
+#include "tls.h"
+#include "worker.h"
+#ifdef PH_HAVE_AUTH
+#include "auth-service.h"
+#endif
+
+struct slot {
+	pid_t pid;
+	double started, restart_at;
+	unsigned quick_failures;
+};
+
+struct gen {
+	struct gen *next;
+	unsigned id;
+	struct ph__config *cfg;
+	struct ph__plugin_set plugins;
+	struct ph__worker_socket *socks;
+	char **sock_addrs;
+	size_t sock_count;
+	SSL_CTX **ctxs;
+	struct slot *workers;
+	unsigned worker_count;
+	pid_t auth_pid;
+	double auth_started, auth_restart_at;
+	unsigned auth_failures;
+	int auth_listen_fd;
+	char *auth_path;
+	int retiring;
+	int drop;
+	uid_t uid;
+	gid_t gid;
+};
+
+static struct {
+	struct gen *gens; /* newest first */
+	unsigned next_id;
+	int stopping;
+	const char *config_path;
+} M;
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- generations ---- */
+
+static void gen_free(struct gen *g)
+{
+	for (size_t i = 0; i < g->sock_count; i++) {
+		if (g->socks[i].fd >= 0)
+			close(g->socks[i].fd);
+		free(g->sock_addrs[i]);
+	}
+	free(g->socks);
+	free(g->sock_addrs);
+	if (g->auth_listen_fd >= 0)
+		close(g->auth_listen_fd);
+	for (size_t i = 0; g->cfg != NULL && i < g->cfg->listener_count; i++) {
+		if (g->ctxs != NULL && g->ctxs[i] != NULL)
+			SSL_CTX_free(g->ctxs[i]);
+	}
+	free(g->ctxs);
+	free(g->workers);
+	free(g->auth_path);
+	ph__plugin_set_clear(&g->plugins);
+	ph__config_free(&g->cfg);
+	free(g);
+}
+
+static char *located(const ph_config *sec, const char *key, char *msg)
+{
+	char *out = NULL;
+
+	if (asprintf(&out, "%s:%d: %s", ph__config_section_file(sec),
+		     ph__config_key_line(sec, key), msg) < 0)
+		out = NULL;
+	free(msg);
+	return out;
+}
+
+/* Config + plugins + TLS contexts + user: everything that can fail
+ * before a socket is touched. */
+static struct gen *gen_prepare(const char *path, char **error_r)
+{
+	struct gen *g = calloc(1, sizeof(*g));
+
+	*error_r = NULL;
+	if (g == NULL)
+		return NULL;
+	g->auth_listen_fd = -1;
+	g->cfg = ph__config_load(path, error_r);
+	if (g->cfg == NULL)
+		goto fail;
+	if (ph__plugin_set_load_config(&g->plugins, g->cfg, error_r) < 0)
+		goto fail;
+	g->ctxs = calloc(g->cfg->listener_count + 1, sizeof(*g->ctxs));
+	if (g->ctxs == NULL)
+		goto fail;
+	for (size_t i = 0; i < g->cfg->listener_count; i++) {
+		struct ph__listener_config *l = &g->cfg->listeners[i];
+		char *err = NULL;
+
+		if (l->tls == PH_TLS_NONE)
+			continue;
+		g->ctxs[i] = ph__tls_ctx_create(l, &err);
+		if (g->ctxs[i] == NULL) {
+			*error_r = located(l->section, "cert", err);
+			goto fail;
+		}
+	}
+	if (g->cfg->user != NULL) {
+		struct passwd *pw = getpwnam(g->cfg->user);
+
+		if (pw == NULL) {
+			const ph_config *core =
+			    ph__config_section(g->cfg, "core");
+			*error_r = located(core, "user",
+					   strdup("[core] user: no such user"));
+			goto fail;
+		}
+		if (getuid() == 0) {
+			g->drop = 1;
+			g->uid = pw->pw_uid;
+			g->gid = pw->pw_gid;
+		} else if (getuid() != pw->pw_uid) {
+			ph__log_warning("not running as root: [core] user = "
+					"%s ignored, workers keep uid %ld",
+					g->cfg->user, (long)getuid());
+		}
+	}
+	g->worker_count = g->cfg->workers;
+	g->workers = calloc(g->worker_count, sizeof(*g->workers));
+	if (g->workers == NULL)
+		goto fail;
+	return g;
+fail:
+	if (*error_r == NULL)
+		*error_r = strdup("out of memory");
+	gen_free(g);
+	return NULL;
+}
+
+static int bind_socket(const char *text, char **error_r)
+{
+	struct ph__addr addr;
+	int fd, one = 1;
+
+	if (ph__addr_parse(text, &addr) < 0) {
+		if (asprintf(error_r, "bad address %s", text) < 0)
+			*error_r = NULL;
+		return -1;
+	}
+	fd = socket(addr.ss.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (addr.ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&addr.ss, addr.len) < 0 ||
+	    listen(fd, 1024) < 0)
+		goto fail;
+	return fd;
+fail:
+	if (asprintf(error_r, "cannot listen on %s: %s", text,
+		     strerror(errno)) < 0)
+		*error_r = NULL;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Listening sockets: re-used (dup) from `old` where the address is
+ * unchanged, bound otherwise. */
+static int gen_bind(struct gen *g, const struct gen *old, char **error_r)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < g->cfg->listener_count; i++)
+		total += g->cfg->listeners[i].listen_count;
+	g->socks = calloc(total + 1, sizeof(*g->socks));
+	g->sock_addrs = calloc(total + 1, sizeof(*g->sock_addrs));
+	if (g->socks == NULL || g->sock_addrs == NULL)
+		return PH_ENOMEM;
+	for (size_t i = 0; i < g->cfg->listener_count; i++) {
+		struct ph__listener_config *l = &g->cfg->listeners[i];
+
+		for (size_t a = 0; a < l->listen_count; a++) {
+			int fd = -1;
+
+			for (size_t k = 0; old != NULL && k < old->sock_count;
+			     k++) {
+				if (strcmp(old->sock_addrs[k], l->listen[a]) ==
+				    0) {
+					fd = fcntl(old->socks[k].fd,
+						   F_DUPFD_CLOEXEC, 3);
+					break;
+				}
+			}
+			if (fd < 0) {
+				char *err = NULL;
+
+				fd = bind_socket(l->listen[a], &err);
+				if (fd < 0) {
+					*error_r =
+					    located(l->section, "listen", err);
+					return PH_EIO;
+				}
+			}
+			g->socks[g->sock_count].fd = fd;
+			g->socks[g->sock_count].listener = i;
+			g->sock_addrs[g->sock_count] = strdup(l->listen[a]);
+			g->sock_count++;
+		}
+	}
+	return PH_OK;
+}
+
+/* ---- children ---- */
+
+/* In a fresh child: close every inherited descriptor not in `keep`. */
+static void close_other_fds(const int *keep, size_t keep_count)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int dfd;
+
+	if (d == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		int fd = atoi(de->d_name), kept = 0;
+
+		if (de->d_name[0] == '.' || fd <= 2 || fd == dfd)
+			continue;
+		for (size_t i = 0; i < keep_count; i++)
+			kept |= keep[i] == fd;
+		if (!kept)
+			close(fd);
+	}
+	closedir(d);
+}
+
+static void child_reset_signals(void)
+{
+	sigset_t none;
+
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static pid_t spawn_worker(struct gen *g, unsigned idx, int auth_fd)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		ph__log_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		struct ph__worker_params p = {
+		    .cfg = g->cfg,
+		    .plugins = &g->plugins,
+		    .socks = g->socks,
+		    .sock_count = g->sock_count,
+		    .ssl_ctxs = g->ctxs,
+		    .auth_fd = auth_fd,
+		    .auth_path = g->auth_path,
+		    .index = idx + 1,
+		    .drop_privileges = g->drop,
+		    .uid = g->uid,
+		    .gid = g->gid,
+		};
+		int *keep = calloc(g->sock_count + 1, sizeof(int));
+		size_t n = 0;
+
+		child_reset_signals();
+		if (keep != NULL) {
+			for (size_t i = 0; i < g->sock_count; i++)
+				keep[n++] = g->socks[i].fd;
+			keep[n++] = auth_fd;
+			close_other_fds(keep, n);
+			free(keep);
+		}
+		_exit(ph__worker_run(&p));
+	}
+	g->workers[idx].pid = pid;
+	g->workers[idx].started = now_mono();
+	g->workers[idx].restart_at = 0;
+	return pid;
+}
+
+static __attribute__((unused)) int auth_listen(struct gen *g)
+{
+#ifdef PH_HAVE_AUTH
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char tmp[sizeof(sun.sun_path)];
+	int fd;
+
+	if (mkdir(g->cfg->state_dir, 0755) < 0 && errno != EEXIST) {
+		ph__log_warning("state_dir %s: %s (no auth socket)",
+				g->cfg->state_dir, strerror(errno));
+		return -1;
+	}
+	if (asprintf(&g->auth_path, "%s/auth.sock", g->cfg->state_dir) < 0) {
+		g->auth_path = NULL;
+		return -1;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/auth.sock.%u",
+			     g->cfg->state_dir, g->id) >= sizeof(tmp)) {
+		ph__log_warning("state_dir %s: path too long",
+				g->cfg->state_dir);
+		return -1;
+	}
+	strcpy(sun.sun_path, tmp);
+	unlink(tmp);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(fd, 128) < 0) {
+		ph__log_warning("auth socket %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (g->drop && chown(tmp, g->uid, g->gid) < 0)
+		ph__log_warning("chown %s: %s", tmp, strerror(errno));
+	chmod(tmp, 0660);
+	/* Atomic switch: new clients reach the newest generation. */
+	if (rename(tmp, g->auth_path) < 0)
+		ph__log_warning("rename %s: %s", tmp, strerror(errno));
+	g->auth_listen_fd = fd;
+	return fd;
+#else
+	(void)g;
+	return -1;
+#endif
+}
+
+#ifdef PH_HAVE_AUTH
+/* Forks the auth service with `count` worker sockets (owned by the child
+ * afterwards; `fds` needs room for one more) and the generation's
+ * listening socket. */
+static pid_t spawn_auth(struct gen *g, int *fds, size_t count)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		child_reset_signals();
+		fds[count] = g->auth_listen_fd;
+		close_other_fds(fds, count + 1);
+		ph__log_init(g->cfg->log_target, g->cfg->log_level, "auth");
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		_exit(ph__auth_service_run(g->cfg, fds, count,
+					   g->auth_listen_fd));
+	}
+	if (pid < 0)
+		ph__log_error("fork: %s", strerror(errno));
+	g->auth_started = now_mono();
+	return pid;
+}
+#endif
+
+/* Forks the auth service (when auth is built in and configured) and the
+ * workers, each worker with its end of a socketpair to the service. */
+static int gen_start(struct gen *g)
+{
+	int *worker_ends = calloc(g->worker_count, sizeof(int));
+
+	if (worker_ends == NULL)
+		return PH_ENOMEM;
+	for (unsigned i = 0; i < g->worker_count; i++)
+		worker_ends[i] = -1;
+#ifdef PH_HAVE_AUTH
+	if (g->cfg->auth_plugin_count > 0) {
+		int *auth_ends = calloc(g->worker_count + 1, sizeof(int));
+		pid_t pid;
+
+		if (auth_ends == NULL) {
+			free(worker_ends);
+			return PH_ENOMEM;
+		}
+		for (unsigned i = 0; i < g->worker_count; i++) {
+			int sv[2];
+
+			if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
+				       0, sv) < 0) {
+				ph__log_error("socketpair: %s",
+					      strerror(errno));
+				sv[0] = sv[1] = -1;
+			}
+			auth_ends[i] = sv[0];
+			worker_ends[i] = sv[1];
+		}
+		auth_listen(g);
+		pid = spawn_auth(g, auth_ends, g->worker_count);
+		g->auth_pid = pid > 0 ? pid : 0;
+		for (unsigned i = 0; i < g->worker_count; i++) {
+			if (auth_ends[i] >= 0)
+				close(auth_ends[i]);
+		}
+		free(auth_ends);
+	}
+#endif
+	for (unsigned i = 0; i < g->worker_count; i++) {
+		spawn_worker(g, i, worker_ends[i]);
+		if (worker_ends[i] >= 0)
+			close(worker_ends[i]);
+	}
+	free(worker_ends);
+	return PH_OK;
+}
+
+static void describe_status(int status, char *buf, size_t size)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "exited with status %d",
+			 WEXITSTATUS(status));
+}
+
+static void reap(void)
+{
+	pid_t pid;
+	int status;
+	char what[128];
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		describe_status(status, what, sizeof(what));
+		for (struct gen *g = M.gens; g != NULL; g = g->next) {
+			if (pid == g->auth_pid) {
+				g->auth_pid = 0;
+				if (!M.stopping && !g->retiring) {
+					double t = now_mono();
+
+					g->auth_failures =
+					    t - g->auth_started < 10.
+						? g->auth_failures + 1
+						: 0;
+					g->auth_restart_at =
+					    t +
+					    (g->auth_failures > 0 ? 1. : 0.);
+					ph__log_error("auth service (pid %ld) "
+						      "%s; restarting",
+						      (long)pid, what);
+				} else
+					ph__log_info("auth service (pid %ld) "
+						     "%s",
+						     (long)pid, what);
+				break;
+			}
+			for (unsigned i = 0; i < g->worker_count; i++) {
+				struct slot *s = &g->workers[i];
+				double t = now_mono(), delay;
+
+				if (s->pid != pid)
+					continue;
+				s->pid = 0;
+				if (M.stopping || g->retiring) {
+					ph__log_info("worker %u (pid %ld) %s",
+						     i + 1, (long)pid, what);
+					break;
+				}
+				if (t - s->started < 10.)
+					s->quick_failures++;
+				else
+					s->quick_failures = 0;
+				delay =
+				    s->quick_failures == 0
+					? 0.
+					: 0.5 *
+					      (double)(1u
+						       << (s->quick_failures > 6
+							       ? 6
+							       : s->quick_failures -
+								     1));
+				if (delay > 30.)
+					delay = 30.;
+				s->restart_at = t + delay;
+				ph__log_error("worker %u (pid %ld) %s; "
+					      "restarting in %.1f s",
+					      i + 1, (long)pid, what, delay);
+				break;
+			}
+		}
+	}
+}
+
+static void restart_due(double *next_r)
+{
+	struct gen *g = M.gens;
+	double t = now_mono();
+
+	if (g == NULL || M.stopping || g->retiring)
+		return;
+#ifdef PH_HAVE_AUTH
+	/* The restarted service has no socketpairs: workers reconnect
+	 * through the listening socket, which the master kept open. */
+	if (g->auth_pid == 0 && g->auth_restart_at > 0 &&
+	    g->auth_listen_fd >= 0) {
+		if (g->auth_restart_at <= t) {
+			int fds[1];
+			pid_t pid = spawn_auth(g, fds, 0);
+
+			if (pid > 0) {
+				g->auth_pid = pid;
+				g->auth_restart_at = 0;
+				ph__log_info("auth service restarted (pid %ld)",
+					     (long)pid);
+			}
+		} else if (g->auth_restart_at - t < *next_r) {
+			*next_r = g->auth_restart_at - t;
+		}
+	}
+#endif
+	for (unsigned i = 0; i < g->worker_count; i++) {
+		struct slot *s = &g->workers[i];
+
+		if (s->pid != 0 || s->restart_at == 0)
+			continue;
+		if (s->restart_at <= t) {
+			/* The socketpair end died with the old worker:
+			 * the new one dials the auth socket instead. */
+			if (spawn_worker(g, i, -1) > 0)
+				ph__log_info("worker %u restarted (pid %ld)",
+					     i + 1, (long)s->pid);
+		} else if (s->restart_at - t < *next_r) {
+			*next_r = s->restart_at - t;
+		}
+	}
+}
+
+static unsigned gen_alive(const struct gen *g)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < g->worker_count; i++)
+		n += g->workers[i].pid != 0;
+	return n;
+}
+
+/* Frees retired generations whose workers are gone. */
+static void retire_finished(void)
+{
+	struct gen **pp = &M.gens;
+
+	while (*pp != NULL) {
+		struct gen *g = *pp;
+
+		if (!g->retiring || gen_alive(g) > 0) {
+			pp = &g->next;
+			continue;
+		}
+		if (g->auth_pid > 0) {
+			kill(g->auth_pid, SIGTERM);
+			pp = &g->next;
+			continue;
+		}
+		ph__log_info("configuration generation %u retired", g->id);
+		*pp = g->next;
+		gen_free(g);
+	}
+}
+
+static void signal_gen(struct gen *g, int sig)
+{
+	for (unsigned i = 0; i < g->worker_count; i++) {
+		if (g->workers[i].pid > 0)
+			kill(g->workers[i].pid, sig);
+	}
+}
+
+static void reload(void)
+{
+	struct gen *old = M.gens, *g;
+	char *err = NULL;
+
+	ph__log_info("SIGHUP: reloading %s", M.config_path);
+	g = gen_prepare(M.config_path, &err);
+	if (g == NULL || gen_bind(g, old, &err) < 0) {
+		ph__log_error("reload failed, keeping the running "
+			      "configuration: %s",
+			      err != NULL ? err : "error");
+		free(err);
+		if (g != NULL)
+			gen_free(g);
+		return;
+	}
+	g->id = ++M.next_id;
+	ph__log_init(g->cfg->log_target, g->cfg->log_level, "master");
+	g->next = M.gens;
+	M.gens = g;
+	gen_start(g);
+	if (old != NULL) {
+		/* Old workers stop accepting now and exit when their last
+		 * connection closes; their auth service follows them. */
+		old->retiring = 1;
+		signal_gen(old, SIGUSR1);
+		/* A retiring generation never spawns again: the master's
+		 * copies of its sockets would only keep a removed address
+		 * accepting into a backlog nobody serves. */
+		for (size_t i = 0; i < old->sock_count; i++) {
+			if (old->socks[i].fd >= 0)
+				close(old->socks[i].fd);
+			old->socks[i].fd = -1;
+		}
+	}
+	ph__log_info("configuration generation %u running", g->id);
+}
+
+static void shutdown_all(void)
+{
+	double deadline;
+	sigset_t set;
+
+	M.stopping = 1;
+	for (struct gen *g = M.gens; g != NULL; g = g->next)
+		signal_gen(g, SIGTERM);
+	deadline =
+	    now_mono() +
+	    (M.gens != NULL
+		 ? (double)ph__config_core_uint(M.gens->cfg, "shutdown_timeout")
+		 : 10.) +
+	    5.;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (;;) {
+		unsigned alive = 0;
+		struct timespec ts = {0, 200 * 1000 * 1000};
+
+		reap();
+		for (struct gen *g = M.gens; g != NULL; g = g->next)
+			alive += gen_alive(g);
+		if (alive == 0)
+			break;
+		if (now_mono() > deadline) {
+			ph__log_warning("%u worker(s) did not stop: killing",
+					alive);
+			for (struct gen *g = M.gens; g != NULL; g = g->next)
+				signal_gen(g, SIGKILL);
+			deadline = now_mono() + 5.;
+		}
+		sigtimedwait(&set, NULL, &ts);
+	}
+	for (struct gen *g = M.gens; g != NULL; g = g->next) {
+		if (g->auth_pid > 0)
+			kill(g->auth_pid, SIGTERM);
+	}
+	for (;;) {
+		unsigned alive = 0;
+		struct timespec ts = {0, 200 * 1000 * 1000};
+
+		reap();
+		for (struct gen *g = M.gens; g != NULL; g = g->next)
+			alive += g->auth_pid > 0;
+		if (alive == 0 || now_mono() > deadline + 5.)
+			break;
+		sigtimedwait(&set, NULL, &ts);
+	}
+	if (M.gens != NULL && M.gens->auth_path != NULL)
+		unlink(M.gens->auth_path);
+	while (M.gens != NULL) {
+		struct gen *g = M.gens;
+
+		M.gens = g->next;
+		gen_free(g);
+	}
+}
+
+int ph__master_run(const char *config_path)
+{
+	struct gen *g;
+	char *err = NULL;
+	sigset_t set;
+
+	M.config_path = config_path;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	g = gen_prepare(config_path, &err);
+	if (g == NULL || gen_bind(g, NULL, &err) < 0) {
+		ph__log_error("%s", err != NULL ? err : "error");
+		free(err);
+		if (g != NULL)
+			gen_free(g);
+		return 1;
+	}
+	g->id = ++M.next_id;
+	ph__log_init(g->cfg->log_target, g->cfg->log_level, "master");
+	M.gens = g;
+	ph__log_info("posthornd %s starting: %u worker(s), %zu socket(s)",
+		     PH_CORE_VERSION, g->worker_count, g->sock_count);
+	gen_start(g);
+
+	for (;;) {
+		double next = 1.;
+		struct timespec ts;
+		siginfo_t info;
+		int sig;
+
+		restart_due(&next);
+		ts.tv_sec = (time_t)next;
+		ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
+		sig = sigtimedwait(&set, &info, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			ph__log_info("%s: stopping",
+				     sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			break;
+		}
+		if (sig == SIGHUP)
+			reload();
+		reap();
+		retire_finished();
+	}
+	shutdown_all();
+	ph__log_info("stopped");
+	return 0;
+}
+
+int ph__master_check(const char *config_path)
+{
+	char *err = NULL;
+	struct gen *g = gen_prepare(config_path, &err);
+
+	if (g == NULL) {
+		fprintf(stderr, "posthornd: %s\n", err != NULL ? err : "error");
+		free(err);
+		return 1;
+	}
+	ph__config_print(g->cfg, stdout);
+	fflush(stdout);
+	fprintf(stderr, "posthornd: configuration %s is ok\n", config_path);
+	gen_free(g);
+	return 0;
+}

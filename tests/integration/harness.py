@@ -1,0 +1,430 @@
+"""Integration test harness: starts a real posthornd on free loopback ports.
+
+    import harness
+    class T(harness.TestCase):
+        listeners = {'pop3': dict(protocol='pop3', tls='none',
+                                  allow_plaintext='yes')}
+        users = [('alice', 'secret')]
+        extra = {'pop3': {'some_key': 'v'}}   # merged into the INI
+        def test_x(self):
+            port = self.server.port('pop3')
+    if __name__ == '__main__':
+        harness.main()
+
+Each TestCase subclass gets one server (setUpClass/tearDownClass). The
+config has workers=1, a self-signed cert (self.server.ca_file), passwd-file
+users with {PLAIN} passwords and, only when their plugins exist in
+build/plugins, [storage] storage-maildir (root = <tmp>/mail/%u/Maildir)
+and [auth] auth-passwdfile. Works as root and as a normal user.
+"""
+
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SOURCE_DIR = os.environ.get(
+    'PH_SOURCE_DIR',
+    os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
+BUILD_DIR = os.environ.get('PH_BUILD_DIR', os.path.join(SOURCE_DIR, 'build'))
+CORPUS_DIR = os.environ.get('PH_CORPUS_DIR',
+                            os.path.join(SOURCE_DIR, 'tests', 'corpus'))
+POSTHORND = os.path.join(BUILD_DIR, 'bin', 'posthornd')
+PLUGIN_DIR = os.path.join(BUILD_DIR, 'plugins')
+HOST = '127.0.0.1'
+
+
+def plugin_exists(name, plugin_dir=PLUGIN_DIR):
+    return os.path.exists(os.path.join(plugin_dir, name + '.so'))
+
+
+def free_port(host=HOST):
+    """A currently free TCP port on `host` (IPv4 or IPv6 literal)."""
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def make_cert(directory, cn='localhost'):
+    """Writes a self-signed cert.pem + key.pem into `directory`."""
+    cert = os.path.join(directory, 'cert.pem')
+    key = os.path.join(directory, 'key.pem')
+    subprocess.run(
+        ['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+         '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=' + cn,
+         '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1'],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.chmod(key, 0o644)  # workers may run as another user
+    return cert, key
+
+
+def render_ini(sections):
+    """sections: ordered dict name -> dict key -> value (None = skip)."""
+    out = []
+    for name, keys in sections.items():
+        out.append('[%s]' % name)
+        for k, v in keys.items():
+            if v is None:
+                continue
+            if isinstance(v, (list, tuple)):
+                v = ', '.join(str(x) for x in v)
+            out.append('%s = %s' % (k, v))
+        out.append('')
+    return '\n'.join(out)
+
+
+def deliver(path, user, message_bytes, folder=None):
+    """Drops a message into a Maildir like an MTA: write tmp/, rename to new/.
+
+    `path` is a Server (then its maildir(user) is used) or the Maildir
+    directory itself. `folder`: a mailbox name with '/' as separator, in
+    the Maildir++ layout ("Sent" -> <Maildir>/.Sent, "a/b" -> .a.b),
+    created when missing. Returns the new file's path."""
+    if isinstance(path, Server):
+        path = path.maildir(user)
+    if folder:
+        path = os.path.join(path, '.' + folder.replace('/', '.'))
+    for sub in ('tmp', 'new', 'cur'):
+        os.makedirs(os.path.join(path, sub), mode=0o700, exist_ok=True)
+    deliver.counter += 1
+    name = '%d.M%dP%dQ%d.%s' % (time.time(), time.time_ns() % 1000000,
+                                os.getpid(), deliver.counter,
+                                socket.gethostname())
+    tmp = os.path.join(path, 'tmp', name)
+    with open(tmp, 'wb') as f:
+        f.write(message_bytes)
+        f.flush()
+        os.fsync(f.fileno())
+    new = os.path.join(path, 'new', name)
+    os.rename(tmp, new)
+    return new
+
+
+deliver.counter = 0
+
+
+class ServerError(Exception):
+    pass
+
+
+class Server:
+    """A posthornd with a generated config in a temp directory."""
+
+    host = HOST
+
+    def __init__(self, listeners, users=(), extra=None, workers=1,
+                 core=None, storage=True, auth=True, plugin_dir=PLUGIN_DIR):
+        self.tmp = tempfile.mkdtemp(prefix='posthorn-test-')
+        os.chmod(self.tmp, 0o755)
+        self.plugin_dir = plugin_dir
+        self.cert_file, self.key_file = make_cert(self.tmp)
+        self.ca_file = self.cert_file
+        self.users = list(users)
+        self.state_dir = os.path.join(self.tmp, 'state')
+        os.makedirs(self.state_dir)
+        self.mail_root = os.path.join(self.tmp, 'mail')
+        os.makedirs(self.mail_root)
+        self.users_file = os.path.join(self.tmp, 'users')
+        self.write_users(self.users)
+        self.ports = {}
+        self.listeners = {}
+        for name, opts in listeners.items():
+            self.listeners[name] = dict(opts)
+        self.extra = {k: dict(v) for k, v in (extra or {}).items()}
+        self.workers = workers
+        self.core_extra = dict(core or {})
+        self.use_storage = storage and plugin_exists('storage-maildir',
+                                                     plugin_dir)
+        self.use_auth = auth and plugin_exists('auth-passwdfile', plugin_dir)
+        self.config_path = os.path.join(self.tmp, 'posthorn.ini')
+        self.log_path = os.path.join(self.tmp, 'posthornd.log')
+        self.proc = None
+        self._log = None
+        self.write_config()
+
+    # ---- configuration ----
+
+    def write_users(self, users):
+        uid, gid = os.getuid(), os.getgid()
+        with open(self.users_file, 'w') as f:
+            for u in users:
+                name, password = u[0], u[1]
+                extra_fields = u[2] if len(u) > 2 else ''
+                f.write('%s:{PLAIN}%s:%d:%d::%s::%s\n' %
+                        (name, password, uid, gid,
+                         os.path.join(self.tmp, 'home', name), extra_fields))
+
+    def sections(self):
+        s = {}
+        core = {
+            'plugin_dir': self.plugin_dir,
+            'workers': self.workers,
+            'log': 'stderr',
+            'log_level': 'debug',
+            'state_dir': self.state_dir,
+        }
+        core.update(self.core_extra)
+        s['core'] = core
+        if self.use_storage:
+            s['storage'] = {'plugin': 'storage-maildir'}
+            s['storage-maildir'] = {
+                'root': os.path.join(self.mail_root, '%u', 'Maildir')}
+        if self.use_auth:
+            s['auth'] = {'plugins': 'auth-passwdfile'}
+            s['auth-passwdfile'] = {'path': self.users_file}
+        for name, opts in self.listeners.items():
+            opts = dict(opts)
+            if 'listen' not in opts:
+                if name not in self.ports:
+                    self.ports[name] = free_port()
+                opts['listen'] = '%s:%d' % (HOST, self.ports[name])
+            else:
+                m = re.match(r'\s*(\[[^\]]*\]|[^:,]+):(\d+)', opts['listen'])
+                if m:
+                    self.ports[name] = int(m.group(2))
+            if opts.get('tls', 'none') != 'none':
+                opts.setdefault('cert', self.cert_file)
+                opts.setdefault('key', self.key_file)
+            s['listener.' + name] = opts
+        for sec, keys in self.extra.items():
+            s.setdefault(sec, {}).update(keys)
+        return s
+
+    def write_config(self):
+        with open(self.config_path, 'w') as f:
+            f.write(render_ini(self.sections()))
+
+    # ---- process control ----
+
+    def start(self, timeout=15):
+        self._log = open(self.log_path, 'ab')
+        self.proc = subprocess.Popen(
+            [POSTHORND, '-c', self.config_path], stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=self._log, cwd=self.tmp)
+        self.wait_ports(timeout)
+        return self
+
+    def wait_ports(self, timeout=15, ports=None):
+        deadline = time.time() + timeout
+        for port in (ports or self.ports.values()):
+            while True:
+                if self.proc.poll() is not None:
+                    raise ServerError('posthornd exited with %s:\n%s' %
+                                      (self.proc.returncode, self.log_text()))
+                try:
+                    socket.create_connection((HOST, port), 0.5).close()
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise ServerError('port %d not ready:\n%s' %
+                                          (port, self.log_text()))
+                    time.sleep(0.05)
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def reload(self):
+        """Rewrites the config from the current attributes and SIGHUPs."""
+        self.write_config()
+        self.signal(signal.SIGHUP)
+
+    def stop(self, timeout=15):
+        """SIGTERM and wait; returns the exit status (None if killed)."""
+        if self.proc is None:
+            return None
+        rc = self.proc.poll()
+        if rc is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                rc = None
+        self._log.close()
+        return rc
+
+    def cleanup(self):
+        self.stop()
+        if os.environ.get('PH_KEEP_TMP'):
+            sys.stderr.write('kept %s\n' % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ---- accessors ----
+
+    def port(self, name):
+        return self.ports[name]
+
+    def maildir(self, user):
+        return os.path.join(self.mail_root, user, 'Maildir')
+
+    def log_text(self):
+        try:
+            with open(self.log_path, 'rb') as f:
+                return f.read().decode('utf-8', 'replace')
+        except OSError:
+            return ''
+
+    def wait_log(self, pattern, timeout=10):
+        """Waits until the log matches regex `pattern`; returns the match."""
+        deadline = time.time() + timeout
+        while True:
+            m = re.search(pattern, self.log_text())
+            if m:
+                return m
+            if time.time() > deadline:
+                raise AssertionError('log never matched %r:\n%s' %
+                                     (pattern, self.log_text()))
+            time.sleep(0.05)
+
+    def connect(self, name, timeout=10):
+        return LineClient(socket.create_connection(
+            (HOST, self.port(name)), timeout))
+
+    def connect_tls(self, name, timeout=10):
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        s = socket.create_connection((HOST, self.port(name)), timeout)
+        return LineClient(ctx.wrap_socket(s, server_hostname='localhost'))
+
+    def ssl_context(self):
+        return ssl.create_default_context(cafile=self.ca_file)
+
+
+class LineClient:
+    """A tiny line-oriented client for tests (CRLF)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b''
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def cmd(self, line):
+        self.send(line + '\r\n')
+        return self.line()
+
+    def line(self):
+        """Next line without CRLF as str; '' at EOF."""
+        while b'\n' not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                rest, self.buf = self.buf, b''
+                return rest.decode('utf-8', 'replace')
+            self.buf += chunk
+        line, self.buf = self.buf.split(b'\n', 1)
+        return line.rstrip(b'\r').decode('utf-8', 'replace')
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def is_closed(self, timeout=5):
+        """True when the server closed the connection within `timeout`."""
+        end = time.time() + timeout
+        while time.time() < end:
+            r, _, _ = select.select([self.sock], [], [], 0.1)
+            if r:
+                try:
+                    chunk = self.sock.recv(65536)
+                except (ConnectionResetError, ssl.SSLError):
+                    return True
+                if not chunk:
+                    return True
+                self.buf += chunk
+        return False
+
+    def starttls(self, ctx, server_hostname='localhost'):
+        self.sock = ctx.wrap_socket(self.sock,
+                                    server_hostname=server_hostname)
+        self.buf = b''
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def check_config(text, path=None):
+    """Runs `posthornd -t -c` on `text`; returns (exit code, stdout, stderr,
+    config path)."""
+    d = tempfile.mkdtemp(prefix='posthorn-check-')
+    path = path or os.path.join(d, 'posthorn.ini')
+    with open(path, 'w') as f:
+        f.write(text)
+    p = subprocess.run([POSTHORND, '-t', '-c', path], capture_output=True,
+                       text=True, timeout=30)
+    return p.returncode, p.stdout, p.stderr, path
+
+
+class TestCase(unittest.TestCase):
+    """One posthornd per test class, built from the class attributes."""
+
+    listeners = {}
+    users = [('alice', 'secret'), ('bob', 'hunter2')]
+    extra = {}
+    workers = 1
+    core = {}
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server = Server(cls.listeners, cls.users, cls.extra,
+                            workers=cls.workers, core=cls.core)
+        try:
+            cls.server.start()
+        except Exception:
+            cls.server.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.server is not None:
+            cls.server.cleanup()
+        super().tearDownClass()
+
+
+class _CountingResult(unittest.TextTestResult):
+    pass
+
+
+def main():
+    """unittest.main() that ends with 'N passed, N failed'."""
+    loader = unittest.TestLoader()
+    names = [a for a in sys.argv[1:] if not a.startswith('-')]
+    module = sys.modules['__main__']
+    if names:
+        suite = loader.loadTestsFromNames(names, module)
+    else:
+        suite = loader.loadTestsFromModule(module)
+    runner = unittest.TextTestRunner(verbosity=2, resultclass=_CountingResult,
+                                     stream=sys.stdout)
+    result = runner.run(suite)
+    failed = len(result.failures) + len(result.errors) + \
+        len(result.unexpectedSuccesses)
+    passed = result.testsRun - failed - len(result.skipped)
+    print('%d passed, %d failed' % (passed, failed))
+    sys.exit(1 if failed or result.testsRun == 0 else 0)

@@ -1,0 +1,174 @@
+"""The auth service inside a real posthornd, spoken to over its UNIX socket
+(<state_dir>/auth.sock) with the worker wire format (core/auth-proto.h):
+results, the failure penalty, the per-IP lockout, the request table, and
+the fail2ban filter against the daemon's own log lines."""
+
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import harness
+
+from authwire import *  # noqa: F401,F403 (wire format helpers)
+
+FILTER = os.path.join(harness.SOURCE_DIR, 'dist', 'fail2ban', 'filter.d',
+                      'posthorn.conf')
+
+
+class AuthService(harness.TestCase):
+    listeners = {'echo': dict(protocol='echo', tls='none',
+                              allow_plaintext='yes')}
+    users = [('alice', 'secret'), ('bob', 'hunter2')]
+    next_id = 1
+
+    def connect(self):
+        path = os.path.join(self.server.state_dir, 'auth.sock')
+        deadline = time.time() + 10
+        while not os.path.exists(path) and time.time() < deadline:
+            time.sleep(0.05)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.settimeout(10)
+        s.connect(path)
+        self.addCleanup(s.close)
+        # every connection starts with the service's hello
+        self.assertEqual(decode_hello(s.recv(65536)), 'SCRAM-SHA-256')
+        return s
+
+    def send(self, s, rtype, user, password=b'', **kw):
+        AuthService.next_id += 1
+        s.send(encode_request(rtype, AuthService.next_id, user, password,
+                              **kw))
+        return AuthService.next_id
+
+    def ask(self, user, password, rip, rtype=MSG_PLAIN, scheme=''):
+        s = self.connect()
+        rid = self.send(s, rtype, user, password, rip=rip, scheme=scheme)
+        t0 = time.time()
+        r = decode_reply(s.recv(65536))
+        r['elapsed'] = time.time() - t0
+        self.assertEqual(r['id'], rid)
+        return r
+
+    def test_good_password(self):
+        r = self.ask('alice', b'secret', '10.0.0.1')
+        self.assertEqual(r['result'], PH_OK)
+        self.assertEqual(r['delay_ms'], 0)
+        self.assertEqual(r['record']['user'], 'alice')
+
+    def test_bad_password(self):
+        r = self.ask('bob', b'wrong', '10.0.0.2')
+        self.assertEqual(r['result'], PH_EAUTH)
+        self.assertNotIn('user', r['record'])
+
+    def test_unknown_user(self):
+        r = self.ask('nobody', b'x', '10.0.0.3')
+        self.assertEqual(r['result'], PH_EUNKNOWN)
+
+    def test_lookup(self):
+        r = self.ask('bob', b'', '', rtype=MSG_LOOKUP)
+        self.assertEqual(r['result'], PH_OK)
+        self.assertEqual(r['record']['user'], 'bob')
+
+    def test_plain_secret_never_served(self):
+        # a {PLAIN} password cannot be fetched through the socket
+        r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS, scheme='PLAIN')
+        self.assertEqual(r['result'], PH_ENOTSUP)
+        self.assertNotIn('credentials', r['record'])
+        # the harness users have no SCRAM secret
+        r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS,
+                     scheme='SCRAM-SHA-256')
+        self.assertEqual(r['result'], PH_ENOTSUP)
+
+    def test_reported_failure(self):
+        # a worker-verified failure (a SCRAM proof) is counted and logged
+        r = self.ask('bob', b'', '198.51.100.9', rtype=MSG_FAILED,
+                     scheme='SCRAM-SHA-256')
+        self.assertEqual(r['result'], PH_EAUTH)
+        line = self.server.wait_log(
+            r'[^\n]*auth failed: user=<bob> rip=198\.51\.100\.9 '
+            r'service=test reason=SCRAM-SHA-256 proof mismatch').group(0)
+        self.check_filter([line], ['198.51.100.9'])
+
+    def test_unknown_request_type_closes(self):
+        s = self.connect()
+        s.send(struct.pack('=III', 77, 0, 1))
+        self.assertEqual(s.recv(100), b'')
+
+    def test_malformed_request_closes(self):
+        s = self.connect()
+        good = encode_request(MSG_PLAIN, 5, 'alice', b'secret')
+        s.send(good[:-3])  # truncated payload, header length now wrong
+        self.assertEqual(s.recv(100), b'')
+
+    def test_penalty_and_lockout(self):
+        ip = '192.0.2.50'
+        s = self.connect()
+        ids = [self.send(s, MSG_PLAIN, 'u%d' % i, b'bad', rip=ip)
+               for i in range(50)]
+        replies = [decode_reply(s.recv(65536)) for _ in ids]
+        self.assertEqual(sorted(r['id'] for r in replies), sorted(ids))
+        self.assertTrue(all(r['result'] == PH_EUNKNOWN for r in replies))
+        # the penalty grows with each failure, in the order answered
+        delays = [r['delay_ms'] for r in replies]
+        self.assertEqual(delays[:6], [0, 1000, 2000, 4000, 8000, 15000])
+        self.assertEqual(set(delays[5:]), {15000})
+        # a good login from elsewhere is answered at once, undelayed
+        r = self.ask('alice', b'secret', '192.0.2.51')
+        self.assertEqual(r['result'], PH_OK)
+        self.assertEqual(r['delay_ms'], 0)
+        self.assertLess(r['elapsed'], 1.0)
+        # the attacking address is now locked out, even with the password
+        r = self.ask('alice', b'secret', ip)
+        self.assertEqual(r['result'], PH_EAUTH)
+        self.assertEqual(r['message'], 'locked out')
+        self.assertEqual(r['delay_ms'], 15000)
+        self.server.wait_log(r'auth failed: user=<alice> rip=192\.0\.2\.50 '
+                             r'service=test reason=locked out')
+
+    def test_failure_log_line(self):
+        self.ask('alice', b'nope', '198.51.100.7')
+        line = self.server.wait_log(
+            r'[^\n]*auth failed: user=<alice> rip=198\.51\.100\.7 '
+            r'service=test reason=auth-passwdfile: password mismatch[^\n]*'
+        ).group(0)
+        self.assertNotIn('nope', self.server.log_text())
+        self.check_filter([line], ['198.51.100.7'])
+
+    def test_forged_user_name(self):
+        self.ask('x> rip=6.6.6.6 service=y reason=z\x01', b'p',
+                 '198.51.100.8')
+        line = self.server.wait_log(
+            r'[^\n]*auth failed: user=<x\? rip=6\.6\.6\.6[^\n]*').group(0)
+        self.assertIn('rip=198.51.100.8', line)
+        self.check_filter([line], ['198.51.100.8'])
+
+    def check_filter(self, lines, hosts):
+        """The shipped filter finds exactly `hosts` in `lines`: with
+        fail2ban-regex when installed, else Python re on the same
+        failregex."""
+        if shutil.which('fail2ban-regex'):
+            with tempfile.NamedTemporaryFile('w', suffix='.log') as f:
+                f.write('\n'.join(lines) + '\n')
+                f.flush()
+                out = subprocess.run(
+                    ['fail2ban-regex', '-o', 'ip', f.name, FILTER],
+                    capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            self.assertEqual(out.stdout.split(), hosts, out.stdout)
+        else:
+            text = open(FILTER).read()
+            fail = re.search(r'^failregex = (.*)$', text, re.M).group(1)
+            fail = fail.replace('<HOST>', r'(?P<host>[0-9a-fA-F.:]+)')
+            fail = re.sub(r'</?F-USER>', '', fail).lstrip('^')
+            found = [re.search(r'auth: (?:\w+: )?' + fail, ln).group('host')
+                     for ln in lines]
+            self.assertEqual(found, hosts)
+
+
+if __name__ == '__main__':
+    harness.main()
