@@ -5,6 +5,7 @@ UPDATE semantics, the maildrop lock, \\Seen, pipelining."""
 import os
 import poplib
 import re
+import signal
 import socket
 import time
 import unittest
@@ -323,6 +324,36 @@ class Pop3Test(harness.TestCase):
                 self.assertRegex(line, r'^\+OK \d+ \d+$')
         self.assertTrue(c.line().startswith('+OK Logging out'))
         self.assertTrue(c.is_closed())
+
+
+class Pop3WorkerCrash(harness.TestCase):
+    listeners = {'pop3': dict(protocol='pop3', tls='none',
+                              allow_plaintext='yes')}
+    users = [('kim', 'pw')]
+
+    def test_lock_released_when_worker_dies(self):
+        need_storage(self.server)
+        harness.deliver(self.server, 'kim', SIMPLE[0])
+        p = poplib.POP3(self.server.host, self.server.port('pop3'))
+        p.user('kim')
+        p.pass_('pw')
+        p.dele(1)
+        pid = int(re.findall(r'posthornd\[(\d+)\] worker 1:',
+                             self.server.log_text())[-1])
+        os.kill(pid, signal.SIGKILL)
+        self.server.wait_log(r'worker 1 restarted')
+        deadline = time.time() + 10
+        while True:
+            try:
+                p2 = poplib.POP3(self.server.host, self.server.port('pop3'))
+                break
+            except OSError:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.1)
+        p2.user('kim')
+        p2.pass_('pw')
+        self.assertEqual(p2.stat()[0], 1)  # the DELE died with the worker
+        p2.quit()
 
 
 if __name__ == '__main__':

@@ -201,6 +201,26 @@ class Pop3IdleTimeout(harness.TestCase):
                               allow_plaintext='yes')}
     extra = {'pop3': {'idle_timeout': '2s'}}
 
+    def test_autologout_expunges_nothing(self):
+        need_storage(self.server)
+        harness.deliver(self.server, 'alice', SIMPLE[0])
+        c = self.server.connect('pop3')
+        c.line()
+        self.assertTrue(c.cmd('USER alice').startswith('+OK'))
+        self.assertTrue(c.cmd('PASS secret').startswith('+OK'))
+        self.assertEqual(c.cmd('DELE 1'), '+OK Message 1 deleted')
+        self.assertEqual(c.line(), '-ERR Autologout: idle for too long, '
+                         'closing')
+        self.assertTrue(c.is_closed())
+        c.close()
+        c = self.server.connect('pop3')
+        c.line()
+        c.cmd('USER alice')
+        self.assertTrue(c.cmd('PASS secret').startswith('+OK'))
+        self.assertEqual(c.cmd('STAT').split()[:2], ['+OK', '1'])
+        c.cmd('QUIT')
+        c.close()
+
     def test_silent_client_is_closed(self):
         c = self.server.connect('pop3')
         self.assertTrue(c.line().startswith('+OK'))
