@@ -91,7 +91,8 @@ class Pop3Test(harness.TestCase):
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw3'),
              ('dave', 'pw4'), ('erin', 'pw5'), ('frank', 'pw6'),
              ('gina', 'pw7'), ('hank', 'pw8'),
-             ('ivan', 'pw9'), ('judy', 'pw10')]
+             ('ivan', 'pw9'), ('judy', 'pw10'),
+             ('leo', 'pw11')]
 
     def pop(self, user, password):
         p = poplib.POP3(self.server.host, self.server.port('pop3'),
@@ -265,6 +266,32 @@ class Pop3Test(harness.TestCase):
         _, again, _ = p.uidl()
         p.quit()
         self.assertEqual(again, before)
+
+    def test_message_removed_by_another_session(self):
+        """The snapshot keeps numbering a message another agent removed;
+        RETR of it says so and the rest works."""
+        self.fill('leo', SIMPLE[:2])
+        p = self.pop('leo', 'pw11')
+        md = self.server.maildir('leo')
+        files = [os.path.join(md, d, f) for d in ('cur', 'new')
+                 for f in os.listdir(os.path.join(md, d))]
+        self.assertEqual(len(files), 2)
+        os.unlink(files[0])
+        answers = []
+        for n in (1, 2):
+            try:
+                answers.append(p.retr(n)[0])
+            except poplib.error_proto as e:
+                answers.append(e.args[0])
+                gone = n
+        self.assertEqual(sorted(a[:3] for a in answers), [b'+OK', b'-ER'])
+        self.assertIn(b'-ERR Message %d was removed by another session' %
+                      gone, answers)
+        p.dele(gone)
+        self.assertTrue(p.quit().startswith(b'+OK'))
+        p = self.pop('leo', 'pw11')
+        self.assertEqual(p.stat()[0], 1)
+        p.quit()
 
     def test_wire_form_retr_twice(self):
         """CR LF messages: the first RETR streams and learns the message
