@@ -13,7 +13,7 @@ static pop3_cmd_fn *const pop3_cmd_handlers[POP3_CMD_COUNT_] = {
     [POP3_CMD_LIST] = pop3_cmd_list, [POP3_CMD_RETR] = pop3_cmd_retr,
     [POP3_CMD_DELE] = pop3_cmd_dele, [POP3_CMD_NOOP] = pop3_cmd_noop,
     [POP3_CMD_RSET] = pop3_cmd_rset, [POP3_CMD_TOP] = pop3_cmd_top,
-    [POP3_CMD_UIDL] = pop3_cmd_uidl,
+    [POP3_CMD_UIDL] = pop3_cmd_uidl, [POP3_CMD_UTF8] = pop3_cmd_utf8,
 };
 
 static const char *pop3_state_name(enum pop3_state state)

@@ -104,12 +104,14 @@ static void test_capa(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nPIPELINING\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nRESP-CODES\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nAUTH-RESP-CODE\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nUTF8 USER\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nSASL PLAIN\r\n"));
 	CU_ASSERT_PTR_NULL(strstr(out, "STLS"));
 	CU_ASSERT_PTR_NULL(strstr(out, "IMPLEMENTATION"));
 	CU_ASSERT_PTR_NULL(strstr(out, "EXPIRE"));
 	CU_ASSERT_PTR_NULL(strstr(out, "LOGIN-DELAY"));
 	CU_ASSERT(strcmp(out + strlen(out) - 3, ".\r\n") == 0);
+	CU_ASSERT_STRING_EQUAL(cmd(c, "UTF8"), "+OK UTF8 enabled\r\n");
 	fake_conn_free(c);
 }
 
@@ -243,6 +245,8 @@ static void test_transaction(void)
 	CU_ASSERT_STRING_EQUAL(cmd(c, "STAT"), "+OK 3 144\r\n");
 	CU_ASSERT_STRING_EQUAL(cmd(c, "USER bob"),
 			       "-ERR USER not valid in TRANSACTION state\r\n");
+	CU_ASSERT_STRING_EQUAL(cmd(c, "UTF8"),
+			       "-ERR UTF8 not valid in TRANSACTION state\r\n");
 	CU_ASSERT_STRING_EQUAL(cmd(c, "DELE 1"), "+OK Message 1 deleted\r\n");
 	CU_ASSERT_STRING_EQUAL(cmd(c, "DELE 3"), "+OK Message 3 deleted\r\n");
 	CU_ASSERT_STRING_EQUAL(cmd(c, "QUIT"),
@@ -505,7 +509,7 @@ static void test_plaintext_refused(void)
 	o.tls_mode = PH_TLS_STARTTLS;
 	c = open_conn(&o);
 	out = cmd(c, "CAPA");
-	CU_ASSERT_PTR_NULL(strstr(out, "USER"));
+	CU_ASSERT_PTR_NULL(strstr(out, "\r\nUSER\r\n"));
 	CU_ASSERT_PTR_NULL(strstr(out, "SASL"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "STLS"));
 	CU_ASSERT_STRING_EQUAL(cmd(c, "USER alice"),
