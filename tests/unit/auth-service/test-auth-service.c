@@ -44,10 +44,20 @@ static const char *fake_config_get(const ph_config *cfg, const char *key)
 	return strcmp(key, "path") == 0 ? users_path : NULL;
 }
 
+static int fake_config_get_uint(const ph_config *cfg, const char *key,
+				uint64_t *value_r)
+{
+	if (strcmp(key, "scram") != 0)
+		return PH_ENOTFOUND;
+	*value_r = 1; /* offer SCRAM-SHA-256 */
+	return PH_OK;
+}
+
 static const struct ph_core_api fake_api = {
     .struct_size = sizeof(struct ph_core_api),
     .log = fake_log,
     .config_get = fake_config_get,
+    .config_get_uint = fake_config_get_uint,
     .user_set = ph__user_set,
     .user_get = ph__user_get,
 };
@@ -1017,11 +1027,16 @@ static void test_sasl_scram_unknown_user(void)
 	struct sasl_answer s;
 	int sig_ok;
 
-	/* alice has a {PLAIN} secret, ghost none: both look alike and fail */
+	/* ghost has no secret: the exchange runs to the end and fails */
 	CU_ASSERT_EQUAL(scram_login("ghost", "x", &l, &s, &sig_ok),
 			PH_SASL_FAILURE);
 	ph__login_destroy(&l);
+	/* alice's {PLAIN} password yields a SCRAM secret (scram = yes) */
 	CU_ASSERT_EQUAL(scram_login("alice", "secret", &l, &s, &sig_ok),
+			PH_SASL_SUCCESS);
+	CU_ASSERT(sig_ok);
+	ph__login_destroy(&l);
+	CU_ASSERT_EQUAL(scram_login("alice", "secreT", &l, &s, &sig_ok),
 			PH_SASL_FAILURE);
 	ph__login_destroy(&l);
 }
@@ -1108,7 +1123,7 @@ static CU_TestInfo login_tests[] = {
     {"SCRAM-SHA-256", test_sasl_scram},
     {"SCRAM-SHA-256 answer to server-final", test_sasl_scram_bad_final_answer},
     {"SCRAM-SHA-256 wrong password", test_sasl_scram_wrong_password},
-    {"SCRAM-SHA-256 unknown user or no secret", test_sasl_scram_unknown_user},
+    {"SCRAM-SHA-256 unknown user, {PLAIN} user", test_sasl_scram_unknown_user},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {
