@@ -122,6 +122,7 @@ struct maildir_index {
 	int64_t new_mtime_ns;	 /* new/ and cur/ as last scanned; 0 = dirty */
 	int64_t cur_mtime_ns;
 	uint64_t generation;
+	uint64_t log_size; /* bytes of posthorn-index.log accounted for */
 
 	struct maildir_rec *recs;
 	uint32_t count, recs_alloc;
@@ -154,7 +155,14 @@ int maildir_index_load(const char *dir, struct maildir_index **idx_r);
  * lock. */
 int maildir_index_write(const char *dir, struct maildir_index *idx,
 			bool do_fsync);
-/* True when dir/posthorn-index is no longer the file idx came from. */
+/* Appends the flag/keyword/modseq changes of records `pos[0..n)` (and
+ * the cur/ mtime and HIGHESTMODSEQ) to posthorn-index.log instead of
+ * rewriting the index. PH_ETOOBIG when the log is due for compaction:
+ * then write the index. Caller holds the lock. */
+int maildir_index_log_changes(const char *dir, struct maildir_index *idx,
+			      const uint32_t *pos, size_t n, bool do_fsync);
+/* True when dir/posthorn-index (or its log) is no longer what idx
+ * reflects. */
 bool maildir_index_changed(const char *dir, const struct maildir_index *idx);
 const char *maildir_index_name(const struct maildir_index *idx,
 			       const struct maildir_rec *rec);
