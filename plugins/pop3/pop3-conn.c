@@ -164,7 +164,6 @@ int pop3_conn_open(void *plugin_state, ph_conn *conn, void **conn_state_r)
 	struct pop3_plugin *plugin = plugin_state;
 	const struct ph_core_api *api = plugin->api;
 	struct pop3_conn *pc = calloc(1, sizeof(*pc));
-	const char *error = NULL;
 
 	if (pc == NULL)
 		return PH_ENOMEM;
@@ -173,12 +172,7 @@ int pop3_conn_open(void *plugin_state, ph_conn *conn, void **conn_state_r)
 	pc->conn = conn;
 	pc->state = POP3_STATE_AUTHORIZATION;
 	pc->retr.body = (struct ph_message_body)PH_MESSAGE_BODY_INIT;
-	if (pop3_settings_load(api, api->conn_config(conn), &pc->set, &error) <
-	    0) {
-		api->conn_log(conn, PH_LOG_ERROR, "%s", error);
-		free(pc);
-		return PH_EINVAL;
-	}
+	pop3_settings_load(api, api->conn_config(conn), &pc->set);
 	api->conn_set_idle_timeout(conn, pc->set.idle_timeout);
 	/* No APOP timestamp: the worker cannot fetch a shared secret. */
 	pop3_reply_ok(pc, "Posthorn POP3 ready.");

@@ -117,9 +117,15 @@ static void test_capa(void)
 
 static void test_capa_settings(void)
 {
-	static const char *kv[] = {
-	    "expire", "NEVER",	      "login_delay", "900", "implementation",
-	    "yes",    "idle_timeout", "30",	     NULL};
+	static const char *kv[] = {"expire_never",
+				   "yes",
+				   "login_delay",
+				   "900",
+				   "implementation",
+				   "yes",
+				   "idle_timeout",
+				   "30",
+				   NULL};
 	struct fake_conn_opts o = FAKE_CONN_OPTS_DEFAULT;
 	struct ph_conn *c;
 	const char *out;
@@ -137,18 +143,21 @@ static void test_capa_settings(void)
 	fake_config_set(no_settings);
 }
 
-static void test_bad_expire_refused(void)
+static void test_capa_expire_days(void)
 {
-	static const char *kv[] = {"expire", "soon", NULL};
-	struct fake_conn_opts o = FAKE_CONN_OPTS_DEFAULT;
-	void *st = NULL;
-	const char *error = NULL;
+	static const char *days[] = {"expire", "2592000", NULL};
+	static const char *never[] = {"expire", "0", "expire_never", "yes",
+				      NULL};
+	struct ph_conn *c;
 
-	fake_config_set(kv);
-	CU_ASSERT_PTR_NULL(fake_conn_open(&posthorn_plugin, pstate, &o));
-	CU_ASSERT(posthorn_plugin.init(fake_core_api(), fake_config(), &st,
-				       &error) < 0);
-	CU_ASSERT_PTR_NOT_NULL(error);
+	fake_config_set(days);
+	c = conn_default();
+	CU_ASSERT_PTR_NOT_NULL(strstr(cmd(c, "CAPA"), "\r\nEXPIRE 30\r\n"));
+	fake_conn_free(c);
+	fake_config_set(never);
+	c = conn_default();
+	CU_ASSERT_PTR_NOT_NULL(strstr(cmd(c, "CAPA"), "\r\nEXPIRE NEVER\r\n"));
+	fake_conn_free(c);
 	fake_config_set(no_settings);
 }
 
@@ -584,7 +593,7 @@ static CU_TestInfo tests[] = {
     {"greeting and idle timeout", test_greeting_idle_timeout},
     {"capa", test_capa},
     {"capa from settings", test_capa_settings},
-    {"bad expire setting", test_bad_expire_refused},
+    {"capa EXPIRE in days", test_capa_expire_days},
     {"login failures", test_login_failures},
     {"commands before auth", test_commands_before_auth},
     {"transaction", test_transaction},
