@@ -126,6 +126,26 @@ class Pop3Tls(harness.TestCase):
         self.assertTrue(c.cmd('QUIT').startswith('+OK'))
         c.close()
 
+    def test_auth_login(self):
+        need_storage(self.server)
+        c = self.server.connect_tls('pop3s')
+        c.line()
+        b64 = lambda x: base64.b64encode(x.encode()).decode()
+        self.assertEqual(c.cmd('AUTH LOGIN'), '+ ' + b64('Username:'))
+        self.assertEqual(c.cmd(b64('carol')), '+ ' + b64('Password:'))
+        self.assertTrue(c.cmd(b64('pw3')).startswith('+OK Logged in'))
+        self.assertTrue(c.cmd('QUIT').startswith('+OK'))
+        c.close()
+
+    def test_auth_bad_base64(self):
+        c = self.server.connect_tls('pop3s')
+        c.line()
+        self.assertTrue(c.cmd('AUTH PLAIN !!!notbase64').startswith('-ERR'))
+        self.assertEqual(c.cmd('AUTH PLAIN'), '+ ')
+        self.assertTrue(c.cmd('%%%').startswith('-ERR'))
+        self.assertEqual(c.cmd('CAPA'), '+OK Capability list follows')
+        c.close()
+
     def test_poplib_stls_and_pop3s(self):
         need_storage(self.server)
         p = poplib.POP3(self.server.host, self.server.port('pop3'))
