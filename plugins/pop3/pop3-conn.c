@@ -191,7 +191,14 @@ void pop3_conn_input(void *conn_state)
 
 void pop3_conn_output_ready(void *conn_state)
 {
-	pop3_conn_process(conn_state);
+	struct pop3_conn *pc = conn_state;
+
+	/* The client is reading a long answer: that is activity too, so a
+	 * slow download is not cut by the autologout timer. A client that
+	 * reads nothing never gets here and times out. */
+	if (pc->wait == POP3_WAIT_JOB)
+		pc->api->conn_set_idle_timeout(pc->conn, pc->set.idle_timeout);
+	pop3_conn_process(pc);
 }
 
 void pop3_conn_goodbye(void *conn_state, enum ph_goodbye_reason reason)

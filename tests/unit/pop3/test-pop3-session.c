@@ -460,12 +460,15 @@ static void test_back_pressure(void)
 	fake_conn_drain(c, SIZE_MAX);
 	fake_conn_sendz(c, "RETR 1\r\nNOOP\r\n");
 	c->max_pending = 0;
+	c->idle_sets = 0;
 	while (!strstr(c->out + c->out_read, "+OK Nothing to do\r\n")) {
 		CU_ASSERT_FATAL(c->pending >= FAKE_LOWAT);
 		fake_conn_drain(c, SIZE_MAX);
 		CU_ASSERT_FATAL(++rounds < 10000);
 	}
 	CU_ASSERT(rounds > 10);
+	/* each drain of the answer counts as activity for the autologout */
+	CU_ASSERT(c->idle_sets >= (unsigned)rounds - 1);
 	/* bounded: the low-water mark plus one encoded chunk */
 	CU_ASSERT(c->max_pending <= FAKE_LOWAT + 2 * 16384 + 64);
 	out = c->out + c->out_read;
