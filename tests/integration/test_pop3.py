@@ -7,6 +7,7 @@ import poplib
 import re
 import signal
 import socket
+import sys
 import time
 import unittest
 
@@ -351,6 +352,37 @@ class Pop3Test(harness.TestCase):
                 self.assertRegex(line, r'^\+OK \d+ \d+$')
         self.assertTrue(c.line().startswith('+OK Logging out'))
         self.assertTrue(c.is_closed())
+
+
+class Pop3TwoWorkers(harness.TestCase):
+    """The maildrop lock holds across worker processes."""
+    listeners = {'pop3': dict(protocol='pop3', tls='none',
+                              allow_plaintext='yes')}
+    users = [('max', 'pw')]
+    workers = 2
+
+    def test_in_use_across_workers(self):
+        need_storage(self.server)
+        harness.deliver(self.server, 'max', SIMPLE[0])
+        holder = poplib.POP3(self.server.host, self.server.port('pop3'))
+        holder.user('max')
+        holder.pass_('pw')
+        for _ in range(8):  # connections spread over both workers
+            p = poplib.POP3(self.server.host, self.server.port('pop3'))
+            p.user('max')
+            with self.assertRaises(poplib.error_proto) as cm:
+                p.pass_('pw')
+            self.assertIn(b'[IN-USE]', cm.exception.args[0])
+            p.close()
+        holder.quit()
+        p = poplib.POP3(self.server.host, self.server.port('pop3'))
+        p.user('max')
+        p.pass_('pw')
+        self.assertEqual(p.stat()[0], 1)
+        p.quit()
+        pids = set(re.findall(r'posthornd\[(\d+)\] worker \d+: .*login: '
+                              r'user=max', self.server.log_text()))
+        sys.stderr.write("workers used: %d\n" % len(pids))
 
 
 class Pop3WorkerCrash(harness.TestCase):
