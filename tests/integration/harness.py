@@ -305,11 +305,31 @@ class Server:
 
 
 class LineClient:
-    """A tiny line-oriented client for tests (CRLF)."""
+    """A tiny line-oriented client for tests (CRLF). `buf` holds bytes
+    received but not consumed yet."""
 
     def __init__(self, sock):
         self.sock = sock
-        self.buf = b''
+        self._buf = bytearray()
+        self._pos = 0
+
+    @property
+    def buf(self):
+        return bytes(self._buf[self._pos:])
+
+    @buf.setter
+    def buf(self, value):
+        self._buf = bytearray(value)
+        self._pos = 0
+
+    def _fill(self):
+        chunk = self.sock.recv(262144)
+        if chunk:
+            if self._pos > 1048576:
+                del self._buf[:self._pos]
+                self._pos = 0
+            self._buf += chunk
+        return chunk
 
     def send(self, data):
         if isinstance(data, str):
@@ -322,22 +342,26 @@ class LineClient:
 
     def line(self):
         """Next line without CRLF as str; '' at EOF."""
-        while b'\n' not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                rest, self.buf = self.buf, b''
+        scanned = 0  # bytes after _pos known to hold no LF
+        while True:
+            i = self._buf.find(b'\n', self._pos + scanned)
+            if i >= 0:
+                break
+            scanned = len(self._buf) - self._pos
+            if not self._fill():
+                rest = bytes(self._buf[self._pos:])
+                self.buf = b''
                 return rest.decode('utf-8', 'replace')
-            self.buf += chunk
-        line, self.buf = self.buf.split(b'\n', 1)
+        line = bytes(self._buf[self._pos:i])
+        self._pos = i + 1
         return line.rstrip(b'\r').decode('utf-8', 'replace')
 
     def read_exact(self, n):
-        while len(self.buf) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
+        while len(self._buf) - self._pos < n:
+            if not self._fill():
                 break
-            self.buf += chunk
-        data, self.buf = self.buf[:n], self.buf[n:]
+        data = bytes(self._buf[self._pos:self._pos + n])
+        self._pos += len(data)
         return data
 
     def is_closed(self, timeout=5):
@@ -347,12 +371,10 @@ class LineClient:
             r, _, _ = select.select([self.sock], [], [], 0.1)
             if r:
                 try:
-                    chunk = self.sock.recv(65536)
+                    if not self._fill():
+                        return True
                 except (ConnectionResetError, ssl.SSLError):
                     return True
-                if not chunk:
-                    return True
-                self.buf += chunk
         return False
 
     def starttls(self, ctx, server_hostname='localhost'):
