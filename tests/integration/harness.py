@@ -136,6 +136,7 @@ class Server:
         self.users_file = os.path.join(self.tmp, 'users')
         self.write_users(self.users)
         self.ports = {}
+        self.hosts = {}  # listener -> host of its first address
         self.listeners = {}
         for name, opts in listeners.items():
             self.listeners[name] = dict(opts)
@@ -191,6 +192,8 @@ class Server:
                 m = re.match(r'\s*(\[[^\]]*\]|[^:,]+):(\d+)', opts['listen'])
                 if m:
                     self.ports[name] = int(m.group(2))
+                    host = m.group(1).strip('[]')
+                    self.hosts[name] = HOST if host == '*' else host
             if opts.get('tls', 'none') != 'none':
                 opts.setdefault('cert', self.cert_file)
                 opts.setdefault('key', self.key_file)
@@ -216,12 +219,14 @@ class Server:
     def wait_ports(self, timeout=15, ports=None):
         deadline = time.time() + timeout
         for port in (ports or self.ports.values()):
+            host = next((self.hosts.get(n, HOST) for n, p in
+                         self.ports.items() if p == port), HOST)
             while True:
                 if self.proc.poll() is not None:
                     raise ServerError('posthornd exited with %s:\n%s' %
                                       (self.proc.returncode, self.log_text()))
                 try:
-                    socket.create_connection((HOST, port), 0.5).close()
+                    socket.create_connection((host, port), 0.5).close()
                     break
                 except OSError:
                     if time.time() > deadline:
@@ -293,11 +298,12 @@ class Server:
 
     def connect(self, name, timeout=10):
         return LineClient(socket.create_connection(
-            (HOST, self.port(name)), timeout))
+            (self.hosts.get(name, HOST), self.port(name)), timeout))
 
     def connect_tls(self, name, timeout=10):
         ctx = ssl.create_default_context(cafile=self.ca_file)
-        s = socket.create_connection((HOST, self.port(name)), timeout)
+        s = socket.create_connection((self.hosts.get(name, HOST),
+                                      self.port(name)), timeout)
         return LineClient(ctx.wrap_socket(s, server_hostname='localhost'))
 
     def ssl_context(self):
