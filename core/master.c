@@ -155,6 +155,10 @@ static struct gen *gen_prepare(const char *path, char **error_r)
 			g->drop = 1;
 			g->uid = pw->pw_uid;
 			g->gid = pw->pw_gid;
+		} else if (getuid() != pw->pw_uid) {
+			ph__log_warning("not running as root: [core] user = "
+					"%s ignored, workers keep uid %ld",
+					g->cfg->user, (long)getuid());
 		}
 	}
 	g->worker_count = g->cfg->workers;
@@ -625,13 +629,21 @@ static void reload(void)
 	ph__log_init(g->cfg->log_target, g->cfg->log_level, "master");
 	g->next = M.gens;
 	M.gens = g;
+	gen_start(g);
 	if (old != NULL) {
 		/* Old workers stop accepting now and exit when their last
 		 * connection closes; their auth service follows them. */
 		old->retiring = 1;
 		signal_gen(old, SIGUSR1);
+		/* A retiring generation never spawns again: the master's
+		 * copies of its sockets would only keep a removed address
+		 * accepting into a backlog nobody serves. */
+		for (size_t i = 0; i < old->sock_count; i++) {
+			if (old->socks[i].fd >= 0)
+				close(old->socks[i].fd);
+			old->socks[i].fd = -1;
+		}
 	}
-	gen_start(g);
 	ph__log_info("configuration generation %u running", g->id);
 }
 

@@ -86,12 +86,13 @@ def deliver(path, user, message_bytes, folder=None):
     """Drops a message into a Maildir like an MTA: write tmp/, rename to new/.
 
     `path` is a Server (then its maildir(user) is used) or the Maildir
-    directory itself. `folder`: a Maildir++ folder name ("Sent" ->
-    <Maildir>/.Sent), created when missing. Returns the new file's path."""
+    directory itself. `folder`: a mailbox name with '/' as separator, in
+    the Maildir++ layout ("Sent" -> <Maildir>/.Sent, "a/b" -> .a.b),
+    created when missing. Returns the new file's path."""
     if isinstance(path, Server):
         path = path.maildir(user)
     if folder:
-        path = os.path.join(path, '.' + folder)
+        path = os.path.join(path, '.' + folder.replace('/', '.'))
     for sub in ('tmp', 'new', 'cur'):
         os.makedirs(os.path.join(path, sub), mode=0o700, exist_ok=True)
     deliver.counter += 1

@@ -207,5 +207,28 @@ class Limits(harness.TestCase):
             x.close()
 
 
+class GlobalAndListenerLimits(harness.TestCase):
+    listeners = {'one': dict(protocol='echo', tls='none', max_connections='1'),
+                 'other': dict(protocol='echo', tls='none')}
+    core = {'max_connections': '2'}
+
+    def test_limits(self):
+        time.sleep(0.5)  # the harness's readiness probes must be gone
+        a = self.server.connect('one')
+        self.assertEqual(a.line(), '+ echo ready')
+        b = self.server.connect('one')
+        self.assertEqual(b.line(), '')
+        self.server.wait_log(r'\[listener.one\] connection limit of 1 '
+                             r'reached')
+        c = self.server.connect('other')
+        self.assertEqual(c.line(), '+ echo ready')
+        d = self.server.connect('other')
+        self.assertEqual(d.line(), '')
+        self.server.wait_log(r'worker 1: warning: connection limit of 2 '
+                             r'reached')
+        for x in (a, b, c, d):
+            x.close()
+
+
 if __name__ == '__main__':
     harness.main()

@@ -196,5 +196,36 @@ class AuthRestart(harness.TestCase):
         self.assertEqual(answer, '+OK user=alice')
 
 
+class ReloadRemovesListener(harness.TestCase):
+    listeners = {'a': dict(protocol='echo', tls='none'),
+                 'b': dict(protocol='echo', tls='none')}
+
+    def test_removed_listener_stops_listening(self):
+        port_b = self.server.port('b')
+        # Held open so the old generation stays alive meanwhile.
+        held = self.server.connect('a')
+        self.assertEqual(held.line(), '+ echo ready')
+        del self.server.listeners['b']
+        self.server.reload()
+        self.server.wait_log('configuration generation 2 running')
+        deadline = time.time() + 5
+        refused = False
+        while time.time() < deadline and not refused:
+            try:
+                s = harness.socket.create_connection(
+                    (self.server.host, port_b), 1)
+                s.close()
+                time.sleep(0.1)
+            except ConnectionRefusedError:
+                refused = True
+        self.assertTrue(refused)
+        self.assertEqual(held.cmd('old'), 'echo: old')
+        held.close()
+        c = self.server.connect('a')
+        self.assertEqual(c.line(), '+ echo ready')
+        c.close()
+        self.server.ports.pop('b', None)
+
+
 if __name__ == '__main__':
     harness.main()

@@ -56,6 +56,17 @@ class Tls(harness.TestCase):
         self.assertEqual(c.line(), '-ERR invalid argument')
         self.assertEqual(c.cmd('QUIT'), '+OK bye')
 
+    def test_output_after_starttls_goes_through_tls(self):
+        c = self.server.connect('starttls')
+        c.line()
+        self.assertEqual(c.cmd('STLS2'), '+OK begin TLS')
+        self.assertFalse(c.is_closed(0.3))
+        self.assertEqual(c.buf, b'')
+        c.starttls(self.server.ssl_context())
+        self.assertEqual(c.line(), '+OK inside TLS')
+        self.assertRegex(c.cmd('INFO'), r'^\+OK tls=1 ')
+        c.close()
+
     def test_starttls_s_client(self):
         out = s_client(['-connect', '127.0.0.1:%d' %
                         self.server.port('starttls'), '-starttls', 'pop3',

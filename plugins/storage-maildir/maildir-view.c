@@ -1,0 +1,590 @@
+/* maildir-view.c - mailbox views: a snapshot numbered 1..count that only
+ * changes in mailbox_sync() and through this session's own changes. */
+#include "maildir-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define POP3_LOCK_FILE "posthorn-pop3-lock"
+#define LOCK_FILE      "posthorn-lock"
+
+static void vmsg_from_rec(struct maildir_vmsg *m, const struct maildir_rec *r,
+			  uint32_t pos)
+{
+	m->uid = r->uid;
+	m->flags = (m->flags & ~PH_FLAGS_STORABLE) | r->flags;
+	m->rec = pos;
+	m->keywords = r->keywords;
+	m->modseq = r->modseq;
+	m->vsize = r->vsize;
+	m->psize = r->psize;
+	m->date = r->date;
+}
+
+static void view_keywords(struct ph_mailbox *box)
+{
+	while (box->kw_count < box->idx->kw_count) {
+		char *k = strdup(box->idx->kw[box->kw_count]);
+
+		if (k == NULL)
+			return;
+		box->kw[box->kw_count++] = k;
+	}
+}
+
+void maildir_view_adopt(struct ph_mailbox *box, struct maildir_index *idx)
+{
+	uint32_t j = 0;
+
+	for (uint32_t i = 0; i < box->count; i++) {
+		struct maildir_vmsg *m = &box->msgs[i];
+
+		while (j < idx->count && idx->recs[j].uid < m->uid)
+			j++;
+		m->rec = j < idx->count && idx->recs[j].uid == m->uid &&
+				 !(idx->recs[j].flags & MAILDIR_REC_REMOVED)
+			     ? j
+			     : MAILDIR_NO_REC;
+	}
+	if (box->idx != idx)
+		maildir_index_free(&box->idx);
+	box->idx = idx;
+	box->diff_pending = true;
+	view_keywords(box);
+}
+
+static int view_grow(struct ph_mailbox *box, uint32_t n)
+{
+	struct maildir_vmsg *p;
+
+	if (n <= box->alloc)
+		return PH_OK;
+	if ((p = realloc(box->msgs, (size_t)n * sizeof(*p))) == NULL)
+		return PH_ENOMEM;
+	box->msgs = p;
+	box->alloc = n;
+	return PH_OK;
+}
+
+/* Marks messages from first_recent_uid on as \Recent for this view and,
+ * unless read-only, claims them so no other view sees them as recent. */
+static int view_claim_recent(struct ph_mailbox *box,
+			     struct maildir_index **idxp, const char **error_r)
+{
+	struct maildir_index *idx = *idxp;
+	uint32_t first;
+	int lock, ret;
+
+	if (idx->count == 0 ||
+	    idx->recs[idx->count - 1].uid < idx->first_recent_uid)
+		return PH_OK;
+	if (box->readonly)
+		return idx->first_recent_uid;
+	if ((lock = maildir_lock_take(box->path, LOCK_FILE)) < 0) {
+		*error_r = "mailbox is locked";
+		return lock;
+	}
+	maildir_index_free(idxp);
+	ret = maildir_sync_index(box->mu, box->path, true, idxp, error_r);
+	if (ret == PH_OK) {
+		idx = *idxp;
+		first = idx->first_recent_uid;
+		idx->first_recent_uid = idx->uidnext;
+		ret = maildir_index_write(box->path, idx, false);
+		if (ret == PH_OK)
+			ret = (int)first;
+	}
+	maildir_lock_release(&lock);
+	return ret;
+}
+
+int maildir_mailbox_open(ph_mail_user *mu, const char *name, unsigned flags,
+			 ph_mailbox **box_r, const char **error_r)
+{
+	struct maildir_index *idx = NULL;
+	ph_mailbox *box;
+	struct stat st;
+	bool inbox;
+	int ret, recent;
+
+	if ((box = calloc(1, sizeof(*box))) == NULL)
+		return PH_ENOMEM;
+	box->mu = mu;
+	box->pop3_lock_fd = -1;
+	box->inotify_fd = -1;
+	box->readonly = (flags & PH_OPEN_READONLY) != 0;
+	ret = maildir_user_mailbox_path(mu, name, box->path, sizeof(box->path),
+					&inbox, error_r);
+	if (ret < 0)
+		goto fail;
+	maildir_fmt(box->name, sizeof(box->name), "%s", inbox ? "INBOX" : name);
+	if (!inbox && stat(box->path, &st) < 0) {
+		*error_r = "mailbox does not exist";
+		ret = PH_ENOTFOUND;
+		goto fail;
+	}
+	if ((ret = maildir_sync_index(mu, box->path, false, &idx, error_r)) < 0)
+		goto fail;
+	if ((recent = view_claim_recent(box, &idx, error_r)) < 0) {
+		ret = recent;
+		goto fail;
+	}
+	if ((ret = view_grow(box, idx->count ? idx->count : 1)) < 0)
+		goto fail;
+	for (uint32_t i = 0; i < idx->count; i++) {
+		box->msgs[i].flags =
+		    recent > 0 && idx->recs[i].uid >= (uint32_t)recent
+			? PH_FLAG_RECENT
+			: 0;
+		vmsg_from_rec(&box->msgs[i], &idx->recs[i], i);
+	}
+	box->count = idx->count;
+	box->idx = idx;
+	view_keywords(box);
+	box->next = mu->views;
+	mu->views = box;
+	*box_r = box;
+	return PH_OK;
+fail:
+	maildir_index_free(&idx);
+	free(box->msgs);
+	free(box);
+	return ret;
+}
+
+void maildir_mailbox_close(ph_mailbox **boxp)
+{
+	ph_mailbox *box = *boxp;
+
+	if (box == NULL)
+		return;
+	for (ph_mailbox **p = &box->mu->views; *p != NULL; p = &(*p)->next) {
+		if (*p == box) {
+			*p = box->next;
+			break;
+		}
+	}
+	maildir_lock_release(&box->pop3_lock_fd);
+	if (box->inotify_fd >= 0)
+		close(box->inotify_fd);
+	maildir_cache_free(&box->cache);
+	maildir_index_free(&box->idx);
+	for (unsigned i = 0; i < box->kw_count; i++)
+		free(box->kw[i]);
+	free(box->msgs);
+	free(box);
+	*boxp = NULL;
+}
+
+int maildir_mailbox_get_status(ph_mailbox *box, struct ph_mailbox_status *st)
+{
+	st->messages = box->count;
+	st->recent = st->unseen = st->first_unseen_seq = 0;
+	st->size = 0;
+	for (uint32_t i = 0; i < box->count; i++) {
+		const struct maildir_vmsg *m = &box->msgs[i];
+
+		if (m->flags & PH_FLAG_RECENT)
+			st->recent++;
+		if (!(m->flags & PH_FLAG_SEEN)) {
+			st->unseen++;
+			if (st->first_unseen_seq == 0)
+				st->first_unseen_seq = i + 1;
+		}
+		st->size += m->vsize ? m->vsize : m->psize;
+	}
+	st->uidvalidity = box->idx->uidvalidity;
+	st->uidnext = box->idx->uidnext;
+	st->highestmodseq = box->idx->highestmodseq;
+	st->readonly = box->readonly;
+	st->keywords_creatable = box->idx->kw_count < MAILDIR_KEYWORDS_MAX;
+	return PH_OK;
+}
+
+static void view_drain_inotify(ph_mailbox *box)
+{
+	char buf[4096];
+
+	if (box->inotify_fd < 0)
+		return;
+	while (read(box->inotify_fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+int maildir_view_sync(ph_mailbox *box, unsigned flags,
+		      const struct ph_sync_callbacks *cb, void *ctx,
+		      const char **error_r)
+{
+	struct maildir_index *idx = NULL;
+	struct maildir_vmsg *old = box->msgs, *nm;
+	uint32_t old_count = box->count, n = 0, j = 0, *gone, ngone = 0;
+	uint32_t max_uid = old_count ? old[old_count - 1].uid : 0;
+	bool keep = (flags & PH_SYNC_NO_EXPUNGE) != 0, grew = false;
+	int ret, recent = 0;
+
+	view_drain_inotify(box);
+	if (!maildir_index_changed(box->path, box->idx) &&
+	    maildir_sync_is_fresh(box->path, box->idx)) {
+		if (!box->diff_pending)
+			return PH_OK; /* nothing changed anywhere */
+		idx = box->idx;
+	} else {
+		ret = maildir_sync_index(box->mu, box->path, false, &idx,
+					 error_r);
+		if (ret < 0)
+			return ret;
+	}
+	if (idx->count > 0 && idx->recs[idx->count - 1].uid > max_uid &&
+	    idx->recs[idx->count - 1].uid >= idx->first_recent_uid) {
+		if (idx == box->idx)
+			idx = NULL; /* claim reloads; keep the view's copy */
+		if (idx == NULL &&
+		    (ret = maildir_sync_index(box->mu, box->path, false, &idx,
+					      error_r)) < 0)
+			return ret;
+		if ((recent = view_claim_recent(box, &idx, error_r)) < 0) {
+			maildir_index_free(&idx);
+			return recent;
+		}
+	}
+	nm = malloc(((size_t)old_count + idx->count + 1) * sizeof(*nm));
+	gone = malloc(((size_t)old_count + 1) * sizeof(*gone));
+	if (nm == NULL || gone == NULL) {
+		free(nm);
+		free(gone);
+		if (idx != box->idx)
+			maildir_index_free(&idx);
+		return PH_ENOMEM;
+	}
+	/* Merge the view with the index, both ascending by uid. */
+	for (uint32_t i = 0; i < old_count; i++) {
+		struct maildir_vmsg m = old[i];
+
+		while (j < idx->count && idx->recs[j].uid < m.uid)
+			j++;
+		if (j < idx->count && idx->recs[j].uid == m.uid &&
+		    !(m.flags & MAILDIR_VFLAG_OWN_EXPUNGE)) {
+			bool changed = m.modseq != idx->recs[j].modseq ||
+				       (m.flags & PH_FLAGS_STORABLE) !=
+					   idx->recs[j].flags ||
+				       m.keywords != idx->recs[j].keywords;
+
+			vmsg_from_rec(&m, &idx->recs[j], j);
+			m.pad = changed;
+			nm[n++] = m;
+		} else if (keep) {
+			m.flags |= MAILDIR_VFLAG_EXPUNGED;
+			m.rec = MAILDIR_NO_REC;
+			m.pad = 0;
+			nm[n++] = m;
+		} else {
+			gone[ngone++] = i + 1;
+		}
+	}
+	for (; j < idx->count; j++) {
+		if (idx->recs[j].uid <= max_uid)
+			continue;
+		nm[n].flags = recent > 0 && idx->recs[j].uid >= (uint32_t)recent
+				  ? PH_FLAG_RECENT
+				  : 0;
+		vmsg_from_rec(&nm[n], &idx->recs[j], j);
+		nm[n++].pad = 0;
+		grew = true;
+	}
+	box->msgs = nm; /* old is freed after the reports */
+	box->count = box->alloc = n;
+	if (idx != box->idx)
+		maildir_index_free(&box->idx);
+	box->idx = idx;
+	box->diff_pending = false;
+	view_keywords(box);
+	for (uint32_t k = ngone; k > 0; k--)
+		if (cb && cb->expunged)
+			cb->expunged(ctx, gone[k - 1],
+				     old[gone[k - 1] - 1].uid);
+	free(gone);
+	free(old);
+	for (uint32_t k = 0; k < n; k++) {
+		if (box->msgs[k].pad && cb && cb->changed) {
+			struct ph_message_info info = PH_MESSAGE_INFO_INIT;
+
+			maildir_message_info(box, k + 1, &info);
+			cb->changed(ctx, k + 1, &info);
+		}
+		box->msgs[k].pad = 0;
+	}
+	if (grew && cb && cb->exists)
+		cb->exists(ctx, n);
+	return PH_OK;
+}
+
+int maildir_mailbox_watch_fd(ph_mailbox *box)
+{
+	/* new/ and cur/ only: the index file is replaced on every change,
+	 * our own syncs included, which would wake the caller for nothing.
+	 * A keyword-only change by another session (no rename in cur/)
+	 * is therefore seen at the next sync, not pushed. */
+	static const char *const subs[] = {"new", "cur"};
+	char p[PATH_MAX];
+
+	if (box->inotify_fd >= 0)
+		return box->inotify_fd;
+	box->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (box->inotify_fd < 0)
+		return PH_ENOTSUP;
+	for (size_t i = 0; i < 2; i++) {
+		maildir_fmt(p, sizeof(p), "%s/%s", box->path, subs[i]);
+		if (inotify_add_watch(box->inotify_fd, p,
+				      IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+					  IN_MOVED_TO | IN_ONLYDIR) < 0) {
+			close(box->inotify_fd);
+			box->inotify_fd = -1;
+			return PH_ENOTSUP;
+		}
+	}
+	return box->inotify_fd;
+}
+
+int maildir_mailbox_lock(ph_mailbox *box, const char **error_r)
+{
+	int fd;
+
+	if (box->pop3_lock_fd >= 0)
+		return PH_OK;
+	fd = maildir_lock_try(box->path, POP3_LOCK_FILE);
+	if (fd < 0) {
+		*error_r = fd == PH_EINUSE ? "mailbox is locked by another "
+					     "POP3 session"
+					   : "cannot lock the mailbox";
+		return fd;
+	}
+	box->pop3_lock_fd = fd;
+	return PH_OK;
+}
+
+uint32_t maildir_message_count(ph_mailbox *box)
+{
+	return box->count;
+}
+
+static int view_rec_path(ph_mailbox *box, const struct maildir_vmsg *m,
+			 char *path, size_t size)
+{
+	if (m->rec == MAILDIR_NO_REC)
+		return PH_ENOTFOUND;
+	maildir_fmt(path, size, "%s/cur/%s", box->path,
+		    maildir_index_name(box->idx, &box->idx->recs[m->rec]));
+	return PH_OK;
+}
+
+/* Opens the message file, finding it again when another session renamed
+ * it (a flag change) since the view's index was loaded. */
+static int view_open_file(ph_mailbox *box, struct maildir_vmsg *m)
+{
+	char path[PATH_MAX];
+	struct maildir_index *fresh = NULL;
+	const char *error;
+	int64_t pos;
+	int fd;
+
+	if (view_rec_path(box, m, path, sizeof(path)) == PH_OK &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0)
+		return fd;
+	if (m->rec == MAILDIR_NO_REC ||
+	    maildir_sync_index(box->mu, box->path, false, &fresh, &error) < 0)
+		return PH_ENOTFOUND;
+	pos = maildir_index_find(fresh, m->uid);
+	if (pos >= 0) {
+		const char *name = maildir_index_name(fresh, &fresh->recs[pos]);
+
+		maildir_fmt(path, sizeof(path), "%s/cur/%s", box->path, name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0) {
+			/* Remember the new name for the next open. */
+			if (maildir_index_make_mutable(box->idx) == PH_OK)
+				maildir_index_set_name(box->idx,
+						       &box->idx->recs[m->rec],
+						       name, strlen(name));
+			maildir_index_free(&fresh);
+			return fd;
+		}
+	}
+	maildir_index_free(&fresh);
+	return PH_ENOTFOUND;
+}
+
+/* RFC822.SIZE of files that did not carry ,W= in their name. */
+static void view_fill_vsize(ph_mailbox *box, struct maildir_vmsg *m)
+{
+	int fd;
+
+	if (m->vsize != 0 || (fd = view_open_file(box, m)) < 0)
+		return;
+	if (maildir_file_vsize(fd, &m->vsize) < 0)
+		m->vsize = 0;
+	close(fd);
+}
+
+int maildir_message_info(ph_mailbox *box, uint32_t seq,
+			 struct ph_message_info *info)
+{
+	struct maildir_vmsg *m;
+
+	if (seq == 0 || seq > box->count)
+		return PH_EINVAL;
+	m = &box->msgs[seq - 1];
+	view_fill_vsize(box, m);
+	info->uid = m->uid;
+	info->flags = m->flags & (PH_FLAGS_STORABLE | PH_FLAG_RECENT);
+	info->keywords = m->keywords;
+	info->modseq = m->modseq;
+	info->internal_date = m->date;
+	info->internal_tz = 0;
+	info->size = m->vsize ? m->vsize : m->psize;
+	info->physical_size = m->psize;
+	info->expunged = (m->flags & MAILDIR_VFLAG_EXPUNGED) != 0 ||
+			 m->rec == MAILDIR_NO_REC;
+	return PH_OK;
+}
+
+int maildir_message_uid_range(ph_mailbox *box, uint32_t uid_lo, uint32_t uid_hi,
+			      uint32_t *seq_lo_r, uint32_t *seq_hi_r)
+{
+	uint32_t lo = 0, hi = box->count;
+
+	while (lo < hi) { /* first message with uid >= uid_lo */
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (box->msgs[mid].uid < uid_lo)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*seq_lo_r = lo + 1;
+	hi = box->count;
+	{
+		uint32_t a = lo;
+
+		while (a < hi) { /* first message with uid > uid_hi */
+			uint32_t mid = a + (hi - a) / 2;
+
+			if (box->msgs[mid].uid <= uid_hi)
+				a = mid + 1;
+			else
+				hi = mid;
+		}
+		hi = a;
+	}
+	if (hi <= lo || uid_lo > uid_hi) {
+		*seq_lo_r = *seq_hi_r = 0;
+		return 0;
+	}
+	*seq_hi_r = hi;
+	return (int)(hi - lo);
+}
+
+int maildir_message_open(ph_mailbox *box, uint32_t seq,
+			 struct ph_message_body *body_r, const char **error_r)
+{
+	struct maildir_vmsg *m;
+	struct stat st;
+	int fd;
+
+	if (seq == 0 || seq > box->count) {
+		*error_r = "no such message";
+		return PH_EINVAL;
+	}
+	m = &box->msgs[seq - 1];
+	if ((m->flags & MAILDIR_VFLAG_EXPUNGED) ||
+	    (fd = view_open_file(box, m)) < 0) {
+		*error_r = "message was expunged";
+		return PH_ENOTFOUND;
+	}
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		*error_r = "cannot read the message";
+		return PH_EIO;
+	}
+	if (m->vsize == 0 && maildir_file_vsize(fd, &m->vsize) < 0)
+		m->vsize = 0;
+	body_r->fd = fd;
+	body_r->offset = 0;
+	body_r->length = (uint64_t)st.st_size;
+	/* No bare LF in the file exactly when both sizes agree. */
+	body_r->crlf = m->vsize == (uint64_t)st.st_size;
+	return PH_OK;
+}
+
+void maildir_message_close(ph_mailbox *box, struct ph_message_body *body)
+{
+	if (body->fd >= 0)
+		close(body->fd);
+	body->fd = -1;
+}
+
+int maildir_cache_get_op(ph_mailbox *box, uint32_t seq, const char *field,
+			 struct ph_str *value_r)
+{
+	if (seq == 0 || seq > box->count)
+		return PH_EINVAL;
+	return maildir_cache_get(&box->cache, box->path, box->idx->uidvalidity,
+				 box->msgs[seq - 1].uid, field, value_r);
+}
+
+int maildir_cache_set_op(ph_mailbox *box, uint32_t seq, const char *field,
+			 struct ph_str value)
+{
+	if (seq == 0 || seq > box->count)
+		return PH_EINVAL;
+	return maildir_cache_set(&box->cache, box->path, box->idx->uidvalidity,
+				 box->msgs[seq - 1].uid, field, value);
+}
+
+int maildir_keyword_index(ph_mailbox *box, const char *name, int create,
+			  unsigned *index_r)
+{
+	struct maildir_index *idx = NULL;
+	const char *error;
+	int lock, ret;
+
+	for (unsigned i = 0; i < box->kw_count; i++) {
+		if (strcasecmp(box->kw[i], name) == 0) {
+			*index_r = i;
+			return PH_OK;
+		}
+	}
+	if (!maildir_keyword_valid(name))
+		return PH_EINVAL;
+	if (!create)
+		return PH_ENOTFOUND;
+	if (box->readonly)
+		return PH_EPERM;
+	if ((lock = maildir_lock_take(box->path, LOCK_FILE)) < 0)
+		return lock;
+	ret = maildir_sync_index(box->mu, box->path, true, &idx, &error);
+	if (ret == PH_OK)
+		ret = maildir_index_keyword(idx, name, true, index_r);
+	if (ret == PH_OK)
+		ret = maildir_index_write(box->path, idx,
+					  box->mu->storage->set.fsync);
+	maildir_lock_release(&lock);
+	if (ret < 0) {
+		maildir_index_free(&idx);
+		return ret;
+	}
+	/* The view's keyword list is always a prefix of the index's. */
+	maildir_view_adopt(box, idx);
+	return PH_OK;
+}
+
+const char *maildir_keyword_name(ph_mailbox *box, unsigned index)
+{
+	return index < box->kw_count ? box->kw[index] : NULL;
+}

@@ -1,0 +1,498 @@
+/* storage-maildir: damage and concurrency. A corrupt or truncated index,
+ * a lost uid list, files dropped into new/ by an MTA, a file renamed by
+ * another program, and processes killed with SIGKILL mid-operation. */
+#include "cunit-main.h"
+#include "maildir-test.h"
+#include "mock-core.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static ph_mailbox *open_box(struct mt *t, const char *name)
+{
+	ph_mailbox *box = NULL;
+	const char *error = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(
+	    t->ops->mailbox_open(t->mu, name, 0, &box, &error), PH_OK);
+	return box;
+}
+
+static uint32_t uid_at(struct mt *t, ph_mailbox *box, uint32_t seq)
+{
+	struct ph_message_info info = PH_MESSAGE_INFO_INIT;
+
+	CU_ASSERT_EQUAL(t->ops->message_info(box, seq, &info), PH_OK);
+	return info.uid;
+}
+
+static uint32_t uidvalidity(struct mt *t, const char *name)
+{
+	struct ph_mailbox_status st = PH_MAILBOX_STATUS_INIT;
+	const char *error;
+
+	CU_ASSERT_EQUAL(t->ops->mailbox_status(t->mu, name, &st, &error),
+			PH_OK);
+	return st.uidvalidity;
+}
+
+static void path_of(struct mt *t, const char *file, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", t->root, file);
+}
+
+/* Three messages with UIDs 2, 3, 4 (uid 1 expunged). */
+static void fill(struct mt *t)
+{
+	const char *error;
+	uint32_t seq = 1;
+	ph_mailbox *box;
+
+	for (int i = 0; i < 4; i++)
+		mt_append(t, "INBOX", "Subject: x\r\n\r\nbody\r\n", 0);
+	box = open_box(t, "INBOX");
+	CU_ASSERT_EQUAL(t->ops->messages_expunge(box, &seq, 1, &error), PH_OK);
+	t->ops->mailbox_close(&box);
+}
+
+/* UIDs 2..next-1 are there, UIDVALIDITY is kept, and the next UID is
+ * still past every old one. */
+static void check_kept(struct mt *t, uint32_t uidv, uint32_t next)
+{
+	ph_mailbox *box = open_box(t, "INBOX");
+
+	CU_ASSERT_EQUAL(t->ops->message_count(box), next - 2);
+	CU_ASSERT_EQUAL(uid_at(t, box, 1), 2);
+	CU_ASSERT_EQUAL(uid_at(t, box, next - 2), next - 1);
+	t->ops->mailbox_close(&box);
+	CU_ASSERT_EQUAL(uidvalidity(t, "INBOX"), uidv);
+	CU_ASSERT_EQUAL(mt_append(t, "INBOX", "m\r\n", 0), next);
+}
+
+static void test_corrupt_index(void)
+{
+	char path[700];
+	uint32_t uidv;
+	struct mt t;
+	int fd;
+
+	mt_setup(&t, NULL);
+	fill(&t);
+	uidv = uidvalidity(&t, "INBOX");
+	path_of(&t, "posthorn-index", path, sizeof(path));
+	fd = open(path, O_WRONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(pwrite(fd, "\xff\xff\xff\xff", 4, 120), 4);
+	close(fd);
+	ph_mock_log_reset();
+	check_kept(&t, uidv, 5);
+	CU_ASSERT(ph_mock_log_count(PH_LOG_WARNING) >= 1);
+	mt_teardown(&t);
+}
+
+static void test_truncated_index(void)
+{
+	char path[700];
+	uint32_t uidv;
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	fill(&t);
+	uidv = uidvalidity(&t, "INBOX");
+	path_of(&t, "posthorn-index", path, sizeof(path));
+	CU_ASSERT_EQUAL(truncate(path, 150), 0);
+	check_kept(&t, uidv, 5);
+	CU_ASSERT_EQUAL(truncate(path, 10), 0);
+	check_kept(&t, uidv, 6);
+	mt_teardown(&t);
+}
+
+static void test_missing_index(void)
+{
+	char path[700];
+	uint32_t uidv;
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	fill(&t);
+	uidv = uidvalidity(&t, "INBOX");
+	path_of(&t, "posthorn-index", path, sizeof(path));
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	check_kept(&t, uidv, 5);
+	mt_teardown(&t);
+}
+
+static void test_missing_uidlist(void)
+{
+	char path[700];
+	uint32_t uidv;
+	ph_mailbox *box;
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	fill(&t);
+	uidv = uidvalidity(&t, "INBOX");
+	path_of(&t, "posthorn-index", path, sizeof(path));
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	path_of(&t, "posthorn-uidlist", path, sizeof(path));
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	ph_mock_log_reset();
+	box = open_box(&t, "INBOX");
+	CU_ASSERT_EQUAL(t.ops->message_count(box), 3); /* all visible */
+	CU_ASSERT_EQUAL(uid_at(&t, box, 1), 1);
+	t.ops->mailbox_close(&box);
+	CU_ASSERT_NOT_EQUAL(uidvalidity(&t, "INBOX"), uidv);
+	CU_ASSERT(ph_mock_log_count(PH_LOG_WARNING) >= 1);
+	CU_ASSERT(strstr(ph_mock_log_last(), "UIDVALIDITY") != NULL);
+	mt_teardown(&t);
+}
+
+static void test_garbage_uidlist(void)
+{
+	char path[700];
+	uint32_t uidv;
+	FILE *f;
+	ph_mailbox *box;
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	fill(&t);
+	uidv = uidvalidity(&t, "INBOX");
+	path_of(&t, "posthorn-index", path, sizeof(path));
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	path_of(&t, "posthorn-uidlist", path, sizeof(path));
+	f = fopen(path, "w");
+	fputs("garbage\n", f);
+	fclose(f);
+	box = open_box(&t, "INBOX");
+	CU_ASSERT_EQUAL(t.ops->message_count(box), 3);
+	t.ops->mailbox_close(&box);
+	CU_ASSERT_NOT_EQUAL(uidvalidity(&t, "INBOX"), uidv);
+	mt_teardown(&t);
+}
+
+struct counts {
+	unsigned exists, expunged, changed;
+};
+
+static void c_exists(void *ctx, uint32_t n)
+{
+	((struct counts *)ctx)->exists = n;
+}
+
+static void c_expunged(void *ctx, uint32_t seq, uint32_t uid)
+{
+	((struct counts *)ctx)->expunged++;
+}
+
+static void c_changed(void *ctx, uint32_t seq,
+		      const struct ph_message_info *info)
+{
+	((struct counts *)ctx)->changed++;
+}
+
+static const struct ph_sync_callbacks ccb = {
+    .struct_size = sizeof(ccb),
+    .expunged = c_expunged,
+    .changed = c_changed,
+    .exists = c_exists,
+};
+
+static void test_new_dir_pickup(void)
+{
+	struct ph_message_info info = PH_MESSAGE_INFO_INIT;
+	struct counts c = {0};
+	const char *error;
+	char buf[64];
+	ph_mailbox *box;
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	mt_append(&t, "INBOX", "first\r\n", 0);
+	box = open_box(&t, "INBOX");
+	mt_deliver_new(t.root, "1700000000.P1Q1.mx", "postfix\n");
+	mt_deliver_new(t.root, "1700000001.P1Q2.mx", "second\n");
+	CU_ASSERT_EQUAL(t.ops->mailbox_sync(box, 0, &ccb, &c, &error), PH_OK);
+	CU_ASSERT_EQUAL(c.exists, 3);
+	CU_ASSERT_EQUAL(uid_at(&t, box, 2), 2);
+	CU_ASSERT_EQUAL(uid_at(&t, box, 3), 3);
+	CU_ASSERT_EQUAL(mt_read(&t, box, 2, buf, sizeof(buf)), PH_OK);
+	CU_ASSERT_STRING_EQUAL(buf, "postfix\n");
+	CU_ASSERT_EQUAL(t.ops->message_info(box, 2, &info), PH_OK);
+	CU_ASSERT_EQUAL(info.size, 9); /* CRLF size */
+	CU_ASSERT(info.flags & PH_FLAG_RECENT);
+	CU_ASSERT_EQUAL(mt_count_files(t.root, "new"), 0);
+	CU_ASSERT_EQUAL(mt_count_files(t.root, "cur"), 3);
+	/* Another one right away (same second): not missed. */
+	mt_deliver_new(t.root, "1700000002.P1Q3.mx", "third\n");
+	CU_ASSERT_EQUAL(t.ops->mailbox_sync(box, 0, &ccb, &c, &error), PH_OK);
+	CU_ASSERT_EQUAL(c.exists, 4);
+	t.ops->mailbox_close(&box);
+	mt_teardown(&t);
+}
+
+static void test_renamed_by_other(void)
+{
+	struct counts c = {0};
+	char cur[700], from[1000], to[1100], buf[64];
+	const char *error;
+	struct dirent *d;
+	ph_mailbox *box;
+	DIR *dp;
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	mt_append(&t, "INBOX", "hello\r\n", 0);
+	mt_append(&t, "INBOX", "other\r\n", 0);
+	box = open_box(&t, "INBOX");
+	/* Another program marks message 1 seen by renaming it. */
+	snprintf(cur, sizeof(cur), "%s/cur", t.root);
+	dp = opendir(cur);
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", cur, d->d_name);
+		snprintf(to, sizeof(to), "%sS", from);
+		break;
+	}
+	closedir(dp);
+	CU_ASSERT_EQUAL(rename(from, to), 0);
+	/* The body is found again by its base name... */
+	CU_ASSERT_EQUAL(mt_read(&t, box, 1, buf, sizeof(buf)), PH_OK);
+	CU_ASSERT_EQUAL(mt_read(&t, box, 2, buf, sizeof(buf)), PH_OK);
+	/* ...and the sync reports a flag change, not an expunge. */
+	CU_ASSERT_EQUAL(t.ops->mailbox_sync(box, 0, &ccb, &c, &error), PH_OK);
+	CU_ASSERT_EQUAL(c.expunged, 0);
+	CU_ASSERT_EQUAL(c.changed, 1);
+	CU_ASSERT_EQUAL(t.ops->message_count(box), 2);
+	t.ops->mailbox_close(&box);
+	mt_teardown(&t);
+}
+
+/* ---- kill -9 ---- */
+
+#define TORTURE_OPS   1000
+#define TORTURE_PROCS 4
+
+struct shared {
+	atomic_int ops;
+	atomic_int next_id;
+};
+
+/* Children log "A id" after a committed append and "X id" before an
+ * expunge, with O_APPEND single writes. */
+static void log_line(int fd, char kind, int id)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%c %d\n", kind, id);
+
+	if (write(fd, line, (size_t)n) != n)
+		_exit(3);
+}
+
+static int body_id(struct mt *t, ph_mailbox *box, uint32_t seq)
+{
+	char buf[128];
+	int id = -1;
+
+	if (mt_read(t, box, seq, buf, sizeof(buf)) == PH_OK)
+		sscanf(buf, "X-Id: %d", &id);
+	return id;
+}
+
+static void torture_child(struct mt *t, struct shared *sh, int logfd,
+			  unsigned seed)
+{
+	struct ph_store_request req = PH_STORE_REQUEST_INIT;
+	const char *error;
+	char text[64];
+	uint32_t seq;
+
+	srand(seed);
+	while (atomic_fetch_add(&sh->ops, 1) < TORTURE_OPS) {
+		int op = rand() % 4;
+		ph_mailbox *box = NULL;
+		uint32_t n;
+
+		if (op == 0) {
+			int id = atomic_fetch_add(&sh->next_id, 1);
+
+			snprintf(text, sizeof(text), "X-Id: %d\r\n\r\nx\r\n",
+				 id);
+			if (mt_append(t, "INBOX", text, 0) != 0)
+				log_line(logfd, 'A', id);
+			continue;
+		}
+		if (t->ops->mailbox_open(t->mu, "INBOX", 0, &box, &error) < 0)
+			continue;
+		n = t->ops->message_count(box);
+		if (n > 0) {
+			seq = 1 + (uint32_t)rand() % n;
+			if (op == 1) {
+				t->ops->messages_copy(box, &seq, 1, "Copies", 0,
+						      NULL, NULL, &error);
+			} else if (op == 2) {
+				int id = body_id(t, box, seq);
+
+				if (id >= 0) {
+					log_line(logfd, 'X', id);
+					t->ops->messages_expunge(box, &seq, 1,
+								 &error);
+				}
+			} else {
+				req.mode = PH_STORE_REPLACE;
+				req.flags =
+				    (uint32_t)rand() & PH_FLAGS_STORABLE;
+				t->ops->messages_store(box, &seq, 1, &req, NULL,
+						       NULL, &error);
+			}
+		}
+		t->ops->mailbox_close(&box);
+	}
+	_exit(0);
+}
+
+static void torture_check(struct mt *t, const char *name, uint32_t uidv,
+			  const char *log_path, bool check_lost)
+{
+	char dir[700], line[64];
+	unsigned char *present = calloc(100000, 1);
+	unsigned char *committed = calloc(100000, 1);
+	unsigned char *expunged = calloc(100000, 1);
+	ph_mailbox *box = open_box(t, name);
+	uint32_t n = t->ops->message_count(box), prev = 0;
+	unsigned dups = 0, lost = 0;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s%s%s", t->root,
+		 strcmp(name, "INBOX") ? "/." : "",
+		 strcmp(name, "INBOX") ? name : "");
+	/* Every file is indexed exactly once, nothing left in new/. */
+	CU_ASSERT_EQUAL(mt_count_files(dir, "cur"), n);
+	CU_ASSERT_EQUAL(mt_count_files(dir, "new"), 0);
+	CU_ASSERT_EQUAL(uidvalidity(t, name), uidv);
+	for (uint32_t s = 1; s <= n; s++) {
+		uint32_t uid = uid_at(t, box, s);
+		int id = body_id(t, box, s);
+
+		CU_ASSERT(uid > prev); /* unique and ascending */
+		prev = uid;
+		CU_ASSERT(id >= 0 && id < 100000);
+		if (id >= 0 && id < 100000) {
+			if (present[id] && check_lost)
+				dups++;
+			present[id] = 1;
+		}
+	}
+	t->ops->mailbox_close(&box);
+	if (check_lost && (f = fopen(log_path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			int id;
+
+			if (sscanf(line + 2, "%d", &id) != 1 || id < 0 ||
+			    id >= 100000)
+				continue;
+			if (line[0] == 'A')
+				committed[id] = 1;
+			else if (line[0] == 'X')
+				expunged[id] = 1;
+		}
+		fclose(f);
+		for (int id = 0; id < 100000; id++)
+			if (committed[id] && !expunged[id] && !present[id])
+				lost++;
+	}
+	CU_ASSERT_EQUAL(dups, 0);
+	CU_ASSERT_EQUAL(lost, 0);
+	if (dups || lost)
+		fprintf(stderr, "%s: %u duplicated, %u lost\n", name, dups,
+			lost);
+	free(present);
+	free(committed);
+	free(expunged);
+}
+
+static void test_kill9(void)
+{
+	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pids[TORTURE_PROCS];
+	char log_path[700];
+	const char *error;
+	uint32_t uidv_inbox, uidv_copies;
+	unsigned kills = 0, spawned = 0;
+	int logfd;
+	struct mt t;
+
+	CU_ASSERT_FATAL(sh != MAP_FAILED);
+	atomic_init(&sh->ops, 0);
+	atomic_init(&sh->next_id, 0);
+	mt_setup(&t, NULL);
+	CU_ASSERT_EQUAL(t.ops->mailbox_create(t.mu, "Copies", 0, &error),
+			PH_OK);
+	uidv_inbox = uidvalidity(&t, "INBOX");
+	uidv_copies = uidvalidity(&t, "Copies");
+	snprintf(log_path, sizeof(log_path), "%s/torture.log", t.dir);
+	logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	CU_ASSERT_FATAL(logfd >= 0);
+	srand((unsigned)time(NULL));
+	for (int i = 0; i < TORTURE_PROCS; i++) {
+		if ((pids[i] = fork()) == 0)
+			torture_child(&t, sh, logfd, ++spawned * 7919u);
+		spawned++;
+	}
+	/* Kill a random child at a random moment, start a replacement,
+	 * until the ops are used up. */
+	while (atomic_load(&sh->ops) < TORTURE_OPS && kills < 200) {
+		struct timespec ts = {0, (rand() % 20000) * 1000L};
+		int i = rand() % TORTURE_PROCS, status;
+
+		nanosleep(&ts, NULL);
+		if (kill(pids[i], SIGKILL) == 0) {
+			waitpid(pids[i], &status, 0);
+			kills++;
+		}
+		if ((pids[i] = fork()) == 0)
+			torture_child(&t, sh, logfd, ++spawned * 7919u);
+	}
+	for (int i = 0; i < TORTURE_PROCS; i++) {
+		int status;
+
+		waitpid(pids[i], &status, 0);
+	}
+	close(logfd);
+	fprintf(stderr, "kill9: %u kills, %d ops\n", kills,
+		atomic_load(&sh->ops));
+	CU_ASSERT(kills > 0);
+	torture_check(&t, "INBOX", uidv_inbox, log_path, true);
+	torture_check(&t, "Copies", uidv_copies, log_path, false);
+	munmap(sh, sizeof(*sh));
+	mt_teardown(&t);
+}
+
+static CU_TestInfo tests[] = {
+    {"corrupt_index", test_corrupt_index},
+    {"truncated_index", test_truncated_index},
+    {"missing_index", test_missing_index},
+    {"missing_uidlist", test_missing_uidlist},
+    {"garbage_uidlist", test_garbage_uidlist},
+    {"new_dir_pickup", test_new_dir_pickup},
+    {"renamed_by_other", test_renamed_by_other},
+    {"kill9", test_kill9},
+    CU_TEST_INFO_NULL,
+};
+static CU_SuiteInfo suites[] = {
+    {"maildir-faults", NULL, NULL, NULL, NULL, tests},
+    CU_SUITE_INFO_NULL,
+};
+PH_CUNIT_MAIN(suites)
