@@ -5,6 +5,7 @@
  *   ROOT/.A.B/{cur,new,tmp}       mailbox "A<sep>B" (Maildir++), with an
  *                                 empty `maildirfolder` marker
  *   MBOXDIR/posthorn-index        binary index (maildir-index.c)
+ *   MBOXDIR/posthorn-index.log    STORE changes since (maildir-index.c)
  *   MBOXDIR/posthorn-uidlist      text uid list (maildir-uidlist.c)
  *   MBOXDIR/posthorn-cache        cache_get/set values (maildir-cache.c)
  *   MBOXDIR/posthorn-lock         OFD lock file for index updates
