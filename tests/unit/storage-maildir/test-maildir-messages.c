@@ -122,7 +122,7 @@ static void test_uids_never_reused(void)
 	struct mt t;
 
 	mt_setup(&t, NULL);
-	for (int i = 1; i <= 3; i++)
+	for (uint32_t i = 1; i <= 3; i++)
 		CU_ASSERT_EQUAL(mt_append(&t, "INBOX", "m\r\n", 0), i);
 	box = open_box(&t, "INBOX", 0);
 	t.ops->mailbox_get_status(box, &st);
