@@ -568,7 +568,7 @@ int maildir_index_append(struct maildir_index *idx,
 }
 
 int maildir_index_remove(struct maildir_index *idx, uint32_t pos,
-			 uint64_t modseq, uint32_t horizon)
+			 uint64_t modseq)
 {
 	int ret = maildir_index_make_mutable(idx);
 
@@ -588,7 +588,6 @@ int maildir_index_remove(struct maildir_index *idx, uint32_t pos,
 	idx->expunged[idx->expunged_count++] = (struct maildir_expunged){
 	    .uid = idx->recs[pos].uid, .modseq = modseq};
 	idx->recs[pos].flags |= MAILDIR_REC_REMOVED; /* dropped by compaction */
-	(void)horizon;
 	return PH_OK;
 }
 

@@ -212,8 +212,7 @@ int maildir_messages_expunge(ph_mailbox *box, const uint32_t *seqs,
 			continue;
 		if (modseq == 0)
 			modseq = ++idx->highestmodseq;
-		if (maildir_index_remove(idx, (uint32_t)pos, modseq,
-					 maildir_index_horizon) < 0)
+		if (maildir_index_remove(idx, (uint32_t)pos, modseq) < 0)
 			break;
 		m->flags |= MAILDIR_VFLAG_OWN_EXPUNGE;
 	}
