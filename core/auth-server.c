@@ -369,6 +369,7 @@ static void srv_log_failure(const struct srv_job *job, const char *reason)
 static void srv_finish(struct srv *srv, struct srv_job *job)
 {
 	struct srv_conn *conn = srv_conn_find(srv, job->conn_id);
+	char name[96], rip[64], why[160];
 	unsigned delay = 0;
 	const char *message = job->message;
 
@@ -380,19 +381,16 @@ static void srv_finish(struct srv *srv, struct srv_job *job)
 						  job->user, ev_now(srv->loop));
 			srv_log_failure(job, job->message);
 		} else if (job->result == PH_OK) {
-			char name[96];
-
 			ph__auth_penalty_success(srv->penalty, job->user);
-			char rip[64];
-
-			srv_log_name(name, sizeof(name), job->user);
+			srv_log_clean(name, sizeof(name), job->user, 0);
 			srv_log_clean(rip, sizeof(rip), job->remote_ip, 1);
 			ph__log_info("auth ok: user=<%s> rip=%s", name, rip);
 		} else {
+			srv_log_clean(rip, sizeof(rip), job->remote_ip, 1);
+			srv_log_clean(why, sizeof(why), job->message, 0);
 			ph__log_warning("auth temporary failure: rip=%s "
-					"service=%s reason=%s",
-					job->remote_ip, job->service,
-					job->message);
+					"reason=%s",
+					rip, why);
 		}
 	}
 	if (conn != NULL)

@@ -52,11 +52,14 @@ static const char LOGIN_TEMPFAIL[] = "Temporary authentication failure";
 static void login_defer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct ph__login *l = w->data;
-	struct ph_str data = {l->defer_data != NULL ? l->defer_data : "",
-			      l->defer_len};
+	/* Ours now: the callback may start the next step (which queues new
+	 * data) or destroy the login; nothing touches `l` after it. */
+	char *owned = l->defer_data;
+	struct ph_str data = {owned != NULL ? owned : "", l->defer_len};
 	int code = l->defer_code;
 
-	/* The callback may destroy the login: nothing touches it after. */
+	l->defer_data = NULL;
+	l->defer_len = 0;
 	if (l->defer_plain) {
 		l->state = LOGIN_IDLE;
 		l->plain_cb(l->ctx, code, NULL, data.data);
@@ -66,6 +69,7 @@ static void login_defer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		l->sasl_cb(l->ctx, (enum ph_sasl_status)code, data,
 			   code == PH_SASL_SUCCESS ? l->user : NULL);
 	}
+	free(owned);
 }
 
 /* Queues an answer; data is copied (NUL-terminated). */

@@ -135,9 +135,11 @@ static struct gen *gen_prepare(const char *path, char **error_r)
 
 		if (l->tls == PH_TLS_NONE)
 			continue;
-		g->ctxs[i] = ph__tls_ctx_create(l, &err);
+		const char *key = "tls";
+
+		g->ctxs[i] = ph__tls_ctx_create(l, &err, &key);
 		if (g->ctxs[i] == NULL) {
-			*error_r = located(l->section, "cert", err);
+			*error_r = located(l->section, key, err);
 			goto fail;
 		}
 	}

@@ -1,5 +1,6 @@
 /* pop3-cmd-capa.c - CAPA (RFC 2449 section 5): the same list in both
- * states, as section 5 asks for capabilities usable in AUTHORIZATION. */
+ * states, as section 5 asks for capabilities usable in AUTHORIZATION;
+ * and UTF8 (RFC 6856). */
 #include <string.h>
 #include "pop3-private.h"
 
@@ -30,8 +31,18 @@ void pop3_cmd_capa(struct pop3_conn *pc, const struct pop3_command *cmd)
 	if (pc->set.login_delay >= 0)
 		pop3_reply_line(pc, "LOGIN-DELAY %lld",
 				(long long)pc->set.login_delay);
+	/* Messages go out as stored, 8-bit and UTF-8 headers included, and
+	 * USER/PASS/AUTH take UTF-8 (RFC 6856). */
+	pop3_reply_line(pc, "UTF8 USER");
 	if (pc->set.implementation)
 		pop3_reply_line(pc, "IMPLEMENTATION Posthorn-%s",
 				api->core_version);
 	pop3_reply_line(pc, ".");
+}
+
+void pop3_cmd_utf8(struct pop3_conn *pc, const struct pop3_command *cmd)
+{
+	/* Nothing to switch: we never downgrade, and user names are bytes
+	 * the auth service compares as UTF-8 already. */
+	pop3_reply_ok(pc, "UTF8 enabled");
 }

@@ -13,7 +13,7 @@ static pop3_cmd_fn *const pop3_cmd_handlers[POP3_CMD_COUNT_] = {
     [POP3_CMD_LIST] = pop3_cmd_list, [POP3_CMD_RETR] = pop3_cmd_retr,
     [POP3_CMD_DELE] = pop3_cmd_dele, [POP3_CMD_NOOP] = pop3_cmd_noop,
     [POP3_CMD_RSET] = pop3_cmd_rset, [POP3_CMD_TOP] = pop3_cmd_top,
-    [POP3_CMD_UIDL] = pop3_cmd_uidl,
+    [POP3_CMD_UIDL] = pop3_cmd_uidl, [POP3_CMD_UTF8] = pop3_cmd_utf8,
 };
 
 static const char *pop3_state_name(enum pop3_state state)
@@ -164,7 +164,6 @@ int pop3_conn_open(void *plugin_state, ph_conn *conn, void **conn_state_r)
 	struct pop3_plugin *plugin = plugin_state;
 	const struct ph_core_api *api = plugin->api;
 	struct pop3_conn *pc = calloc(1, sizeof(*pc));
-	const char *error = NULL;
 
 	if (pc == NULL)
 		return PH_ENOMEM;
@@ -173,12 +172,7 @@ int pop3_conn_open(void *plugin_state, ph_conn *conn, void **conn_state_r)
 	pc->conn = conn;
 	pc->state = POP3_STATE_AUTHORIZATION;
 	pc->retr.body = (struct ph_message_body)PH_MESSAGE_BODY_INIT;
-	if (pop3_settings_load(api, api->conn_config(conn), &pc->set, &error) <
-	    0) {
-		api->conn_log(conn, PH_LOG_ERROR, "%s", error);
-		free(pc);
-		return PH_EINVAL;
-	}
+	pop3_settings_load(api, api->conn_config(conn), &pc->set);
 	api->conn_set_idle_timeout(conn, pc->set.idle_timeout);
 	/* No APOP timestamp: the worker cannot fetch a shared secret. */
 	pop3_reply_ok(pc, "Posthorn POP3 ready.");
@@ -197,7 +191,14 @@ void pop3_conn_input(void *conn_state)
 
 void pop3_conn_output_ready(void *conn_state)
 {
-	pop3_conn_process(conn_state);
+	struct pop3_conn *pc = conn_state;
+
+	/* The client is reading a long answer: that is activity too, so a
+	 * slow download is not cut by the autologout timer. A client that
+	 * reads nothing never gets here and times out. */
+	if (pc->wait == POP3_WAIT_JOB)
+		pc->api->conn_set_idle_timeout(pc->conn, pc->set.idle_timeout);
+	pop3_conn_process(pc);
 }
 
 void pop3_conn_goodbye(void *conn_state, enum ph_goodbye_reason reason)

@@ -7,7 +7,7 @@
 #define TRANS POP3_STATE_TRANSACTION
 
 /* RFC 1939 sections 4-7, RFC 2449 (CAPA), RFC 2595 (STLS), RFC 5034
- * (AUTH). Indexed by enum pop3_cmd_id. */
+ * (AUTH), RFC 6856 (UTF8). Indexed by enum pop3_cmd_id. */
 static const struct pop3_cmd_def pop3_cmd_table[POP3_CMD_COUNT_] = {
     [POP3_CMD_USER] = {"USER", POP3_CMD_USER, AUTHZ, 1, 1, POP3_ARGS_WORDS},
     [POP3_CMD_PASS] = {"PASS", POP3_CMD_PASS, AUTHZ, 1, 1, POP3_ARGS_REST},
@@ -26,6 +26,7 @@ static const struct pop3_cmd_def pop3_cmd_table[POP3_CMD_COUNT_] = {
     [POP3_CMD_RSET] = {"RSET", POP3_CMD_RSET, TRANS, 0, 0, POP3_ARGS_WORDS},
     [POP3_CMD_TOP] = {"TOP", POP3_CMD_TOP, TRANS, 2, 2, POP3_ARGS_WORDS},
     [POP3_CMD_UIDL] = {"UIDL", POP3_CMD_UIDL, TRANS, 0, 1, POP3_ARGS_WORDS},
+    [POP3_CMD_UTF8] = {"UTF8", POP3_CMD_UTF8, AUTHZ, 0, 0, POP3_ARGS_WORDS},
 };
 
 const struct pop3_cmd_def *pop3_cmd_def_get(enum pop3_cmd_id id)

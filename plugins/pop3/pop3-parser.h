@@ -37,6 +37,7 @@ enum pop3_cmd_id {
 	POP3_CMD_RSET,
 	POP3_CMD_TOP,
 	POP3_CMD_UIDL,
+	POP3_CMD_UTF8,
 	POP3_CMD_COUNT_ /* not a command */
 };
 

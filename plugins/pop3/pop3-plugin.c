@@ -6,11 +6,8 @@
 static int pop3_init(const struct ph_core_api *api, const ph_config *config,
 		     void **state_r, const char **error_r)
 {
-	struct pop3_settings set;
 	struct pop3_plugin *pl;
 
-	if (pop3_settings_load(api, config, &set, error_r) < 0)
-		return PH_EINVAL;
 	pl = calloc(1, sizeof(*pl));
 	if (pl == NULL) {
 		*error_r = "out of memory";

@@ -131,7 +131,7 @@ void pop3_login_finish(struct pop3_conn *pc, const ph_user *user);
 /* Command handlers, one family per file. */
 pop3_cmd_fn pop3_cmd_user, pop3_cmd_pass, pop3_cmd_apop, pop3_cmd_auth,
     pop3_cmd_stls;
-pop3_cmd_fn pop3_cmd_capa;
+pop3_cmd_fn pop3_cmd_capa, pop3_cmd_utf8;
 pop3_cmd_fn pop3_cmd_stat, pop3_cmd_list, pop3_cmd_uidl, pop3_cmd_dele,
     pop3_cmd_rset, pop3_cmd_noop;
 pop3_cmd_fn pop3_cmd_retr, pop3_cmd_top;

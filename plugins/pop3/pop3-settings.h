@@ -11,13 +11,12 @@ struct pop3_settings {
 	unsigned idle_timeout; /* seconds; RFC 1939 wants >= 10 minutes */
 	int mark_seen;	       /* RETR sets \Seen */
 	int implementation;    /* advertise IMPLEMENTATION in CAPA */
-	char expire[16];       /* CAPA EXPIRE value, "" = not advertised */
+	char expire[24];       /* CAPA EXPIRE value, "" = not advertised */
 	int64_t login_delay;   /* CAPA LOGIN-DELAY seconds, -1 = none */
 };
 
-/* Reads the settings a connection sees. Returns PH_OK, or PH_EINVAL with
- * *error_r when `expire` is neither NEVER nor a number of days. */
-int pop3_settings_load(const struct ph_core_api *api, const ph_config *cfg,
-		       struct pop3_settings *set, const char **error_r);
+/* Reads the settings a connection sees (values the core validated). */
+void pop3_settings_load(const struct ph_core_api *api, const ph_config *cfg,
+			struct pop3_settings *set);
 
 #endif

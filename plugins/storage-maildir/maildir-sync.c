@@ -285,8 +285,7 @@ static int scan_cur(struct scan *s, const struct maildir_uidlist *ul)
 			continue;
 		e = strtab_get(&tab, name, maildir_filename_base_len(name));
 		if (e < 0 || v[e].used) {
-			ret = maildir_index_remove(idx, i, scan_modseq(s),
-						   maildir_index_horizon);
+			ret = maildir_index_remove(idx, i, scan_modseq(s));
 			if (ret < 0)
 				goto out;
 			continue;

@@ -136,6 +136,7 @@ class Server:
         self.users_file = os.path.join(self.tmp, 'users')
         self.write_users(self.users)
         self.ports = {}
+        self.hosts = {}  # listener -> host of its first address
         self.listeners = {}
         for name, opts in listeners.items():
             self.listeners[name] = dict(opts)
@@ -191,6 +192,8 @@ class Server:
                 m = re.match(r'\s*(\[[^\]]*\]|[^:,]+):(\d+)', opts['listen'])
                 if m:
                     self.ports[name] = int(m.group(2))
+                    host = m.group(1).strip('[]')
+                    self.hosts[name] = HOST if host == '*' else host
             if opts.get('tls', 'none') != 'none':
                 opts.setdefault('cert', self.cert_file)
                 opts.setdefault('key', self.key_file)
@@ -216,12 +219,14 @@ class Server:
     def wait_ports(self, timeout=15, ports=None):
         deadline = time.time() + timeout
         for port in (ports or self.ports.values()):
+            host = next((self.hosts.get(n, HOST) for n, p in
+                         self.ports.items() if p == port), HOST)
             while True:
                 if self.proc.poll() is not None:
                     raise ServerError('posthornd exited with %s:\n%s' %
                                       (self.proc.returncode, self.log_text()))
                 try:
-                    socket.create_connection((HOST, port), 0.5).close()
+                    socket.create_connection((host, port), 0.5).close()
                     break
                 except OSError:
                     if time.time() > deadline:
@@ -293,11 +298,12 @@ class Server:
 
     def connect(self, name, timeout=10):
         return LineClient(socket.create_connection(
-            (HOST, self.port(name)), timeout))
+            (self.hosts.get(name, HOST), self.port(name)), timeout))
 
     def connect_tls(self, name, timeout=10):
         ctx = ssl.create_default_context(cafile=self.ca_file)
-        s = socket.create_connection((HOST, self.port(name)), timeout)
+        s = socket.create_connection((self.hosts.get(name, HOST),
+                                      self.port(name)), timeout)
         return LineClient(ctx.wrap_socket(s, server_hostname='localhost'))
 
     def ssl_context(self):
@@ -305,11 +311,31 @@ class Server:
 
 
 class LineClient:
-    """A tiny line-oriented client for tests (CRLF)."""
+    """A tiny line-oriented client for tests (CRLF). `buf` holds bytes
+    received but not consumed yet."""
 
     def __init__(self, sock):
         self.sock = sock
-        self.buf = b''
+        self._buf = bytearray()
+        self._pos = 0
+
+    @property
+    def buf(self):
+        return bytes(self._buf[self._pos:])
+
+    @buf.setter
+    def buf(self, value):
+        self._buf = bytearray(value)
+        self._pos = 0
+
+    def _fill(self):
+        chunk = self.sock.recv(262144)
+        if chunk:
+            if self._pos > 1048576:
+                del self._buf[:self._pos]
+                self._pos = 0
+            self._buf += chunk
+        return chunk
 
     def send(self, data):
         if isinstance(data, str):
@@ -322,22 +348,26 @@ class LineClient:
 
     def line(self):
         """Next line without CRLF as str; '' at EOF."""
-        while b'\n' not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                rest, self.buf = self.buf, b''
+        scanned = 0  # bytes after _pos known to hold no LF
+        while True:
+            i = self._buf.find(b'\n', self._pos + scanned)
+            if i >= 0:
+                break
+            scanned = len(self._buf) - self._pos
+            if not self._fill():
+                rest = bytes(self._buf[self._pos:])
+                self.buf = b''
                 return rest.decode('utf-8', 'replace')
-            self.buf += chunk
-        line, self.buf = self.buf.split(b'\n', 1)
+        line = bytes(self._buf[self._pos:i])
+        self._pos = i + 1
         return line.rstrip(b'\r').decode('utf-8', 'replace')
 
     def read_exact(self, n):
-        while len(self.buf) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
+        while len(self._buf) - self._pos < n:
+            if not self._fill():
                 break
-            self.buf += chunk
-        data, self.buf = self.buf[:n], self.buf[n:]
+        data = bytes(self._buf[self._pos:self._pos + n])
+        self._pos += len(data)
         return data
 
     def is_closed(self, timeout=5):
@@ -347,12 +377,10 @@ class LineClient:
             r, _, _ = select.select([self.sock], [], [], 0.1)
             if r:
                 try:
-                    chunk = self.sock.recv(65536)
+                    if not self._fill():
+                        return True
                 except (ConnectionResetError, ssl.SSLError):
                     return True
-                if not chunk:
-                    return True
-                self.buf += chunk
         return False
 
     def starttls(self, ctx, server_hostname='localhost'):

@@ -25,6 +25,7 @@ class PasswdTool(harness.TestCase):
     listeners = {'echo': dict(protocol='echo', tls='none',
                               allow_plaintext='yes')}
     users = [('alice', 'secret')]
+    extra = {'auth-passwdfile': {'scram': 'yes'}}
 
     def test_crypt_hash(self):
         out = tool('s3cret pw\n')

@@ -3,6 +3,9 @@
 results, the failure penalty, the per-IP lockout, the request table, and
 the fail2ban filter against the daemon's own log lines."""
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -24,6 +27,7 @@ class AuthService(harness.TestCase):
     listeners = {'echo': dict(protocol='echo', tls='none',
                               allow_plaintext='yes')}
     users = [('alice', 'secret'), ('bob', 'hunter2')]
+    extra = {'auth-passwdfile': {'scram': 'yes'}}
     next_id = 1
 
     def connect(self):
@@ -79,10 +83,17 @@ class AuthService(harness.TestCase):
         r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS, scheme='PLAIN')
         self.assertEqual(r['result'], PH_ENOTSUP)
         self.assertNotIn('credentials', r['record'])
-        # the harness users have no SCRAM secret
+        # only a SCRAM secret derived from it (scram = yes), fresh salt
         r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS,
                      scheme='SCRAM-SHA-256')
-        self.assertEqual(r['result'], PH_ENOTSUP)
+        self.assertEqual(r['result'], PH_OK)
+        iters, salt, stored, server = r['record']['credentials'].split(',')
+        salted = hashlib.pbkdf2_hmac('sha256', b'secret',
+                                     base64.b64decode(salt), int(iters))
+        ckey = hmac.new(salted, b'Client Key', hashlib.sha256).digest()
+        self.assertEqual(base64.b64decode(stored),
+                         hashlib.sha256(ckey).digest())
+        self.assertNotIn('secret', r['record']['credentials'])
 
     def test_reported_failure(self):
         # a worker-verified failure (a SCRAM proof) is counted and logged

@@ -230,5 +230,32 @@ class GlobalAndListenerLimits(harness.TestCase):
             x.close()
 
 
+def _ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(('::1', 0))
+        return True
+    except OSError:
+        return False
+
+
+@harness.unittest.skipUnless(_ipv6_loopback(), 'no IPv6 loopback')
+class Ipv6(harness.TestCase):
+    p4, p6 = harness.free_port(), harness.free_port('::1')
+    listeners = {'dual': dict(protocol='testproto', tls='none',
+                              listen='[::1]:%d, 127.0.0.1:%d' % (p6, p4))}
+
+    def test_both_families(self):
+        c = self.server.connect('dual')  # the first address: [::1]
+        self.assertEqual(c.line(), '+OK testproto ready')
+        self.assertRegex(c.cmd('INFO'), r' peer=::1 ')
+        c.close()
+        s = socket.create_connection(('127.0.0.1', self.p4), 5)
+        c = harness.LineClient(s)
+        self.assertEqual(c.line(), '+OK testproto ready')
+        self.assertRegex(c.cmd('INFO'), r' peer=127\.0\.0\.1 ')
+        c.close()
+
+
 if __name__ == '__main__':
     harness.main()

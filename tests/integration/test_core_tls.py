@@ -24,6 +24,8 @@ class Tls(harness.TestCase):
         'plain': dict(protocol='testproto', tls='none'),
         'tls13': dict(protocol='testproto', tls='implicit',
                       tls_min_version='TLSv1.3'),
+        'chacha': dict(protocol='testproto', tls='implicit',
+                       ciphersuites='TLS_CHACHA20_POLY1305_SHA256'),
     }
     core = {'handshake_timeout': '1s'}
 
@@ -124,6 +126,12 @@ class Tls(harness.TestCase):
         c = self.server.connect_tls('tls13')
         self.assertRegex(c.cmd('INFO') if c.line() else '',
                          r'version=TLSv1\.3')
+        c.close()
+
+    def test_configured_ciphersuites(self):
+        c = self.server.connect_tls('chacha')
+        self.assertEqual(c.line(), '+OK testproto ready')
+        self.assertEqual(c.sock.cipher()[0], 'TLS_CHACHA20_POLY1305_SHA256')
         c.close()
 
     def test_default_refuses_tls11(self):

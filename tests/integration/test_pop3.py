@@ -5,7 +5,9 @@ UPDATE semantics, the maildrop lock, \\Seen, pipelining."""
 import os
 import poplib
 import re
+import signal
 import socket
+import sys
 import time
 import unittest
 
@@ -90,7 +92,8 @@ class Pop3Test(harness.TestCase):
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw3'),
              ('dave', 'pw4'), ('erin', 'pw5'), ('frank', 'pw6'),
              ('gina', 'pw7'), ('hank', 'pw8'),
-             ('ivan', 'pw9'), ('judy', 'pw10')]
+             ('ivan', 'pw9'), ('judy', 'pw10'),
+             ('leo', 'pw11')]
 
     def pop(self, user, password):
         p = poplib.POP3(self.server.host, self.server.port('pop3'),
@@ -265,6 +268,32 @@ class Pop3Test(harness.TestCase):
         p.quit()
         self.assertEqual(again, before)
 
+    def test_message_removed_by_another_session(self):
+        """The snapshot keeps numbering a message another agent removed;
+        RETR of it says so and the rest works."""
+        self.fill('leo', SIMPLE[:2])
+        p = self.pop('leo', 'pw11')
+        md = self.server.maildir('leo')
+        files = [os.path.join(md, d, f) for d in ('cur', 'new')
+                 for f in os.listdir(os.path.join(md, d))]
+        self.assertEqual(len(files), 2)
+        os.unlink(files[0])
+        answers = []
+        for n in (1, 2):
+            try:
+                answers.append(p.retr(n)[0])
+            except poplib.error_proto as e:
+                answers.append(e.args[0])
+                gone = n
+        self.assertEqual(sorted(a[:3] for a in answers), [b'+OK', b'-ER'])
+        self.assertIn(b'-ERR Message %d was removed by another session' %
+                      gone, answers)
+        p.dele(gone)
+        self.assertTrue(p.quit().startswith(b'+OK'))
+        p = self.pop('leo', 'pw11')
+        self.assertEqual(p.stat()[0], 1)
+        p.quit()
+
     def test_wire_form_retr_twice(self):
         """CR LF messages: the first RETR streams and learns the message
         needs no stuffing, later ones go out as a file range (sendfile);
@@ -323,6 +352,67 @@ class Pop3Test(harness.TestCase):
                 self.assertRegex(line, r'^\+OK \d+ \d+$')
         self.assertTrue(c.line().startswith('+OK Logging out'))
         self.assertTrue(c.is_closed())
+
+
+class Pop3TwoWorkers(harness.TestCase):
+    """The maildrop lock holds across worker processes."""
+    listeners = {'pop3': dict(protocol='pop3', tls='none',
+                              allow_plaintext='yes')}
+    users = [('max', 'pw')]
+    workers = 2
+
+    def test_in_use_across_workers(self):
+        need_storage(self.server)
+        harness.deliver(self.server, 'max', SIMPLE[0])
+        holder = poplib.POP3(self.server.host, self.server.port('pop3'))
+        holder.user('max')
+        holder.pass_('pw')
+        for _ in range(8):  # connections spread over both workers
+            p = poplib.POP3(self.server.host, self.server.port('pop3'))
+            p.user('max')
+            with self.assertRaises(poplib.error_proto) as cm:
+                p.pass_('pw')
+            self.assertIn(b'[IN-USE]', cm.exception.args[0])
+            p.close()
+        holder.quit()
+        p = poplib.POP3(self.server.host, self.server.port('pop3'))
+        p.user('max')
+        p.pass_('pw')
+        self.assertEqual(p.stat()[0], 1)
+        p.quit()
+        pids = set(re.findall(r'posthornd\[(\d+)\] worker \d+: .*login: '
+                              r'user=max', self.server.log_text()))
+        sys.stderr.write("workers used: %d\n" % len(pids))
+
+
+class Pop3WorkerCrash(harness.TestCase):
+    listeners = {'pop3': dict(protocol='pop3', tls='none',
+                              allow_plaintext='yes')}
+    users = [('kim', 'pw')]
+
+    def test_lock_released_when_worker_dies(self):
+        need_storage(self.server)
+        harness.deliver(self.server, 'kim', SIMPLE[0])
+        p = poplib.POP3(self.server.host, self.server.port('pop3'))
+        p.user('kim')
+        p.pass_('pw')
+        p.dele(1)
+        pid = int(re.findall(r'posthornd\[(\d+)\] worker 1:',
+                             self.server.log_text())[-1])
+        os.kill(pid, signal.SIGKILL)
+        self.server.wait_log(r'worker 1 restarted')
+        deadline = time.time() + 10
+        while True:
+            try:
+                p2 = poplib.POP3(self.server.host, self.server.port('pop3'))
+                break
+            except OSError:
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.1)
+        p2.user('kim')
+        p2.pass_('pw')
+        self.assertEqual(p2.stat()[0], 1)  # the DELE died with the worker
+        p2.quit()
 
 
 if __name__ == '__main__':

@@ -201,6 +201,49 @@ class Pop3IdleTimeout(harness.TestCase):
                               allow_plaintext='yes')}
     extra = {'pop3': {'idle_timeout': '2s'}}
 
+    def test_autologout_expunges_nothing(self):
+        need_storage(self.server)
+        harness.deliver(self.server, 'alice', SIMPLE[0])
+        c = self.server.connect('pop3')
+        c.line()
+        self.assertTrue(c.cmd('USER alice').startswith('+OK'))
+        self.assertTrue(c.cmd('PASS secret').startswith('+OK'))
+        self.assertEqual(c.cmd('DELE 1'), '+OK Message 1 deleted')
+        self.assertEqual(c.line(), '-ERR Autologout: idle for too long, '
+                         'closing')
+        self.assertTrue(c.is_closed())
+        c.close()
+        c = self.server.connect('pop3')
+        c.line()
+        c.cmd('USER alice')
+        self.assertTrue(c.cmd('PASS secret').startswith('+OK'))
+        self.assertEqual(c.cmd('STAT').split()[:2], ['+OK', '1'])
+        c.cmd('QUIT')
+        c.close()
+
+    def test_slow_download_is_not_cut(self):
+        """A RETR read slowly for longer than idle_timeout completes: the
+        draining output counts as activity."""
+        need_storage(self.server)
+        line = b'y' * 98 + b'\n'
+        body = b'Subject: slow\n\n' + line * (12 * 1024 * 1024 // 99)
+        harness.deliver(self.server, 'bob', body)
+        c = self.server.connect('pop3')
+        c.line()
+        c.cmd('USER bob')
+        self.assertTrue(c.cmd('PASS hunter2').startswith('+OK'))
+        c.send('RETR 1\r\n')
+        start, got = time.time(), b''
+        while not got.endswith(b'\r\n.\r\n'):
+            chunk = c.sock.recv(1 << 20)
+            self.assertTrue(chunk, 'closed after %d bytes' % len(got))
+            got += chunk
+            time.sleep(0.25)
+        self.assertGreater(time.time() - start, 3)
+        self.assertEqual(got.count(b'\r\n'), 1 + 2 + len(body) // 99 + 1)
+        self.assertEqual(c.cmd('QUIT'), '+OK Logging out, 0 messages deleted')
+        c.close()
+
     def test_silent_client_is_closed(self):
         c = self.server.connect('pop3')
         self.assertTrue(c.line().startswith('+OK'))

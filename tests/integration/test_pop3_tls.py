@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -22,6 +23,14 @@ poplib._MAXLINE = 1 << 20
 def plain_ir(user, password):
     return base64.b64encode(b'\0' + user.encode() + b'\0' +
                             password.encode()).decode()
+
+
+def rss_kb(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    raise AssertionError('no VmRSS')
 
 
 def well_formed(name, m):
@@ -42,7 +51,8 @@ class Pop3Tls(harness.TestCase):
         'pop3plain': dict(protocol='pop3', tls='none', allow_plaintext='yes'),
     }
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw3'),
-             ('dave', 'pw4'), ('erin', 'pw4x'), ('frank', 'pw6')]
+             ('dave', 'pw4'), ('erin', 'pw4x'), ('frank', 'pw6'),
+             ('gus', 'pw7')]
 
     @classmethod
     def setUpClass(cls):
@@ -126,6 +136,26 @@ class Pop3Tls(harness.TestCase):
         self.assertTrue(c.cmd('QUIT').startswith('+OK'))
         c.close()
 
+    def test_auth_login(self):
+        need_storage(self.server)
+        c = self.server.connect_tls('pop3s')
+        c.line()
+        b64 = lambda x: base64.b64encode(x.encode()).decode()
+        self.assertEqual(c.cmd('AUTH LOGIN'), '+ ' + b64('Username:'))
+        self.assertEqual(c.cmd(b64('carol')), '+ ' + b64('Password:'))
+        self.assertTrue(c.cmd(b64('pw3')).startswith('+OK Logged in'))
+        self.assertTrue(c.cmd('QUIT').startswith('+OK'))
+        c.close()
+
+    def test_auth_bad_base64(self):
+        c = self.server.connect_tls('pop3s')
+        c.line()
+        self.assertTrue(c.cmd('AUTH PLAIN !!!notbase64').startswith('-ERR'))
+        self.assertEqual(c.cmd('AUTH PLAIN'), '+ ')
+        self.assertTrue(c.cmd('%%%').startswith('-ERR'))
+        self.assertEqual(c.cmd('CAPA'), '+OK Capability list follows')
+        c.close()
+
     def test_poplib_stls_and_pop3s(self):
         need_storage(self.server)
         p = poplib.POP3(self.server.host, self.server.port('pop3'))
@@ -155,6 +185,31 @@ class Pop3Tls(harness.TestCase):
         _, lines, _ = p.retr(1)
         self.assertEqual(b''.join(l + b'\r\n' for l in lines),
                          expected_retr(body))
+        p.quit()
+
+    def test_client_never_reads_tls(self):
+        """A 30 MB RETR over TLS the client does not read: the worker's
+        RSS stays bounded, then the whole message arrives intact."""
+        need_storage(self.server)
+        line = b'z' * 76 + b'\n'
+        body = b'Subject: big TLS\n\n' + line * (30 * 1024 * 1024 // 77)
+        harness.deliver(self.server, 'gus', body)
+        pid = int(re.findall(r'posthornd\[(\d+)\] worker 1:',
+                             self.server.log_text())[-1])
+        p = poplib.POP3_SSL(self.server.host, self.server.port('pop3s'),
+                            context=self.server.ssl_context())
+        p.user('gus')
+        p.pass_('pw7')
+        before = rss_kb(pid)
+        p._putcmd('RETR 1')
+        time.sleep(2)
+        peak = max(rss_kb(pid) for _ in range(5))
+        self.assertLess(peak - before, 16 * 1024,
+                        'worker RSS grew from %d to %d kB' % (before, peak))
+        resp, lines, _ = p._getlongresp()
+        self.assertTrue(resp.startswith(b'+OK'))
+        self.assertEqual(len(lines), 2 + 30 * 1024 * 1024 // 77)
+        self.assertEqual(joined(lines), expected_retr(body))
         p.quit()
 
     def test_wire_form_over_tls(self):

@@ -44,10 +44,20 @@ static const char *fake_config_get(const ph_config *cfg, const char *key)
 	return strcmp(key, "path") == 0 ? users_path : NULL;
 }
 
+static int fake_config_get_uint(const ph_config *cfg, const char *key,
+				uint64_t *value_r)
+{
+	if (strcmp(key, "scram") != 0)
+		return PH_ENOTFOUND;
+	*value_r = 1; /* offer SCRAM-SHA-256 */
+	return PH_OK;
+}
+
 static const struct ph_core_api fake_api = {
     .struct_size = sizeof(struct ph_core_api),
     .log = fake_log,
     .config_get = fake_config_get,
+    .config_get_uint = fake_config_get_uint,
     .user_set = ph__user_set,
     .user_get = ph__user_get,
 };
@@ -93,6 +103,35 @@ static const struct ph_auth_ops fake_ops = {
     .lookup_credentials = fake_credentials,
 };
 
+/* ---- a third link that is not thread safe: the service must never
+ * run two of its calls at once ---- */
+
+static int serial_inflight;
+
+static int serial_verify(void *state, const struct ph_auth_request *req,
+			 ph_user *user, const char **error_r)
+{
+	int concurrent;
+
+	if (req->user.len < 3 || memcmp(req->user.data, "ser", 3) != 0)
+		return PH_EUNKNOWN;
+	concurrent = __atomic_add_fetch(&serial_inflight, 1, __ATOMIC_SEQ_CST);
+	usleep(30 * 1000);
+	__atomic_sub_fetch(&serial_inflight, 1, __ATOMIC_SEQ_CST);
+	if (concurrent > 1) {
+		*error_r = "called concurrently";
+		return PH_EAUTH;
+	}
+	return PH_OK;
+}
+
+static const struct ph_auth_ops serial_ops = {
+    PH_AUTH_OPS_INIT,
+    .thread_safe = 0,
+    .verify_plain = serial_verify,
+    .credential_schemes = fake_schemes,
+};
+
 /* ---- server lifecycle ---- */
 
 static const struct ph__auth_penalty_params test_penalty = {
@@ -117,6 +156,9 @@ static int start_server(void)
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    listen(lfd, 16) < 0)
 		return -1;
+	/* The child leaves with exit() so LeakSanitizer checks the service:
+	 * nothing buffered may be written twice. */
+	fflush(NULL);
 	server_pid = fork();
 	if (server_pid < 0)
 		return -1;
@@ -125,9 +167,10 @@ static int start_server(void)
 		    .threads = 4,
 		    .penalty = test_penalty,
 		};
-		struct ph__auth_backend chain[2] = {
+		struct ph__auth_backend chain[3] = {
 		    {"auth-passwdfile", posthorn_plugin.ops, NULL},
 		    {"fake", &fake_ops, NULL},
+		    {"serial", &serial_ops, NULL},
 		};
 		const char *err;
 		int status;
@@ -136,9 +179,9 @@ static int start_server(void)
 		if (posthorn_plugin.init(&fake_api, NULL, &chain[0].state,
 					 &err) < 0)
 			_exit(3);
-		status = ph__auth_server_run(chain, 2, &params, &sv[1], 1, lfd);
+		status = ph__auth_server_run(chain, 3, &params, &sv[1], 1, lfd);
 		posthorn_plugin.fini(chain[0].state);
-		_exit(status);
+		exit(status);
 	}
 	close(sv[1]);
 	close(lfd);
@@ -319,6 +362,23 @@ static void test_pool_concurrency(void)
 	ph__user_destroy(&slow.user);
 }
 
+static void test_not_thread_safe_serialised(void)
+{
+	struct answer a[6];
+	char name[8];
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "ser%d", i);
+		CU_ASSERT(send_plain(name, "x", "10.1.0.11", &a[i]) > 0);
+	}
+	for (i = 0; i < 6; i++) {
+		run_until(&a[i].done);
+		CU_ASSERT_EQUAL(a[i].result, PH_OK);
+		ph__user_destroy(&a[i].user);
+	}
+}
+
 static void test_timeout(void)
 {
 	struct answer a;
@@ -405,6 +465,8 @@ static void test_penalty_grows(void)
 	const char *ip = "192.0.2.1";
 	double d1, d2, d3, d4, d5;
 
+	/* the service may still be starting: wait for it first */
+	timed_plain("alice", "secret", "192.0.2.99", PH_OK);
 	/* wrong {PLAIN} passwords: fast, so the time is the penalty */
 	d1 = timed_plain("p1", "x", ip, PH_EAUTH);
 	d2 = timed_plain("p2", "x", ip, PH_EAUTH);
@@ -1017,11 +1079,16 @@ static void test_sasl_scram_unknown_user(void)
 	struct sasl_answer s;
 	int sig_ok;
 
-	/* alice has a {PLAIN} secret, ghost none: both look alike and fail */
+	/* ghost has no secret: the exchange runs to the end and fails */
 	CU_ASSERT_EQUAL(scram_login("ghost", "x", &l, &s, &sig_ok),
 			PH_SASL_FAILURE);
 	ph__login_destroy(&l);
+	/* alice's {PLAIN} password yields a SCRAM secret (scram = yes) */
 	CU_ASSERT_EQUAL(scram_login("alice", "secret", &l, &s, &sig_ok),
+			PH_SASL_SUCCESS);
+	CU_ASSERT(sig_ok);
+	ph__login_destroy(&l);
+	CU_ASSERT_EQUAL(scram_login("alice", "secreT", &l, &s, &sig_ok),
 			PH_SASL_FAILURE);
 	ph__login_destroy(&l);
 }
@@ -1074,6 +1141,7 @@ static CU_TestInfo service_tests[] = {
     {"lookup", test_lookup},
     {"bad request kind", test_bad_kind},
     {"slow plugin does not block others", test_pool_concurrency},
+    {"thread_safe = 0 is serialised", test_not_thread_safe_serialised},
     {"request timeout", test_timeout},
     {"cancel", test_cancel},
     {"listener; unknown request type", test_second_connection_and_bad_request},
@@ -1108,7 +1176,7 @@ static CU_TestInfo login_tests[] = {
     {"SCRAM-SHA-256", test_sasl_scram},
     {"SCRAM-SHA-256 answer to server-final", test_sasl_scram_bad_final_answer},
     {"SCRAM-SHA-256 wrong password", test_sasl_scram_wrong_password},
-    {"SCRAM-SHA-256 unknown user or no secret", test_sasl_scram_unknown_user},
+    {"SCRAM-SHA-256 unknown user, {PLAIN} user", test_sasl_scram_unknown_user},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {

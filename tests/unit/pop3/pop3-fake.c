@@ -188,6 +188,7 @@ static int f_info(ph_conn *c, struct ph_conn_info *info)
 static void f_set_idle(ph_conn *c, unsigned seconds)
 {
 	c->idle_timeout = seconds;
+	c->idle_sets++;
 }
 
 static const ph_config *f_conn_config(ph_conn *c)

@@ -32,6 +32,7 @@ struct ph_conn {
 	int closed;
 	int starttls_called;
 	unsigned idle_timeout;
+	unsigned idle_sets; /* conn_set_idle_timeout calls */
 	/* an auth request waiting for fake_run() */
 	ph_auth_done_fn *auth_cb;
 	ph_sasl_fn *sasl_cb;

@@ -40,6 +40,7 @@ static void test_every_command(void)
 	    {"TOP 1 0", POP3_CMD_TOP, 2},
 	    {"UIDL", POP3_CMD_UIDL, 0},
 	    {"UIDL 3", POP3_CMD_UIDL, 1},
+	    {"UTF8", POP3_CMD_UTF8, 0},
 	};
 	struct pop3_command cmd;
 

@@ -104,20 +104,28 @@ static void test_capa(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nPIPELINING\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nRESP-CODES\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nAUTH-RESP-CODE\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nUTF8 USER\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\nSASL PLAIN\r\n"));
 	CU_ASSERT_PTR_NULL(strstr(out, "STLS"));
 	CU_ASSERT_PTR_NULL(strstr(out, "IMPLEMENTATION"));
 	CU_ASSERT_PTR_NULL(strstr(out, "EXPIRE"));
 	CU_ASSERT_PTR_NULL(strstr(out, "LOGIN-DELAY"));
 	CU_ASSERT(strcmp(out + strlen(out) - 3, ".\r\n") == 0);
+	CU_ASSERT_STRING_EQUAL(cmd(c, "UTF8"), "+OK UTF8 enabled\r\n");
 	fake_conn_free(c);
 }
 
 static void test_capa_settings(void)
 {
-	static const char *kv[] = {
-	    "expire", "NEVER",	      "login_delay", "900", "implementation",
-	    "yes",    "idle_timeout", "30",	     NULL};
+	static const char *kv[] = {"expire_never",
+				   "yes",
+				   "login_delay",
+				   "900",
+				   "implementation",
+				   "yes",
+				   "idle_timeout",
+				   "30",
+				   NULL};
 	struct fake_conn_opts o = FAKE_CONN_OPTS_DEFAULT;
 	struct ph_conn *c;
 	const char *out;
@@ -135,18 +143,21 @@ static void test_capa_settings(void)
 	fake_config_set(no_settings);
 }
 
-static void test_bad_expire_refused(void)
+static void test_capa_expire_days(void)
 {
-	static const char *kv[] = {"expire", "soon", NULL};
-	struct fake_conn_opts o = FAKE_CONN_OPTS_DEFAULT;
-	void *st = NULL;
-	const char *error = NULL;
+	static const char *days[] = {"expire", "2592000", NULL};
+	static const char *never[] = {"expire", "0", "expire_never", "yes",
+				      NULL};
+	struct ph_conn *c;
 
-	fake_config_set(kv);
-	CU_ASSERT_PTR_NULL(fake_conn_open(&posthorn_plugin, pstate, &o));
-	CU_ASSERT(posthorn_plugin.init(fake_core_api(), fake_config(), &st,
-				       &error) < 0);
-	CU_ASSERT_PTR_NOT_NULL(error);
+	fake_config_set(days);
+	c = conn_default();
+	CU_ASSERT_PTR_NOT_NULL(strstr(cmd(c, "CAPA"), "\r\nEXPIRE 30\r\n"));
+	fake_conn_free(c);
+	fake_config_set(never);
+	c = conn_default();
+	CU_ASSERT_PTR_NOT_NULL(strstr(cmd(c, "CAPA"), "\r\nEXPIRE NEVER\r\n"));
+	fake_conn_free(c);
 	fake_config_set(no_settings);
 }
 
@@ -243,6 +254,8 @@ static void test_transaction(void)
 	CU_ASSERT_STRING_EQUAL(cmd(c, "STAT"), "+OK 3 144\r\n");
 	CU_ASSERT_STRING_EQUAL(cmd(c, "USER bob"),
 			       "-ERR USER not valid in TRANSACTION state\r\n");
+	CU_ASSERT_STRING_EQUAL(cmd(c, "UTF8"),
+			       "-ERR UTF8 not valid in TRANSACTION state\r\n");
 	CU_ASSERT_STRING_EQUAL(cmd(c, "DELE 1"), "+OK Message 1 deleted\r\n");
 	CU_ASSERT_STRING_EQUAL(cmd(c, "DELE 3"), "+OK Message 3 deleted\r\n");
 	CU_ASSERT_STRING_EQUAL(cmd(c, "QUIT"),
@@ -447,12 +460,15 @@ static void test_back_pressure(void)
 	fake_conn_drain(c, SIZE_MAX);
 	fake_conn_sendz(c, "RETR 1\r\nNOOP\r\n");
 	c->max_pending = 0;
+	c->idle_sets = 0;
 	while (!strstr(c->out + c->out_read, "+OK Nothing to do\r\n")) {
 		CU_ASSERT_FATAL(c->pending >= FAKE_LOWAT);
 		fake_conn_drain(c, SIZE_MAX);
 		CU_ASSERT_FATAL(++rounds < 10000);
 	}
 	CU_ASSERT(rounds > 10);
+	/* each drain of the answer counts as activity for the autologout */
+	CU_ASSERT(c->idle_sets >= (unsigned)rounds - 1);
 	/* bounded: the low-water mark plus one encoded chunk */
 	CU_ASSERT(c->max_pending <= FAKE_LOWAT + 2 * 16384 + 64);
 	out = c->out + c->out_read;
@@ -505,7 +521,7 @@ static void test_plaintext_refused(void)
 	o.tls_mode = PH_TLS_STARTTLS;
 	c = open_conn(&o);
 	out = cmd(c, "CAPA");
-	CU_ASSERT_PTR_NULL(strstr(out, "USER"));
+	CU_ASSERT_PTR_NULL(strstr(out, "\r\nUSER\r\n"));
 	CU_ASSERT_PTR_NULL(strstr(out, "SASL"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "STLS"));
 	CU_ASSERT_STRING_EQUAL(cmd(c, "USER alice"),
@@ -580,7 +596,7 @@ static CU_TestInfo tests[] = {
     {"greeting and idle timeout", test_greeting_idle_timeout},
     {"capa", test_capa},
     {"capa from settings", test_capa_settings},
-    {"bad expire setting", test_bad_expire_refused},
+    {"capa EXPIRE in days", test_capa_expire_days},
     {"login failures", test_login_failures},
     {"commands before auth", test_commands_before_auth},
     {"transaction", test_transaction},
