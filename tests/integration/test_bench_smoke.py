@@ -180,7 +180,7 @@ class StubServer(socketserver.ThreadingTCPServer):
 
     def handle_error(self, request, client_address):
         # loadgen closes connections at the end of a run, mid-session.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
             super().handle_error(request, client_address)
 
 
