@@ -382,8 +382,12 @@ static int scan_new_one(struct scan *s, const char *name)
 		if (errno != EEXIST || attempt > 3)
 			return errno == ENOENT ? PH_OK : PH_EIO;
 		/* Name clash in cur/: give it a fresh base. */
-		maildir_filename_new_base(newname, sizeof(newname) - 4);
-		strcat(newname, ":2,");
+		{
+			char fresh[128];
+
+			maildir_filename_new_base(fresh, sizeof(fresh));
+			maildir_fmt(newname, sizeof(newname), "%s:2,", fresh);
+		}
 	}
 	s->dirty = true;
 	return scan_add(s, newname, 0);
