@@ -98,6 +98,23 @@ class Echo(harness.TestCase):
         self.assertEqual(c.cmd('after big'), 'echo: after big')
         c.close()
 
+    def test_half_close_still_answered(self):
+        # Like `printf 'cmds' | nc -N`: the client shuts down its sending
+        # side right after pipelining; every answer must still arrive.
+        n = 3 * 1024 * 1024
+        c = self.server.connect('tp')
+        c.line()
+        c.send('echo one\r\nBIG %d\r\necho two\r\n' % n)
+        c.sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)
+        self.assertEqual(c.line(), 'echo: echo one')
+        self.assertEqual(c.read_exact(n + 2).count(b'x'), n)
+        self.assertEqual(c.line(), 'echo: echo two')
+        self.assertTrue(c.is_closed())
+        c.close()
+        self.server.wait_log(r'disconnect: reason=disconnected in=\d+ '
+                             r'out=%d' % (n + 2 + 53))
+
     def test_write_file_sendfile(self):
         with tempfile.NamedTemporaryFile(delete=False) as f:
             blob = os.urandom(300000)
