@@ -207,7 +207,7 @@ class Limits(harness.TestCase):
     core = {'max_connections_per_ip': '2'}
 
     def test_per_ip_limit(self):
-        time.sleep(0.5)  # the harness's readiness probe must be gone
+        self.server.wait_idle()  # the harness's readiness probe
         a = self.server.connect('echo')
         b = self.server.connect('echo')
         self.assertEqual(a.line(), '+ echo ready')
@@ -230,7 +230,7 @@ class GlobalAndListenerLimits(harness.TestCase):
     core = {'max_connections': '2'}
 
     def test_limits(self):
-        time.sleep(0.5)  # the harness's readiness probes must be gone
+        self.server.wait_idle()  # the harness's readiness probes
         a = self.server.connect('one')
         self.assertEqual(a.line(), '+ echo ready')
         b = self.server.connect('one')
