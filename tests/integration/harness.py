@@ -466,6 +466,9 @@ class TestCase(unittest.TestCase):
     workers = 1
     core = {}
     server = None
+    # Fail the class when ASan/UBSan/LSan reported anything in the daemon
+    # log (reports are printed as warnings otherwise).
+    sanitizer_clean = False
 
     @classmethod
     def setUpClass(cls):
@@ -480,9 +483,25 @@ class TestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        report = None
         if cls.server is not None:
+            cls.server.stop()
+            report = sanitizer_report(cls.server.log_text())
             cls.server.cleanup()
         super().tearDownClass()
+        if report and cls.sanitizer_clean:
+            raise AssertionError('sanitizer report in the daemon log:\n' +
+                                 report)
+        if report:
+            sys.stderr.write('warning: sanitizer report in the daemon '
+                             'log:\n' + report)
+
+
+def sanitizer_report(log_text):
+    """The sanitizer lines of a daemon log, or None."""
+    lines = [line for line in log_text.splitlines()
+             if 'Sanitizer' in line or 'runtime error:' in line]
+    return '\n'.join(lines) if lines else None
 
 
 class _CountingResult(unittest.TextTestResult):

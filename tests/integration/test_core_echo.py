@@ -8,6 +8,8 @@ import time
 
 import harness
 
+harness.TestCase.sanitizer_clean = True
+
 
 class Echo(harness.TestCase):
     listeners = {

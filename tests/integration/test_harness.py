@@ -5,6 +5,8 @@ import socket
 
 import harness
 
+harness.TestCase.sanitizer_clean = True
+
 
 class HarnessSelf(harness.unittest.TestCase):
 
