@@ -123,9 +123,14 @@ int main(int argc, char **argv)
 	snprintf(tmpl, sizeof(tmpl), "%s/%%u", dir);
 	snprintf(root, sizeof(root), "%s/bench", dir);
 	{
-		const char *kv[] = {"root", tmpl,    "special_use_folders",
-				    "",	    "fsync", "yes",
-				    NULL};
+		const char *kv[] = {
+		    "root",
+		    tmpl,
+		    "special_use_folders",
+		    "",
+		    "fsync",
+		    getenv("BENCH_FSYNC") ? getenv("BENCH_FSYNC") : "yes",
+		    NULL};
 
 		cfg = ph_mock_config_create(kv, posthorn_plugin.settings);
 	}

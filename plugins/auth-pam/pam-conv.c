@@ -54,6 +54,19 @@ fail:
 	return PAM_CONV_ERR;
 }
 
+#ifdef PAM_FAIL_DELAY
+/* Modules ask for a delay after a failure (pam_unix: 2 s); it would hold
+ * a pool thread. The auth service applies its own penalty in the worker
+ * instead, so PAM's is dropped. */
+static void pam_plugin_no_delay(int retval, unsigned usec_delay,
+				void *appdata_ptr)
+{
+	(void)retval;
+	(void)usec_delay;
+	(void)appdata_ptr;
+}
+#endif
+
 static void pam_plugin_copy(char *dst, size_t size, const char *src)
 {
 	size_t len = src != NULL ? strlen(src) : 0;
@@ -83,6 +96,11 @@ void pam_plugin_converse(const struct pam_plugin_request *req,
 	}
 	if (req->rhost[0] != '\0')
 		rc = pam_set_item(pamh, PAM_RHOST, req->rhost);
+#ifdef PAM_FAIL_DELAY
+	if (rc == PAM_SUCCESS)
+		rc = pam_set_item(pamh, PAM_FAIL_DELAY,
+				  (const void *)pam_plugin_no_delay);
+#endif
 	if (rc == PAM_SUCCESS) {
 		ans->stage = 1;
 		rc = pam_authenticate(pamh,

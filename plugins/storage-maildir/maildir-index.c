@@ -18,6 +18,13 @@
  * operation (STORE, EXPUNGE, COPY of a set) is one update, and cache
  * values live in their own append-only file so FETCH never rewrites it.
  *
+ * Single-command flag changes (the common STORE) do not rewrite it: they
+ * append one entry to posthorn-index.log (records' new flags, keywords,
+ * modseq and file name, the new cur/ mtime and HIGHESTMODSEQ, one CRC),
+ * which readers replay on load. The log names the index generation it
+ * belongs to; every full write starts a new generation and removes the
+ * log, and a log past LOG_MAX bytes is folded in by a full write.
+ *
  * Loading mmap()s the file read-only: opening a big mailbox costs a
  * checksum pass and no copy; the records are copied to the heap only by
  * a writer (maildir_index_make_mutable). */
@@ -35,6 +42,9 @@
 
 #define INDEX_FILE    "posthorn-index"
 #define INDEX_TMP     "posthorn-index.tmp"
+#define LOG_FILE      "posthorn-index.log"
+#define LOG_MAGIC     "PHL1"
+#define LOG_MAX	      (1024 * 1024)
 #define INDEX_MAGIC   "PHIX"
 #define INDEX_VERSION 1
 #define INDEX_ENDIAN  0x01020304u
@@ -56,7 +66,36 @@ struct index_header {
 	uint32_t header_crc;
 };
 
+struct log_header {
+	char magic[4];
+	uint32_t pad;
+	uint64_t generation;
+};
+
+/* One STORE command. `len` counts the bytes after itself; `crc` covers
+ * them. Followed by `count` log_recs, each followed by its name padded
+ * to 8 bytes. */
+struct log_entry {
+	uint32_t crc;
+	uint32_t len;
+	uint64_t highestmodseq;
+	int64_t cur_mtime_ns;
+	uint32_t count;
+	uint32_t pad;
+};
+
+struct log_rec {
+	uint32_t uid;
+	uint32_t flags;
+	uint64_t keywords;
+	uint64_t modseq;
+	uint32_t name_len;
+	uint32_t pad;
+};
+
 _Static_assert(sizeof(struct index_header) == 104, "index header layout");
+_Static_assert(sizeof(struct log_entry) == 32, "log entry layout");
+_Static_assert(sizeof(struct log_rec) == 32, "log record layout");
 _Static_assert(sizeof(struct maildir_rec) == 56, "index record layout");
 _Static_assert(sizeof(struct maildir_expunged) == 16, "expunged layout");
 
@@ -179,6 +218,176 @@ static int index_parse(const char *dir, struct maildir_index *idx,
 	return PH_OK;
 }
 
+#define LOG_PAD8(n) (((n) + 7) & ~(size_t)7)
+
+/* Applies one log entry; PH_EINVAL when it does not fit. */
+static int log_apply(struct maildir_index *idx, const unsigned char *p,
+		     size_t len, const struct log_entry *e)
+{
+	size_t off = sizeof(*e);
+
+	for (uint32_t i = 0; i < e->count; i++) {
+		struct log_rec r;
+		int64_t pos;
+
+		if (off + sizeof(r) > len)
+			return PH_EINVAL;
+		memcpy(&r, p + off, sizeof(r));
+		off += sizeof(r);
+		if (r.name_len == 0 || r.name_len > MAILDIR_FILENAME_MAX ||
+		    off + LOG_PAD8(r.name_len) > len ||
+		    (r.flags & ~PH_FLAGS_STORABLE) != 0 ||
+		    memchr(p + off, '\0', r.name_len) != NULL)
+			return PH_EINVAL;
+		pos = maildir_index_find(idx, r.uid);
+		if (pos >= 0) {
+			struct maildir_rec *rec = &idx->recs[pos];
+
+			rec->flags = r.flags;
+			rec->keywords = r.keywords;
+			rec->modseq = r.modseq;
+			if (maildir_index_set_name(idx, rec,
+						   (const char *)p + off,
+						   r.name_len) < 0)
+				return PH_ENOMEM;
+		}
+		off += LOG_PAD8(r.name_len);
+	}
+	if (e->highestmodseq > idx->highestmodseq)
+		idx->highestmodseq = e->highestmodseq;
+	idx->cur_mtime_ns = e->cur_mtime_ns;
+	return PH_OK;
+}
+
+/* Replays posthorn-index.log onto a freshly loaded index. A log of
+ * another generation is stale (a crash after the index was rewritten)
+ * and ignored; a torn or damaged entry ends the replay. */
+static int index_log_replay(const char *dir, struct maildir_index *idx)
+{
+	char path[PATH_MAX];
+	struct log_header h;
+	unsigned char *buf;
+	struct stat st;
+	size_t off;
+	int fd, ret = PH_OK;
+
+	maildir_fmt(path, sizeof(path), "%s/" LOG_FILE, dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return PH_OK;
+	if (fstat(fd, &st) < 0 || st.st_size > 4 * LOG_MAX ||
+	    st.st_size < (off_t)sizeof(h) ||
+	    (buf = malloc((size_t)st.st_size)) == NULL) {
+		idx->log_size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+		close(fd);
+		return PH_OK;
+	}
+	idx->log_size = (uint64_t)st.st_size;
+	if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
+		goto out;
+	memcpy(&h, buf, sizeof(h));
+	if (memcmp(h.magic, LOG_MAGIC, 4) != 0 ||
+	    h.generation != idx->generation)
+		goto out;
+	off = sizeof(h);
+	while (off + sizeof(struct log_entry) <= (size_t)st.st_size) {
+		struct log_entry e;
+
+		memcpy(&e, buf + off, sizeof(e));
+		if (e.len < sizeof(e) - 8 ||
+		    off + 8 + e.len > (size_t)st.st_size ||
+		    maildir_crc32c(0, buf + off + 8, e.len) != e.crc)
+			break; /* torn: the next sync rescans */
+		if ((ret = maildir_index_make_mutable(idx)) < 0 ||
+		    (ret = log_apply(idx, buf + off, 8 + e.len, &e)) < 0)
+			break;
+		off += 8 + e.len;
+	}
+	/* What follows a bad entry is not replayed; the recorded size is
+	 * still the whole file so the next check does not loop on it. */
+	if (ret == PH_EINVAL)
+		ret = PH_OK;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+int maildir_index_log_changes(const char *dir, struct maildir_index *idx,
+			      const uint32_t *pos, size_t n, bool do_fsync)
+{
+	char path[PATH_MAX];
+	struct log_header h = {.generation = idx->generation};
+	struct log_entry e = {.highestmodseq = idx->highestmodseq,
+			      .cur_mtime_ns = idx->cur_mtime_ns,
+			      .count = (uint32_t)n};
+	size_t len = sizeof(e), off = 0;
+	unsigned char *buf;
+	struct stat st;
+	int fd, ret = PH_OK;
+
+	if (idx->log_size > LOG_MAX || n > 100000)
+		return PH_ETOOBIG;
+	for (size_t i = 0; i < n; i++)
+		len += sizeof(struct log_rec) +
+		       LOG_PAD8(idx->recs[pos[i]].name_len);
+	if ((buf = calloc(1, sizeof(h) + len)) == NULL)
+		return PH_ENOMEM;
+	maildir_fmt(path, sizeof(path), "%s/" LOG_FILE, dir);
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	/* Only a log this index has replayed entirely may grow. */
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    (uint64_t)st.st_size != idx->log_size) {
+		ret = PH_ETOOBIG;
+		goto out;
+	}
+	if (st.st_size > 0 &&
+	    (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	     memcmp(h.magic, LOG_MAGIC, 4) != 0 ||
+	     h.generation != idx->generation)) {
+		ret = PH_ETOOBIG; /* a stale log: fold it in */
+		goto out;
+	}
+	if (st.st_size == 0) {
+		memcpy(h.magic, LOG_MAGIC, 4);
+		memcpy(buf, &h, sizeof(h));
+		off = sizeof(h);
+	}
+	e.len = (uint32_t)(len - 8);
+	{
+		unsigned char *p = buf + off + sizeof(e);
+
+		for (size_t i = 0; i < n; i++) {
+			const struct maildir_rec *r = &idx->recs[pos[i]];
+			struct log_rec lr = {.uid = r->uid,
+					     .flags = r->flags,
+					     .keywords = r->keywords,
+					     .modseq = r->modseq,
+					     .name_len = r->name_len};
+
+			memcpy(p, &lr, sizeof(lr));
+			memcpy(p + sizeof(lr), maildir_index_name(idx, r),
+			       r->name_len);
+			p += sizeof(lr) + LOG_PAD8(r->name_len);
+		}
+	}
+	memcpy(buf + off, &e, sizeof(e));
+	e.crc = maildir_crc32c(0, buf + off + 8, e.len);
+	memcpy(buf + off, &e, sizeof(e));
+	/* One write: an entry is either whole or fails its CRC. */
+	if (write(fd, buf, off + len) != (ssize_t)(off + len) ||
+	    (do_fsync && fdatasync(fd) < 0)) {
+		ret = PH_EIO;
+		goto out;
+	}
+	idx->log_size = (uint64_t)st.st_size + off + len;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
+}
+
 int maildir_index_load(const char *dir, struct maildir_index **idx_r)
 {
 	char path[PATH_MAX];
@@ -217,9 +426,13 @@ int maildir_index_load(const char *dir, struct maildir_index **idx_r)
 	idx->dev = st.st_dev;
 	idx->ino = st.st_ino;
 	ret = index_parse(dir, idx, map, (size_t)st.st_size);
+	if (ret == PH_OK)
+		ret = index_log_replay(dir, idx);
 	if (ret < 0) {
-		idx->recs = NULL;
-		idx->expunged = NULL;
+		if (!idx->recs_owned)
+			idx->recs = NULL;
+		if (!idx->expunged_owned)
+			idx->expunged = NULL;
 		maildir_index_free(&idx);
 		return ret;
 	}
@@ -235,7 +448,12 @@ bool maildir_index_changed(const char *dir, const struct maildir_index *idx)
 	maildir_fmt(path, sizeof(path), "%s/" INDEX_FILE, dir);
 	if (stat(path, &st) < 0)
 		return true;
-	return st.st_ino != idx->ino || st.st_dev != idx->dev;
+	if (st.st_ino != idx->ino || st.st_dev != idx->dev)
+		return true;
+	maildir_fmt(path, sizeof(path), "%s/" LOG_FILE, dir);
+	if (stat(path, &st) < 0)
+		return idx->log_size != 0;
+	return (uint64_t)st.st_size != idx->log_size;
 }
 
 const char *maildir_index_name(const struct maildir_index *idx,
@@ -350,7 +568,7 @@ int maildir_index_append(struct maildir_index *idx,
 }
 
 int maildir_index_remove(struct maildir_index *idx, uint32_t pos,
-			 uint64_t modseq, uint32_t horizon)
+			 uint64_t modseq)
 {
 	int ret = maildir_index_make_mutable(idx);
 
@@ -370,7 +588,6 @@ int maildir_index_remove(struct maildir_index *idx, uint32_t pos,
 	idx->expunged[idx->expunged_count++] = (struct maildir_expunged){
 	    .uid = idx->recs[pos].uid, .modseq = modseq};
 	idx->recs[pos].flags |= MAILDIR_REC_REMOVED; /* dropped by compaction */
-	(void)horizon;
 	return PH_OK;
 }
 
@@ -529,5 +746,9 @@ int maildir_index_write(const char *dir, struct maildir_index *idx,
 	}
 	idx->dev = st.st_dev;
 	idx->ino = st.st_ino;
+	/* The log belonged to the previous generation. */
+	maildir_fmt(path, sizeof(path), "%s/" LOG_FILE, dir);
+	unlink(path);
+	idx->log_size = 0;
 	return PH_OK;
 }

@@ -5,6 +5,7 @@
  *   ROOT/.A.B/{cur,new,tmp}       mailbox "A<sep>B" (Maildir++), with an
  *                                 empty `maildirfolder` marker
  *   MBOXDIR/posthorn-index        binary index (maildir-index.c)
+ *   MBOXDIR/posthorn-index.log    STORE changes since (maildir-index.c)
  *   MBOXDIR/posthorn-uidlist      text uid list (maildir-uidlist.c)
  *   MBOXDIR/posthorn-cache        cache_get/set values (maildir-cache.c)
  *   MBOXDIR/posthorn-lock         OFD lock file for index updates
@@ -122,6 +123,7 @@ struct maildir_index {
 	int64_t new_mtime_ns;	 /* new/ and cur/ as last scanned; 0 = dirty */
 	int64_t cur_mtime_ns;
 	uint64_t generation;
+	uint64_t log_size; /* bytes of posthorn-index.log accounted for */
 
 	struct maildir_rec *recs;
 	uint32_t count, recs_alloc;
@@ -154,7 +156,14 @@ int maildir_index_load(const char *dir, struct maildir_index **idx_r);
  * lock. */
 int maildir_index_write(const char *dir, struct maildir_index *idx,
 			bool do_fsync);
-/* True when dir/posthorn-index is no longer the file idx came from. */
+/* Appends the flag/keyword/modseq changes of records `pos[0..n)` (and
+ * the cur/ mtime and HIGHESTMODSEQ) to posthorn-index.log instead of
+ * rewriting the index. PH_ETOOBIG when the log is due for compaction:
+ * then write the index. Caller holds the lock. */
+int maildir_index_log_changes(const char *dir, struct maildir_index *idx,
+			      const uint32_t *pos, size_t n, bool do_fsync);
+/* True when dir/posthorn-index (or its log) is no longer what idx
+ * reflects. */
 bool maildir_index_changed(const char *dir, const struct maildir_index *idx);
 const char *maildir_index_name(const struct maildir_index *idx,
 			       const struct maildir_rec *rec);
@@ -166,9 +175,10 @@ int maildir_index_make_mutable(struct maildir_index *idx);
 /* Appends a record (uid must be > every uid). */
 int maildir_index_append(struct maildir_index *idx,
 			 const struct maildir_rec *rec, const char *name);
-/* Removes the record at pos, remembering (uid, modseq) with the horizon. */
+/* Marks the record at pos removed and remembers (uid, modseq); the
+ * expunge horizon applies when the index is written. */
 int maildir_index_remove(struct maildir_index *idx, uint32_t pos,
-			 uint64_t modseq, uint32_t horizon);
+			 uint64_t modseq);
 int maildir_index_keyword(struct maildir_index *idx, const char *name,
 			  bool create, unsigned *index_r);
 
@@ -202,7 +212,6 @@ struct ph_mail_user {
 	const ph_user *user;
 	char *root;
 	char sep;
-	char errbuf[256];
 	struct ph_mailbox *views; /* open views, linked */
 };
 
@@ -210,8 +219,6 @@ struct ph_mail_user {
 int maildir_user_mailbox_path(ph_mail_user *mu, const char *name, char *path_r,
 			      size_t size, bool *is_inbox_r,
 			      const char **error_r);
-const char *maildir_user_error(ph_mail_user *mu, const char *fmt, ...)
-    PH_PRINTF(2, 3);
 uint32_t maildir_user_new_uidvalidity(ph_mail_user *mu);
 int maildir_user_special_use_get(ph_mail_user *mu, const char *name,
 				 uint32_t *attrs_r);
@@ -225,11 +232,6 @@ int maildir_user_subscriptions(ph_mail_user *mu, char ***names_r,
 void maildir_strv_free(char **v, size_t n);
 
 /* ---- mailbox directories (maildir-sync.c) ---- */
-struct maildir_dir {
-	ph_mail_user *mu;
-	char path[PATH_MAX];
-};
-
 /* Makes cur/ new/ tmp/ under path (0700). */
 int maildir_dir_create(const char *path);
 /* Returns an up-to-date index for the mailbox: reloads, rescans the
@@ -290,7 +292,6 @@ struct ph_mailbox {
 	 * pointers keyword_name() lends stay valid for the view's life. */
 	char *kw[MAILDIR_KEYWORDS_MAX];
 	unsigned kw_count;
-	char errbuf[256];
 };
 
 /* Adopts `idx` (taken) as the view's index, remapping rec positions,

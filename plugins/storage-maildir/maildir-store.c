@@ -78,7 +78,8 @@ int maildir_messages_store(ph_mailbox *box, const uint32_t *seqs, size_t count,
 {
 	struct maildir_index *idx;
 	uint64_t modseq = 0;
-	size_t nconf = 0;
+	size_t nconf = 0, nchanged = 0;
+	uint32_t *changed;
 	int lock, ret;
 
 	if (conflict_count_r != NULL)
@@ -87,9 +88,14 @@ int maildir_messages_store(ph_mailbox *box, const uint32_t *seqs, size_t count,
 		*error_r = "mailbox is read-only";
 		return PH_EPERM;
 	}
-	if ((ret = store_check_seqs(box, seqs, count, error_r)) < 0 ||
-	    (ret = store_begin(box, &lock, &idx, error_r)) < 0)
+	if ((ret = store_check_seqs(box, seqs, count, error_r)) < 0)
 		return ret;
+	if ((changed = malloc((count ? count : 1) * sizeof(*changed))) == NULL)
+		return PH_ENOMEM;
+	if ((ret = store_begin(box, &lock, &idx, error_r)) < 0) {
+		free(changed);
+		return ret;
+	}
 	for (size_t i = 0; i < count; i++) {
 		struct maildir_vmsg *m = &box->msgs[seqs[i] - 1];
 		struct maildir_rec *r;
@@ -155,12 +161,27 @@ int maildir_messages_store(ph_mailbox *box, const uint32_t *seqs, size_t count,
 		r->flags = nf;
 		r->keywords = nk;
 		r->modseq = modseq;
+		changed[nchanged++] = (uint32_t)pos;
 		m->flags = (m->flags & ~PH_FLAGS_STORABLE) | nf;
 		m->keywords = nk;
 		m->modseq = modseq;
 	}
 	if (conflict_count_r != NULL)
 		*conflict_count_r = nconf;
+	if (modseq != 0) {
+		/* The common case: log the changes, no index rewrite. */
+		maildir_sync_note_cur(box->path, idx);
+		ret =
+		    maildir_index_log_changes(box->path, idx, changed, nchanged,
+					      box->mu->storage->set.fsync);
+		if (ret == PH_OK) {
+			free(changed);
+			maildir_lock_release(&lock);
+			maildir_view_adopt(box, idx);
+			return PH_OK;
+		}
+	}
+	free(changed);
 	return store_end(box, &lock, idx, modseq != 0, error_r);
 }
 
@@ -191,8 +212,7 @@ int maildir_messages_expunge(ph_mailbox *box, const uint32_t *seqs,
 			continue;
 		if (modseq == 0)
 			modseq = ++idx->highestmodseq;
-		if (maildir_index_remove(idx, (uint32_t)pos, modseq,
-					 maildir_index_horizon) < 0)
+		if (maildir_index_remove(idx, (uint32_t)pos, modseq) < 0)
 			break;
 		m->flags |= MAILDIR_VFLAG_OWN_EXPUNGE;
 	}

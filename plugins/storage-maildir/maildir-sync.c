@@ -285,8 +285,7 @@ static int scan_cur(struct scan *s, const struct maildir_uidlist *ul)
 			continue;
 		e = strtab_get(&tab, name, maildir_filename_base_len(name));
 		if (e < 0 || v[e].used) {
-			ret = maildir_index_remove(idx, i, scan_modseq(s),
-						   maildir_index_horizon);
+			ret = maildir_index_remove(idx, i, scan_modseq(s));
 			if (ret < 0)
 				goto out;
 			continue;
@@ -383,8 +382,12 @@ static int scan_new_one(struct scan *s, const char *name)
 		if (errno != EEXIST || attempt > 3)
 			return errno == ENOENT ? PH_OK : PH_EIO;
 		/* Name clash in cur/: give it a fresh base. */
-		maildir_filename_new_base(newname, sizeof(newname) - 4);
-		strcat(newname, ":2,");
+		{
+			char fresh[128];
+
+			maildir_filename_new_base(fresh, sizeof(fresh));
+			maildir_fmt(newname, sizeof(newname), "%s:2,", fresh);
+		}
 	}
 	s->dirty = true;
 	return scan_add(s, newname, 0);

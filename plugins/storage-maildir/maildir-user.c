@@ -31,16 +31,6 @@ static const struct {
 };
 #define N_SPECIAL (sizeof(special_use_names) / sizeof(special_use_names[0]))
 
-const char *maildir_user_error(ph_mail_user *mu, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(mu->errbuf, sizeof(mu->errbuf), fmt, ap);
-	va_end(ap);
-	return mu->errbuf;
-}
-
 void maildir_strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

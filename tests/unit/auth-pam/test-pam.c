@@ -209,6 +209,23 @@ static void test_hanging_stack(void)
 	posthorn_plugin.fini(st);
 }
 
+static void test_no_pam_fail_delay(void)
+{
+	/* pam_faildelay asks for 3 s after a failure; the plugin drops it */
+	void *st = plugin("posthorn-delay", "10");
+	struct timespec a, b;
+	const char *err;
+	double took;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CU_ASSERT_EQUAL(verify(st, me, "wrong pw", NULL, &err), PH_EAUTH);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	took = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	CU_ASSERT(took < 1.5);
+	CU_ASSERT_EQUAL(verify(st, me, "right pw", NULL, &err), PH_OK);
+	posthorn_plugin.fini(st);
+}
+
 static void test_lookup(void)
 {
 	const struct ph_auth_ops *ops = posthorn_plugin.ops;
@@ -282,6 +299,11 @@ static void setup_and_reexec(char **argv)
 		   "auth required %s passdb=%s/passdb\n"
 		   "account required %s passdb=%s/passdb\n",
 		   PAM_MATRIX, dir, PAM_MATRIX, dir);
+	write_file("services/posthorn-delay",
+		   "auth optional %s delay=3000000\n"
+		   "auth required %s passdb=%s/passdb\n"
+		   "account required %s\n",
+		   PAM_FAILDELAY, PAM_MATRIX, dir, PAM_PERMIT);
 	write_file("services/posthorn-hang", "auth required %s /bin/sleep 5\n",
 		   PAM_EXEC);
 	snprintf(preload, sizeof(preload), "%s", PAM_WRAPPER_LIB);
@@ -316,6 +338,7 @@ static CU_TestInfo tests[] = {
     {"no passwd entry", test_no_passwd_entry},
     {"missing service file", test_missing_service_file},
     {"hanging stack times out", test_hanging_stack},
+    {"PAM's failure delay dropped", test_no_pam_fail_delay},
     {"lookup", test_lookup},
     {"bad service name", test_bad_service_name},
     CU_TEST_INFO_NULL,

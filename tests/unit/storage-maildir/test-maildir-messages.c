@@ -122,7 +122,7 @@ static void test_uids_never_reused(void)
 	struct mt t;
 
 	mt_setup(&t, NULL);
-	for (int i = 1; i <= 3; i++)
+	for (uint32_t i = 1; i <= 3; i++)
 		CU_ASSERT_EQUAL(mt_append(&t, "INBOX", "m\r\n", 0), i);
 	box = open_box(&t, "INBOX", 0);
 	t.ops->mailbox_get_status(box, &st);
@@ -424,6 +424,53 @@ static void test_copy_move(void)
 	mt_teardown(&t);
 }
 
+/* COPY into a mailbox on another file system copies the bytes (link()
+ * fails with EXDEV). The mailbox directory is a symlink to /dev/shm. */
+static void test_copy_cross_fs(void)
+{
+	uint32_t seq = 1, uid = 0, uidv = 0;
+	char shm[64], link_path[700], buf[64];
+	struct stat a, b;
+	const char *error;
+	ph_mailbox *box, *dst;
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	snprintf(shm, sizeof(shm), "/dev/shm/ph-maildir-XXXXXX");
+	if (mkdtemp(shm) == NULL || stat(shm, &a) < 0 || stat(t.root, &b) < 0 ||
+	    a.st_dev == b.st_dev) {
+		mt_teardown(&t);
+		return; /* no second file system here */
+	}
+	snprintf(link_path, sizeof(link_path), "%s/.Other", t.root);
+	CU_ASSERT_EQUAL_FATAL(symlink(shm, link_path), 0);
+	for (const char *sub = "cur"; sub; sub = !strcmp(sub, "cur")   ? "new"
+						 : !strcmp(sub, "new") ? "tmp"
+								       : NULL) {
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/%s", shm, sub);
+		mkdir(p, 0700);
+	}
+	mt_append(&t, "INBOX", "cross\r\n", PH_FLAG_SEEN);
+	box = open_box(&t, "INBOX", 0);
+	CU_ASSERT_EQUAL(
+	    t.ops->messages_copy(box, &seq, 1, "Other", 0, &uidv, &uid, &error),
+	    PH_OK);
+	CU_ASSERT_EQUAL(uid, 1);
+	t.ops->mailbox_close(&box);
+	dst = open_box(&t, "Other", 0);
+	CU_ASSERT_EQUAL(t.ops->message_count(dst), 1);
+	CU_ASSERT_EQUAL(mt_read(&t, dst, 1, buf, sizeof(buf)), PH_OK);
+	CU_ASSERT_STRING_EQUAL(buf, "cross\r\n");
+	CU_ASSERT(info_of(&t, dst, 1).flags & PH_FLAG_SEEN);
+	CU_ASSERT_EQUAL(mt_count_files(shm, "tmp"), 0);
+	t.ops->mailbox_close(&dst);
+	snprintf(link_path, sizeof(link_path), "rm -rf '%s'", shm);
+	CU_ASSERT_EQUAL(system(link_path), 0);
+	mt_teardown(&t);
+}
+
 static void collect_uid(void *ctx, uint32_t uid)
 {
 	struct report *r = ctx;
@@ -560,6 +607,7 @@ static CU_TestInfo tests[] = {
     {"sync_reports", test_sync_reports},
     {"uid_range", test_uid_range},
     {"copy_move", test_copy_move},
+    {"copy_cross_fs", test_copy_cross_fs},
     {"expunged_since", test_expunged_since},
     {"cache", test_cache},
     {"pop3_lock", test_pop3_lock},
