@@ -667,7 +667,7 @@ static void shutdown_all(void)
 	sigaddset(&set, SIGCHLD);
 	for (;;) {
 		unsigned alive = 0;
-		struct timespec ts = {0, 200 * 1000 * 1000};
+		struct timespec ts = {0, 200000000L};
 
 		reap();
 		for (struct gen *g = M.gens; g != NULL; g = g->next)
@@ -689,7 +689,7 @@ static void shutdown_all(void)
 	}
 	for (;;) {
 		unsigned alive = 0;
-		struct timespec ts = {0, 200 * 1000 * 1000};
+		struct timespec ts = {0, 200000000L};
 
 		reap();
 		for (struct gen *g = M.gens; g != NULL; g = g->next)
