@@ -47,6 +47,7 @@ struct ph__auth_client {
 	double timeout;
 	char *path;
 	double last_connect;
+	char schemes[PH__AUTH_MAX_FIELD + 1]; /* from the service's hello */
 };
 
 static struct client_req **client_slot(struct ph__auth_client *c, int id)
@@ -165,6 +166,24 @@ static void client_handle_reply(struct ph__auth_client *c, unsigned char *buf,
 		     r.message.data);
 }
 
+static void client_handle_hello(struct ph__auth_client *c, unsigned char *buf,
+				size_t len)
+{
+	struct ph_str schemes;
+
+	if (ph__auth_decode_hello(buf, len, &schemes) < 0) {
+		client_disconnect(c, "malformed hello");
+		return;
+	}
+	memcpy(c->schemes, schemes.data, schemes.len);
+	c->schemes[schemes.len] = '\0';
+}
+
+const char *ph__auth_client_schemes(const struct ph__auth_client *client)
+{
+	return client->schemes;
+}
+
 static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ph__auth_client *c = w->data;
@@ -187,7 +206,10 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			client_disconnect(c, "oversized reply");
 			return;
 		}
-		client_handle_reply(c, buf, (size_t)n);
+		if (ph__auth_msg_type(buf, (size_t)n) == PH__AUTH_MSG_HELLO)
+			client_handle_hello(c, buf, (size_t)n);
+		else
+			client_handle_reply(c, buf, (size_t)n);
 	}
 }
 
@@ -309,6 +331,8 @@ static int client_type(const char *kind)
 		return PH__AUTH_MSG_LOOKUP;
 	if (strcmp(kind, "credentials") == 0)
 		return PH__AUTH_MSG_CREDENTIALS;
+	if (strcmp(kind, "failed") == 0)
+		return PH__AUTH_MSG_FAILED;
 	return -1;
 }
 

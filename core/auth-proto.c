@@ -137,6 +137,8 @@ int ph__auth_decode_request(unsigned char *buf, size_t len,
 	req_r->type = hdr.type;
 	req_r->request_id = hdr.request_id;
 	proto_get(&r, &secured, sizeof(secured));
+	if (secured > 1)
+		r.bad = 1;
 	req_r->secured = secured != 0;
 	req_r->service = proto_get_str(&r, PH__AUTH_MAX_FIELD, 0);
 	req_r->user = proto_get_str(&r, PH__AUTH_MAX_USER, 0);
@@ -162,6 +164,36 @@ int ph__auth_decode_reply(unsigned char *buf, size_t len,
 	reply_r->message = proto_get_str(&r, PH__AUTH_MAX_MESSAGE, 0);
 	reply_r->record = proto_get_str(&r, PH__AUTH_MAX_RECORD, 0);
 	return r.bad || r.pos != r.len ? PH_EINVAL : PH_OK;
+}
+
+int ph__auth_encode_hello(unsigned char *buf, struct ph_str schemes)
+{
+	struct proto_writer w = {buf, sizeof(struct ph__auth_msg_hdr), 0};
+
+	proto_put_str(&w, schemes, PH__AUTH_MAX_FIELD);
+	return proto_finish(&w, PH__AUTH_MSG_HELLO, 0);
+}
+
+int ph__auth_decode_hello(unsigned char *buf, size_t len,
+			  struct ph_str *schemes_r)
+{
+	struct proto_reader r = {buf, 0, len, 0};
+	struct ph__auth_msg_hdr hdr;
+
+	if (proto_header(&r, &hdr) < 0 || hdr.type != PH__AUTH_MSG_HELLO)
+		return PH_EINVAL;
+	*schemes_r = proto_get_str(&r, PH__AUTH_MAX_FIELD, 0);
+	return r.bad || r.pos != r.len ? PH_EINVAL : PH_OK;
+}
+
+uint32_t ph__auth_msg_type(const unsigned char *buf, size_t len)
+{
+	struct ph__auth_msg_hdr hdr;
+
+	if (len < sizeof(hdr))
+		return 0;
+	memcpy(&hdr, buf, sizeof(hdr));
+	return hdr.type;
 }
 
 struct ph__auth_outq_msg {

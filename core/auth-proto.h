@@ -7,6 +7,12 @@
  *   u32 secured, then the strings service, user, password, scheme,
  *   remote_ip, local_ip, each as u32 length + bytes + a NUL (so they
  *   are C strings in place; only the password may hold NULs inside).
+ * FAILED (worker -> service, same payload): a failure the worker found
+ * itself (a SCRAM proof; `scheme` names the mechanism): the service counts
+ * and logs it like a wrong password and replies with the delay.
+ * Hello (service -> worker), the first message on every connection,
+ * request_id 0: one string, the credential schemes every plugin of the
+ * chain serves, space separated ("PLAIN SCRAM-SHA-256"; "" for none).
  * Reply (service -> worker), payload:
  *   i32 result (PH_OK, PH_EAUTH, PH_EUNKNOWN, PH_ETEMP, ...),
  *   u32 delay_ms (failure penalty the worker waits before answering),
@@ -26,7 +32,9 @@ enum ph__auth_msg_type {
 	PH__AUTH_MSG_PLAIN = 1,	      /* verify a plaintext password */
 	PH__AUTH_MSG_LOOKUP = 2,      /* user record without a password */
 	PH__AUTH_MSG_CREDENTIALS = 3, /* user record + stored secret */
+	PH__AUTH_MSG_FAILED = 4,      /* report a worker-side failure */
 	PH__AUTH_MSG_REPLY = 128,
+	PH__AUTH_MSG_HELLO = 129,
 };
 
 struct ph__auth_msg_hdr {
@@ -74,6 +82,13 @@ int ph__auth_decode_request(unsigned char *buf, size_t len,
 			    struct ph__auth_request_msg *req_r);
 int ph__auth_decode_reply(unsigned char *buf, size_t len,
 			  struct ph__auth_reply_msg *reply_r);
+/* Hello: encode returns the length (or PH_ETOOBIG); decode PH_OK or
+ * PH_EINVAL, schemes_r pointing into buf. */
+int ph__auth_encode_hello(unsigned char *buf, struct ph_str schemes);
+int ph__auth_decode_hello(unsigned char *buf, size_t len,
+			  struct ph_str *schemes_r);
+/* Type of a received datagram, or 0 when it has no complete header. */
+uint32_t ph__auth_msg_type(const unsigned char *buf, size_t len);
 
 /* Datagrams waiting for the socket to drain (bounded). */
 struct ph__auth_outq_msg;
@@ -101,5 +116,10 @@ void ph__auth_client_set_timeout(struct ph__auth_client *client,
  * connection dies, the next request reconnects there (at most once per
  * second). NULL: fail with PH_ETEMP instead. */
 int ph__auth_client_set_path(struct ph__auth_client *client, const char *path);
+/* The service's hello: credential schemes all of its plugins serve,
+ * space separated; "" until the hello arrived. */
+const char *ph__auth_client_schemes(const struct ph__auth_client *client);
+/* ph__auth_client_request() kinds beyond auth-client.h: "failed" reports
+ * a failure the worker verified itself (PH__AUTH_MSG_FAILED). */
 
 #endif

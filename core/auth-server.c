@@ -54,6 +54,7 @@ struct srv {
 	struct srv_conn *conns;
 	uint64_t next_conn_id;
 	int listen_fd;
+	char schemes[PH__AUTH_MAX_FIELD + 1]; /* sent in every hello */
 	ev_io accept_io, signal_io;
 	ev_async done_async;
 	size_t pending;
@@ -368,6 +369,7 @@ static void srv_log_failure(const struct srv_job *job, const char *reason)
 static void srv_finish(struct srv *srv, struct srv_job *job)
 {
 	struct srv_conn *conn = srv_conn_find(srv, job->conn_id);
+	char name[96], rip[64], why[160];
 	unsigned delay = 0;
 	const char *message = job->message;
 
@@ -379,19 +381,16 @@ static void srv_finish(struct srv *srv, struct srv_job *job)
 						  job->user, ev_now(srv->loop));
 			srv_log_failure(job, job->message);
 		} else if (job->result == PH_OK) {
-			char name[96];
-
 			ph__auth_penalty_success(srv->penalty, job->user);
-			char rip[64];
-
-			srv_log_name(name, sizeof(name), job->user);
+			srv_log_clean(name, sizeof(name), job->user, 0);
 			srv_log_clean(rip, sizeof(rip), job->remote_ip, 1);
 			ph__log_info("auth ok: user=<%s> rip=%s", name, rip);
 		} else {
+			srv_log_clean(rip, sizeof(rip), job->remote_ip, 1);
+			srv_log_clean(why, sizeof(why), job->message, 0);
 			ph__log_warning("auth temporary failure: rip=%s "
-					"service=%s reason=%s",
-					job->remote_ip, job->service,
-					job->message);
+					"reason=%s",
+					rip, why);
 		}
 	}
 	if (conn != NULL)
@@ -453,6 +452,42 @@ static struct srv_job *srv_job_create(const struct ph__auth_request_msg *m,
 	return job;
 }
 
+/* The stored secrets a worker may ask for: those of the mechanisms it
+ * runs. A {PLAIN} password is never handed out. */
+static const char *const srv_credential_table[] = {"SCRAM-SHA-256", NULL};
+
+static int srv_credential_allowed(const char *scheme)
+{
+	size_t i;
+
+	for (i = 0; srv_credential_table[i] != NULL; i++) {
+		if (strcmp(scheme, srv_credential_table[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A failure the worker verified itself (a SCRAM proof): counted and
+ * logged like a wrong password, answered with the delay at once. */
+static int srv_reported_failure(struct srv_conn *conn,
+				const struct ph__auth_request_msg *m)
+{
+	struct srv *srv = conn->srv;
+	struct srv_job tmp = {.user = (char *)m->user.data,
+			      .remote_ip = (char *)m->remote_ip.data,
+			      .service = (char *)m->service.data};
+	char reason[PH__AUTH_MAX_FIELD + 32];
+	unsigned delay;
+
+	delay = ph__auth_penalty_fail(srv->penalty, m->remote_ip.data,
+				      m->user.data, ev_now(srv->loop));
+	snprintf(reason, sizeof(reason), "%s proof mismatch",
+		 m->scheme.len > 0 ? m->scheme.data : "SASL");
+	srv_log_failure(&tmp, reason);
+	return srv_reply(conn, m->request_id, PH_EAUTH, delay,
+			 "authentication failed", NULL);
+}
+
 /* Returns -1 when the connection was closed. */
 static int srv_request(struct srv_conn *conn, unsigned char *buf, size_t len)
 {
@@ -462,14 +497,19 @@ static int srv_request(struct srv_conn *conn, unsigned char *buf, size_t len)
 
 	if (ph__auth_decode_request(buf, len, &m) < 0 ||
 	    (m.type != PH__AUTH_MSG_PLAIN && m.type != PH__AUTH_MSG_LOOKUP &&
-	     m.type != PH__AUTH_MSG_CREDENTIALS)) {
+	     m.type != PH__AUTH_MSG_CREDENTIALS &&
+	     m.type != PH__AUTH_MSG_FAILED)) {
 		/* Only the request types in the table are answered; a peer
 		 * that sends anything else is broken or hostile. */
 		ph__log_error("auth: malformed or unknown request, closing");
 		srv_conn_close(conn);
 		return -1;
 	}
-	if (m.type == PH__AUTH_MSG_PLAIN &&
+	if (m.type == PH__AUTH_MSG_FAILED)
+		return srv_reported_failure(conn, &m);
+	/* CREDENTIALS is the first half of a SCRAM login: locked out too */
+	if ((m.type == PH__AUTH_MSG_PLAIN ||
+	     m.type == PH__AUTH_MSG_CREDENTIALS) &&
 	    ph__auth_penalty_locked(srv->penalty, m.remote_ip.data,
 				    ev_now(srv->loop))) {
 		struct srv_job tmp = {.user = (char *)m.user.data,
@@ -481,6 +521,10 @@ static int srv_request(struct srv_conn *conn, unsigned char *buf, size_t len)
 				 srv->params.penalty.max_delay_ms, "locked out",
 				 NULL);
 	}
+	if (m.type == PH__AUTH_MSG_CREDENTIALS &&
+	    !srv_credential_allowed(m.scheme.data))
+		return srv_reply(conn, m.request_id, PH_ENOTSUP, 0,
+				 "scheme not served", NULL);
 	if (srv->pending >= srv->params.max_pending)
 		return srv_reply(conn, m.request_id, PH_ETEMP, 0,
 				 "auth service overloaded", NULL);
@@ -536,6 +580,48 @@ static void srv_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(loop, w);
 }
 
+static int srv_hello(struct srv_conn *conn)
+{
+	unsigned char buf[PH__AUTH_MSG_MAX];
+	struct ph_str schemes = {conn->srv->schemes,
+				 strlen(conn->srv->schemes)};
+	int len = ph__auth_encode_hello(buf, schemes);
+
+	return len < 0 ? -1 : srv_send(conn, buf, (size_t)len);
+}
+
+/* Allowed credential schemes every link of the chain lists. */
+static void srv_common_schemes(struct srv *srv)
+{
+	const char *const *list;
+	size_t i, j, k;
+
+	srv->schemes[0] = '\0';
+	if (srv->chain_count == 0)
+		return;
+	list = srv->chain[0].b.ops->credential_schemes;
+	for (i = 0; list != NULL && list[i] != NULL; i++) {
+		int everywhere = srv_credential_allowed(list[i]);
+
+		for (j = 1; j < srv->chain_count && everywhere; j++) {
+			const char *const *other =
+			    srv->chain[j].b.ops->credential_schemes;
+
+			everywhere = 0;
+			for (k = 0; other != NULL && other[k] != NULL; k++)
+				everywhere |= strcmp(other[k], list[i]) == 0;
+		}
+		if (everywhere &&
+		    strlen(srv->schemes) + strlen(list[i]) + 2 <
+			sizeof(srv->schemes) &&
+		    strpbrk(list[i], " \t") == NULL) {
+			if (srv->schemes[0] != '\0')
+				strcat(srv->schemes, " ");
+			strcat(srv->schemes, list[i]);
+		}
+	}
+}
+
 static int srv_conn_add(struct srv *srv, int fd)
 {
 	struct srv_conn *conn = calloc(1, sizeof(*conn));
@@ -556,7 +642,7 @@ static int srv_conn_add(struct srv *srv, int fd)
 	if (srv->conns != NULL)
 		srv->conns->prev = conn;
 	srv->conns = conn;
-	return 0;
+	return srv_hello(conn);
 }
 
 static void srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -650,6 +736,7 @@ int ph__auth_server_run(const struct ph__auth_backend *chain, size_t count,
 		srv.chain[i].b = chain[i];
 		pthread_mutex_init(&srv.chain[i].lock, NULL);
 	}
+	srv_common_schemes(&srv);
 	for (i = 0; i < fd_count; i++)
 		srv_conn_add(&srv, fds[i]);
 	ev_async_init(&srv.done_async, srv_done_cb);

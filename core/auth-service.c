@@ -2,13 +2,36 @@
  * [auth] plugin chain, then serves workers (auth-server.c). */
 #include <stdlib.h>
 #include <unistd.h>
+#include "api.h"
 #include "auth-server.h"
 #include "auth-service.h"
 #include "log.h"
 #include "plugin-loader.h"
 
-/* core/api.c: the services table handed to plugins. */
-const struct ph_core_api *ph__api(void);
+/* Penalty settings, when the [auth] section defines them (keys the core
+ * validates: penalty_base, penalty_max, penalty_window as times,
+ * lockout_failures and penalty_entries as numbers); defaults otherwise. */
+static void service_penalty(const struct ph__config *cfg,
+			    struct ph__auth_penalty_params *p)
+{
+	const ph_config *sec = ph__config_section(cfg, "auth");
+	uint64_t v;
+
+	if (sec == NULL)
+		return;
+	if (ph__config_get_uint(sec, "penalty_base", &v) == PH_OK && v <= 3600)
+		p->base_delay_ms = (unsigned)v * 1000;
+	if (ph__config_get_uint(sec, "penalty_max", &v) == PH_OK && v <= 3600)
+		p->max_delay_ms = (unsigned)v * 1000;
+	if (ph__config_get_uint(sec, "penalty_window", &v) == PH_OK && v > 0)
+		p->window = (double)v;
+	if (ph__config_get_uint(sec, "lockout_failures", &v) == PH_OK &&
+	    v <= UINT32_MAX)
+		p->lockout_failures = (unsigned)v;
+	if (ph__config_get_uint(sec, "penalty_entries", &v) == PH_OK && v > 0 &&
+	    v <= 1u << 24)
+		p->max_entries = (size_t)v;
+}
 
 static void service_close_fds(int *fds, size_t fd_count, int listen_fd)
 {
@@ -33,6 +56,7 @@ int ph__auth_service_run(const struct ph__config *cfg, int *fds,
 	int status = 1;
 
 	ph__log_init(cfg->log_target, cfg->log_level, "auth");
+	service_penalty(cfg, &params.penalty);
 	plugins = calloc(n > 0 ? n : 1, sizeof(*plugins));
 	chain = calloc(n > 0 ? n : 1, sizeof(*chain));
 	if (plugins == NULL || chain == NULL) {

@@ -44,6 +44,10 @@ struct out_chunk {
 	unsigned char data[];
 };
 
+struct outq {
+	struct out_chunk *head, *tail;
+};
+
 struct ph_conn {
 	struct ph__conn_env *env;
 	struct ph__listener_rt *l;
@@ -56,6 +60,7 @@ struct ph_conn {
 	int opened;  /* conn_open succeeded: conn_closed is owed */
 	int closing; /* no more input; flush then free */
 	int eof;
+	int read_error; /* reset or TLS failure, not a clean EOF */
 	int destroy_scheduled;
 	int tls_failed; /* skip SSL_shutdown */
 	const char *reason;
@@ -63,7 +68,9 @@ struct ph_conn {
 	ev_timer idle, hs, close_timer;
 	unsigned idle_secs;
 	struct ph__inbuf in;
-	struct out_chunk *out_head, *out_tail;
+	struct outq out;   /* being sent */
+	struct outq held;  /* written during a STARTTLS handshake: sent
+			      through TLS once it is up */
 	size_t out_mem;	   /* memory bytes queued */
 	uint64_t out_file; /* file bytes queued */
 	int above_lowat;
@@ -148,6 +155,33 @@ static void out_chunk_free(struct out_chunk *ch)
 	free(ch);
 }
 
+static void outq_free(struct outq *q)
+{
+	while (q->head != NULL) {
+		struct out_chunk *ch = q->head;
+
+		q->head = ch->next;
+		out_chunk_free(ch);
+	}
+	q->tail = NULL;
+}
+
+static void outq_append(struct outq *q, struct out_chunk *ch)
+{
+	if (q->tail != NULL)
+		q->tail->next = ch;
+	else
+		q->head = ch;
+	q->tail = ch;
+}
+
+/* Output written between conn_starttls() and the end of the handshake
+ * must not leave in plaintext. */
+static struct outq *conn_write_queue(ph_conn *c)
+{
+	return c->state == CONN_OPEN ? &c->out : &c->held;
+}
+
 static void conn_destroy(ph_conn *c)
 {
 	struct ev_loop *loop = c->env->loop;
@@ -180,12 +214,8 @@ static void conn_destroy(ph_conn *c)
 		ERR_clear_error();
 	}
 	close(c->fd);
-	while (c->out_head != NULL) {
-		struct out_chunk *ch = c->out_head;
-
-		c->out_head = ch->next;
-		out_chunk_free(ch);
-	}
+	outq_free(&c->out);
+	outq_free(&c->held);
 	ph__inbuf_free(&c->in);
 	free(c->printf_buf);
 	free(c->auth_user);
@@ -291,6 +321,11 @@ static void conn_handshake(ph_conn *c)
 	ev_io_stop(c->env->loop, &c->wio);
 	c->tls_active = 1;
 	c->state = CONN_OPEN;
+	if (c->held.head != NULL) {
+		outq_append(&c->out, c->held.head);
+		c->out.tail = c->held.tail;
+		c->held.head = c->held.tail = NULL;
+	}
 	conn_log(c, PH_LOG_INFO, "TLS: %s %s", SSL_get_version(c->ssl),
 		 SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)));
 #ifdef PH_HAVE_AUTH
@@ -370,6 +405,7 @@ static void conn_read_socket(ph_conn *c)
 					    c, PH_LOG_DEBUG, "TLS read: %s",
 					    ssl_err_text(buf, sizeof(buf)));
 					c->eof = 1;
+					c->read_error = 1;
 					c->reason = "disconnected";
 				}
 				break;
@@ -382,6 +418,7 @@ static void conn_read_socket(ph_conn *c)
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
 				c->eof = 1;
+				c->read_error = 1;
 				c->reason = "connection reset";
 				break;
 			}
@@ -399,7 +436,10 @@ static void conn_read_socket(ph_conn *c)
 		ev_timer_again(c->env->loop, &c->idle);
 	if (got)
 		conn_dispatch_input(c);
-	if (c->eof && !c->closing)
+	/* A reset ends everything; a clean EOF (the client may only have
+	 * shut down its sending side) lets the protocol answer what it has
+	 * already received: conn_after() closes once the output is out. */
+	if (c->eof && !c->closing && c->read_error)
 		conn_close_now(c, c->reason);
 }
 
@@ -564,8 +604,8 @@ static void conn_flush(ph_conn *c)
 	if (c->destroy_scheduled)
 		return;
 	for (;;) {
-		while (c->out_head != NULL && c->state != CONN_HANDSHAKE) {
-			struct out_chunk *ch = c->out_head;
+		while (c->out.head != NULL && c->state != CONN_HANDSHAKE) {
+			struct out_chunk *ch = c->out.head;
 			int ret = conn_send_chunk(c, ch);
 
 			if (ret < 0) {
@@ -577,9 +617,9 @@ static void conn_flush(ph_conn *c)
 				break;
 			}
 			if (chunk_done(ch)) {
-				c->out_head = ch->next;
-				if (c->out_head == NULL)
-					c->out_tail = NULL;
+				c->out.head = ch->next;
+				if (c->out.head == NULL)
+					c->out.tail = NULL;
 				out_chunk_free(ch);
 			}
 		}
@@ -595,7 +635,7 @@ static void conn_flush(ph_conn *c)
 				ph__api_set_current(prev);
 				if (c->destroy_scheduled)
 					return;
-				if (!blocked && c->out_head != NULL)
+				if (!blocked && c->out.head != NULL)
 					continue;
 			}
 		}
@@ -605,7 +645,7 @@ static void conn_flush(ph_conn *c)
 		ev_io_start(c->env->loop, &c->wio);
 	else if (!blocked && c->state != CONN_HANDSHAKE)
 		ev_io_stop(c->env->loop, &c->wio);
-	if (c->out_head == NULL) {
+	if (c->out.head == NULL) {
 		if (c->state == CONN_STARTTLS_FLUSH && !c->closing)
 			conn_tls_start(c);
 		else if (c->closing)
@@ -632,8 +672,16 @@ static void conn_after(ph_conn *c)
 		return;
 	if (c->state != CONN_HANDSHAKE)
 		conn_flush(c);
-	if (!c->destroy_scheduled)
-		conn_update_read(c);
+	if (c->destroy_scheduled)
+		return;
+	/* After the peer's EOF: once everything the protocol had to say is
+	 * sent (it had its conn_input / conn_output_ready calls), close. */
+	if (c->eof && !c->closing && c->state == CONN_OPEN &&
+	    c->out.head == NULL && c->held.head == NULL) {
+		conn_close_now(c, c->reason);
+		return;
+	}
+	conn_update_read(c);
 }
 
 /* ---- idle ---- */
@@ -828,7 +876,8 @@ int ph__conn_write(ph_conn *c, const void *data, size_t len)
 	if (conn_overflow(c, len))
 		return PH_ETOOBIG;
 	while (len > 0) {
-		struct out_chunk *ch = c->out_tail;
+		struct outq *q = conn_write_queue(c);
+		struct out_chunk *ch = q->tail;
 		size_t n;
 
 		if (ch == NULL || ch->fd >= 0 || ch->len == ch->cap) {
@@ -843,11 +892,7 @@ int ph__conn_write(ph_conn *c, const void *data, size_t len)
 			memset(ch, 0, sizeof(*ch));
 			ch->fd = -1;
 			ch->cap = cap;
-			if (c->out_tail != NULL)
-				c->out_tail->next = ch;
-			else
-				c->out_head = ch;
-			c->out_tail = ch;
+			outq_append(q, ch);
 		}
 		n = ch->cap - ch->len;
 		if (n > len)
@@ -910,11 +955,7 @@ int ph__conn_write_file(ph_conn *c, int fd, uint64_t offset, uint64_t len)
 	}
 	ch->file_off = offset;
 	ch->file_left = len;
-	if (c->out_tail != NULL)
-		c->out_tail->next = ch;
-	else
-		c->out_head = ch;
-	c->out_tail = ch;
+	outq_append(conn_write_queue(c), ch);
 	c->out_file += len;
 	conn_note_pending(c);
 	return PH_OK;

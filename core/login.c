@@ -2,12 +2,13 @@
  * SASL framing (base64, "*" cancel, size limits) and the request to the
  * auth service. Every callback runs from the loop, never from inside the
  * call that started it (a zero timer defers local answers). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "auth-proto.h"
 #include "login.h"
-#include "sasl.h"
-#include "user.h"
+#include "sasl-scram.h"
+#include "user-extra.h"
 
 /* base64 of PH_SASL_MAX_RESPONSE bytes */
 #define LOGIN_MAX_B64 ((PH_SASL_MAX_RESPONSE + 2) / 3 * 4)
@@ -30,6 +31,10 @@ struct ph__login {
 
 	ph_auth_done_fn *plain_cb;
 	struct ph__sasl *sasl;
+	ph_user *pending;   /* SCRAM: the record fetched with the secret */
+	int secret_fetched; /* SCRAM: failures from now on are reported */
+	int final_sent;	    /* SCRAM: server-final sent as a challenge */
+	char mechs[64];
 	ph_sasl_fn *sasl_cb;
 	void *ctx;
 
@@ -47,19 +52,24 @@ static const char LOGIN_TEMPFAIL[] = "Temporary authentication failure";
 static void login_defer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct ph__login *l = w->data;
-	struct ph_str data = {l->defer_data != NULL ? l->defer_data : "",
-			      l->defer_len};
+	/* Ours now: the callback may start the next step (which queues new
+	 * data) or destroy the login; nothing touches `l` after it. */
+	char *owned = l->defer_data;
+	struct ph_str data = {owned != NULL ? owned : "", l->defer_len};
 	int code = l->defer_code;
 
-	/* The callback may destroy the login: nothing touches it after. */
+	l->defer_data = NULL;
+	l->defer_len = 0;
 	if (l->defer_plain) {
 		l->state = LOGIN_IDLE;
 		l->plain_cb(l->ctx, code, NULL, data.data);
 	} else {
 		if (code != PH_SASL_CHALLENGE)
 			l->state = LOGIN_IDLE;
-		l->sasl_cb(l->ctx, (enum ph_sasl_status)code, data, NULL);
+		l->sasl_cb(l->ctx, (enum ph_sasl_status)code, data,
+			   code == PH_SASL_SUCCESS ? l->user : NULL);
 	}
+	free(owned);
 }
 
 /* Queues an answer; data is copied (NUL-terminated). */
@@ -126,6 +136,7 @@ void ph__login_destroy(struct ph__login **login)
 		ph__auth_client_cancel(l->client, l->request_id);
 	ph__sasl_destroy(&l->sasl);
 	ph__user_destroy(&l->user);
+	ph__user_destroy(&l->pending);
 	free(l->defer_data);
 	free(l->service);
 	free(l->remote_ip);
@@ -144,9 +155,29 @@ static int login_plaintext_ok(const struct ph__login *l)
 	return l->secured || l->allow_plaintext;
 }
 
+/* SCRAM sends no password, so TLS does not matter; it needs every
+ * auth plugin to hold SCRAM secrets (the service's hello says so). */
+static int login_scram_ok(const struct ph__login *l)
+{
+	const char *p = ph__auth_client_schemes(l->client);
+	size_t n = strlen("SCRAM-SHA-256");
+
+	while ((p = strstr(p, "SCRAM-SHA-256")) != NULL) {
+		if (p[n] == '\0' || p[n] == ' ')
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 const char *ph__login_mechanisms(struct ph__login *login)
 {
-	return login_plaintext_ok(login) ? "PLAIN LOGIN" : "";
+	int scram = login_scram_ok(login), plain = login_plaintext_ok(login);
+
+	snprintf(login->mechs, sizeof(login->mechs), "%s%s%s",
+		 scram ? "SCRAM-SHA-256" : "", scram && plain ? " " : "",
+		 plain ? "PLAIN LOGIN" : "");
+	return login->mechs;
 }
 
 const ph_user *ph__login_user(const struct ph__login *login)
@@ -182,15 +213,17 @@ static void login_plain_reply(void *ctx, int result, ph_user *user,
 		    result == PH_EAUTH ? LOGIN_FAILED : LOGIN_TEMPFAIL);
 }
 
-static int login_send(struct ph__login *l, const char *user,
-		      struct ph_str password, ph__auth_reply_fn *reply)
+static int login_query(struct ph__login *l, const char *kind, const char *user,
+		       struct ph_str password, const char *scheme,
+		       ph__auth_reply_fn *reply)
 {
 	struct ph__auth_query q = {
-	    .kind = "plain",
+	    .kind = kind,
 	    .service = l->service,
 	    .user = user,
 	    .password = password.data,
 	    .password_len = password.len,
+	    .scheme = scheme,
 	    .remote_ip = l->remote_ip,
 	    .local_ip = l->local_ip,
 	    .secured = l->secured,
@@ -200,6 +233,12 @@ static int login_send(struct ph__login *l, const char *user,
 	if (id > 0)
 		l->request_id = id;
 	return id;
+}
+
+static int login_send(struct ph__login *l, const char *user,
+		      struct ph_str password, ph__auth_reply_fn *reply)
+{
+	return login_query(l, "plain", user, password, NULL, reply);
 }
 
 /* A name the service can carry: non-empty, no NUL, bounded. */
@@ -236,8 +275,12 @@ static void login_sasl_end(struct ph__login *l, enum ph_sasl_status status,
 			   const char *msg)
 {
 	ph__sasl_destroy(&l->sasl);
+	ph__user_destroy(&l->pending);
 	login_defer_msg(l, 0, status, msg);
 }
+
+static void login_sasl_outcome(struct ph__login *l, int step,
+			       struct ph_str out);
 
 static void login_sasl_reply(void *ctx, int result, ph_user *user,
 			     const char *message)
@@ -263,41 +306,142 @@ static void login_sasl_reply(void *ctx, int result, ph_user *user,
 			   NULL);
 }
 
-/* Runs one mechanism step and turns its outcome into the next event. */
-static void login_sasl_step(struct ph__login *l, const struct ph_str *resp)
+/* The answer to a failure the worker found itself (SCRAM proof): the
+ * service logged and counted it and the client waited out the delay. */
+static void login_failed_reply(void *ctx, int result, ph_user *user,
+			       const char *message)
 {
+	struct ph__login *l = ctx;
+
+	ph__user_destroy(&user);
+	l->request_id = 0;
+	l->state = LOGIN_IDLE;
+	ph__sasl_destroy(&l->sasl);
+	ph__user_destroy(&l->pending);
+	l->sasl_cb(l->ctx, PH_SASL_FAILURE, PH_STR_LIT(LOGIN_FAILED), NULL);
+}
+
+/* The stored secret for SCRAM arrived (or not: the mechanism then goes
+ * on with made-up parameters and fails at the proof). */
+static void login_secret_reply(void *ctx, int result, ph_user *user,
+			       const char *message)
+{
+	struct ph__login *l = ctx;
 	struct ph_str out;
+	char *secret = NULL;
+	int step;
+
+	l->request_id = 0;
+	if (result == PH_ETEMP || result == PH_EAUTH) {
+		/* service down, or this address is locked out */
+		ph__user_destroy(&user);
+		l->state = LOGIN_IDLE;
+		ph__sasl_destroy(&l->sasl);
+		if (result == PH_EAUTH)
+			l->sasl_cb(l->ctx, PH_SASL_FAILURE,
+				   PH_STR_LIT(LOGIN_FAILED), NULL);
+		else
+			l->sasl_cb(l->ctx, PH_SASL_TEMPFAIL,
+				   PH_STR_LIT(LOGIN_TEMPFAIL), NULL);
+		return;
+	}
+	if (result == PH_OK && ph__user_get(user, "credentials") != NULL) {
+		secret = strdup(ph__user_get(user, "credentials"));
+		/* the protocol never sees the secret */
+		ph__user_unset(user, "credentials");
+		l->pending = user;
+	} else {
+		ph__user_destroy(&user);
+	}
+	l->secret_fetched = 1;
+	step = ph__sasl_set_credentials(l->sasl, secret, &out);
+	if (secret != NULL) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+	login_sasl_outcome(l, step, out);
+}
+
+static void login_sasl_verify(struct ph__login *l)
+{
+	const char *authcid = ph__sasl_authcid(l->sasl);
+	const char *scheme = ph__sasl_credentials_scheme(l->sasl);
+	struct ph_str none = {"", 0};
+
+	if (!login_name_ok((struct ph_str){authcid, strlen(authcid)}) ||
+	    ph__sasl_password(l->sasl).len > PH__AUTH_MAX_PASSWORD) {
+		login_sasl_end(l, PH_SASL_FAILURE, LOGIN_FAILED);
+		return;
+	}
+	l->state = LOGIN_SASL_VERIFY;
+	if (scheme != NULL) {
+		if (login_query(l, "credentials", authcid, none, scheme,
+				login_secret_reply) < 0)
+			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+		return;
+	}
+	if (login_send(l, authcid, ph__sasl_password(l->sasl),
+		       login_sasl_reply) < 0)
+		login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+}
+
+/* A mechanism failure. Once SCRAM fetched the secret, the failure is a
+ * wrong password the service must count and log (and delay). */
+static void login_sasl_failed(struct ph__login *l, struct ph_str out)
+{
+	const char *authcid = ph__sasl_authcid(l->sasl);
+	const char *scheme = ph__sasl_credentials_scheme(l->sasl);
+	struct ph_str none = {"", 0};
+
+	if (l->secret_fetched && scheme != NULL) {
+		l->state = LOGIN_SASL_VERIFY;
+		if (login_query(l, "failed", authcid, none, scheme,
+				login_failed_reply) > 0)
+			return;
+	}
+	login_sasl_end(l, PH_SASL_FAILURE,
+		       out.len > 0 ? out.data : LOGIN_FAILED);
+}
+
+/* Turns a mechanism step's outcome into the next event. */
+static void login_sasl_outcome(struct ph__login *l, int step, struct ph_str out)
+{
 	char *b64;
 	size_t b64_len;
-	const char *authcid;
 
-	switch (ph__sasl_step(l->sasl, resp, &out)) {
+	switch (step) {
 	case PH__SASL_CHALLENGE:
+	case PH__SASL_SUCCESS:
 		if (ph__base64_encode(out.data, out.len, &b64, &b64_len) < 0) {
 			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
 			return;
+		}
+		if (step == PH__SASL_SUCCESS) {
+			/* POP3 and IMAP carry no data with success (RFC 4422
+			 * 3.6): the server-final message goes out as a last
+			 * challenge, answered by an empty response */
+			ph__sasl_destroy(&l->sasl);
+			l->final_sent = 1;
 		}
 		l->state = LOGIN_SASL_CLIENT;
 		login_defer(l, 0, PH_SASL_CHALLENGE, b64, b64_len);
 		free(b64);
 		return;
 	case PH__SASL_VERIFY:
-		authcid = ph__sasl_authcid(l->sasl);
-		if (!login_name_ok((struct ph_str){authcid, strlen(authcid)}) ||
-		    ph__sasl_password(l->sasl).len > PH__AUTH_MAX_PASSWORD) {
-			login_sasl_end(l, PH_SASL_FAILURE, LOGIN_FAILED);
-			return;
-		}
-		l->state = LOGIN_SASL_VERIFY;
-		if (login_send(l, authcid, ph__sasl_password(l->sasl),
-			       login_sasl_reply) < 0)
-			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+		login_sasl_verify(l);
 		return;
 	default:
-		login_sasl_end(l, PH_SASL_FAILURE,
-			       out.len > 0 ? out.data : LOGIN_FAILED);
+		login_sasl_failed(l, out);
 		return;
 	}
+}
+
+static void login_sasl_step(struct ph__login *l, const struct ph_str *resp)
+{
+	struct ph_str out;
+	int step = ph__sasl_step(l->sasl, resp, &out);
+
+	login_sasl_outcome(l, step, out);
 }
 
 /* Decodes a client response; returns 0, or -1 after ending the
@@ -337,12 +481,19 @@ int ph__login_sasl_start(struct ph__login *login, const char *mech,
 {
 	if (login->state != LOGIN_IDLE || login->user != NULL)
 		return PH_EINUSE;
-	/* PLAIN and LOGIN send the password in the clear. */
-	if (!login_plaintext_ok(login))
-		return PH_ENOTSUP;
 	login->sasl = ph__sasl_create(mech);
 	if (login->sasl == NULL)
 		return PH_ENOTSUP;
+	/* PLAIN and LOGIN send the password in the clear; SCRAM needs the
+	 * secrets in every plugin */
+	if (ph__sasl_credentials_scheme(login->sasl) != NULL
+		? !login_scram_ok(login)
+		: !login_plaintext_ok(login)) {
+		ph__sasl_destroy(&login->sasl);
+		return PH_ENOTSUP;
+	}
+	login->secret_fetched = 0;
+	login->final_sent = 0;
 	login->sasl_cb = cb;
 	login->ctx = ctx;
 	login->state = LOGIN_SASL_CLIENT;
@@ -357,8 +508,23 @@ int ph__login_sasl_start(struct ph__login *login, const char *mech,
 
 int ph__login_sasl_continue(struct ph__login *login, struct ph_str response)
 {
-	if (login->state != LOGIN_SASL_CLIENT || login->sasl == NULL)
+	if (login->state != LOGIN_SASL_CLIENT ||
+	    (login->sasl == NULL && !login->final_sent))
 		return PH_EINVAL;
+	if (login->final_sent) {
+		login->final_sent = 0;
+		if (response.len == 1 && response.data[0] == '*') {
+			login_sasl_end(login, PH_SASL_ABORTED,
+				       "Authentication aborted by client");
+		} else if (response.len != 0) {
+			login_sasl_end(login, PH_SASL_FAILURE, LOGIN_FAILED);
+		} else {
+			login->user = login->pending;
+			login->pending = NULL;
+			login_defer(login, 0, PH_SASL_SUCCESS, "", 0);
+		}
+		return PH_OK;
+	}
 	if (response.len == 1 && response.data[0] == '*')
 		login_sasl_end(login, PH_SASL_ABORTED,
 			       "Authentication aborted by client");

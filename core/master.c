@@ -50,6 +50,8 @@ struct gen {
 	struct slot *workers;
 	unsigned worker_count;
 	pid_t auth_pid;
+	double auth_started, auth_restart_at;
+	unsigned auth_failures;
 	int auth_listen_fd;
 	char *auth_path;
 	int retiring;
@@ -133,9 +135,11 @@ static struct gen *gen_prepare(const char *path, char **error_r)
 
 		if (l->tls == PH_TLS_NONE)
 			continue;
-		g->ctxs[i] = ph__tls_ctx_create(l, &err);
+		const char *key = "tls";
+
+		g->ctxs[i] = ph__tls_ctx_create(l, &err, &key);
 		if (g->ctxs[i] == NULL) {
-			*error_r = located(l->section, "cert", err);
+			*error_r = located(l->section, key, err);
 			goto fail;
 		}
 	}
@@ -153,6 +157,10 @@ static struct gen *gen_prepare(const char *path, char **error_r)
 			g->drop = 1;
 			g->uid = pw->pw_uid;
 			g->gid = pw->pw_gid;
+		} else if (getuid() != pw->pw_uid) {
+			ph__log_warning("not running as root: [core] user = "
+					"%s ignored, workers keep uid %ld",
+					g->cfg->user, (long)getuid());
 		}
 	}
 	g->worker_count = g->cfg->workers;
@@ -314,7 +322,7 @@ static pid_t spawn_worker(struct gen *g, unsigned idx, int auth_fd)
 			close_other_fds(keep, n);
 			free(keep);
 		}
-		_exit(ph__worker_run(&p));
+		exit(ph__worker_run(&p));
 	}
 	g->workers[idx].pid = pid;
 	g->workers[idx].started = now_mono();
@@ -368,6 +376,30 @@ static __attribute__((unused)) int auth_listen(struct gen *g)
 #endif
 }
 
+#ifdef PH_HAVE_AUTH
+/* Forks the auth service with `count` worker sockets (owned by the child
+ * afterwards; `fds` needs room for one more) and the generation's
+ * listening socket. */
+static pid_t spawn_auth(struct gen *g, int *fds, size_t count)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		child_reset_signals();
+		fds[count] = g->auth_listen_fd;
+		close_other_fds(fds, count + 1);
+		ph__log_init(g->cfg->log_target, g->cfg->log_level, "auth");
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		exit(ph__auth_service_run(g->cfg, fds, count,
+					  g->auth_listen_fd));
+	}
+	if (pid < 0)
+		ph__log_error("fork: %s", strerror(errno));
+	g->auth_started = now_mono();
+	return pid;
+}
+#endif
+
 /* Forks the auth service (when auth is built in and configured) and the
  * workers, each worker with its end of a socketpair to the service. */
 static int gen_start(struct gen *g)
@@ -400,20 +432,7 @@ static int gen_start(struct gen *g)
 			worker_ends[i] = sv[1];
 		}
 		auth_listen(g);
-		pid = fork();
-		if (pid == 0) {
-			child_reset_signals();
-			auth_ends[g->worker_count] = g->auth_listen_fd;
-			close_other_fds(auth_ends, g->worker_count + 1);
-			ph__log_init(g->cfg->log_target, g->cfg->log_level,
-				     "auth");
-			prctl(PR_SET_PDEATHSIG, SIGTERM);
-			_exit(ph__auth_service_run(g->cfg, auth_ends,
-						   g->worker_count,
-						   g->auth_listen_fd));
-		}
-		if (pid < 0)
-			ph__log_error("fork: %s", strerror(errno));
+		pid = spawn_auth(g, auth_ends, g->worker_count);
 		g->auth_pid = pid > 0 ? pid : 0;
 		for (unsigned i = 0; i < g->worker_count; i++) {
 			if (auth_ends[i] >= 0)
@@ -452,11 +471,20 @@ static void reap(void)
 		for (struct gen *g = M.gens; g != NULL; g = g->next) {
 			if (pid == g->auth_pid) {
 				g->auth_pid = 0;
-				if (!M.stopping && !g->retiring)
+				if (!M.stopping && !g->retiring) {
+					double t = now_mono();
+
+					g->auth_failures =
+					    t - g->auth_started < 10.
+						? g->auth_failures + 1
+						: 0;
+					g->auth_restart_at =
+					    t +
+					    (g->auth_failures > 0 ? 1. : 0.);
 					ph__log_error("auth service (pid %ld) "
-						      "%s",
+						      "%s; restarting",
 						      (long)pid, what);
-				else
+				} else
 					ph__log_info("auth service (pid %ld) "
 						     "%s",
 						     (long)pid, what);
@@ -506,6 +534,26 @@ static void restart_due(double *next_r)
 
 	if (g == NULL || M.stopping || g->retiring)
 		return;
+#ifdef PH_HAVE_AUTH
+	/* The restarted service has no socketpairs: workers reconnect
+	 * through the listening socket, which the master kept open. */
+	if (g->auth_pid == 0 && g->auth_restart_at > 0 &&
+	    g->auth_listen_fd >= 0) {
+		if (g->auth_restart_at <= t) {
+			int fds[1];
+			pid_t pid = spawn_auth(g, fds, 0);
+
+			if (pid > 0) {
+				g->auth_pid = pid;
+				g->auth_restart_at = 0;
+				ph__log_info("auth service restarted (pid %ld)",
+					     (long)pid);
+			}
+		} else if (g->auth_restart_at - t < *next_r) {
+			*next_r = g->auth_restart_at - t;
+		}
+	}
+#endif
 	for (unsigned i = 0; i < g->worker_count; i++) {
 		struct slot *s = &g->workers[i];
 
@@ -583,13 +631,21 @@ static void reload(void)
 	ph__log_init(g->cfg->log_target, g->cfg->log_level, "master");
 	g->next = M.gens;
 	M.gens = g;
+	gen_start(g);
 	if (old != NULL) {
 		/* Old workers stop accepting now and exit when their last
 		 * connection closes; their auth service follows them. */
 		old->retiring = 1;
 		signal_gen(old, SIGUSR1);
+		/* A retiring generation never spawns again: the master's
+		 * copies of its sockets would only keep a removed address
+		 * accepting into a backlog nobody serves. */
+		for (size_t i = 0; i < old->sock_count; i++) {
+			if (old->socks[i].fd >= 0)
+				close(old->socks[i].fd);
+			old->socks[i].fd = -1;
+		}
 	}
-	gen_start(g);
 	ph__log_info("configuration generation %u running", g->id);
 }
 
@@ -611,7 +667,7 @@ static void shutdown_all(void)
 	sigaddset(&set, SIGCHLD);
 	for (;;) {
 		unsigned alive = 0;
-		struct timespec ts = {0, 200 * 1000 * 1000};
+		struct timespec ts = {0, 200000000L};
 
 		reap();
 		for (struct gen *g = M.gens; g != NULL; g = g->next)
@@ -633,7 +689,7 @@ static void shutdown_all(void)
 	}
 	for (;;) {
 		unsigned alive = 0;
-		struct timespec ts = {0, 200 * 1000 * 1000};
+		struct timespec ts = {0, 200000000L};
 
 		reap();
 		for (struct gen *g = M.gens; g != NULL; g = g->next)

@@ -149,6 +149,97 @@ static char *fmt_error(const char *fmt, ...)
 	return s;
 }
 
+/* The file each handle was loaded from: the dynamic linker hands back an
+ * already loaded object for a known path, even when the file was replaced
+ * since (a plugin upgrade followed by SIGHUP). */
+struct loaded_file {
+	void *dl;
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	unsigned refs;
+};
+
+static struct loaded_file loaded_files[64];
+
+static struct loaded_file *loaded_find(void *dl)
+{
+	for (size_t i = 0; i < sizeof(loaded_files) / sizeof(*loaded_files);
+	     i++) {
+		if (loaded_files[i].dl == dl && dl != NULL)
+			return &loaded_files[i];
+	}
+	return NULL;
+}
+
+static void loaded_note(void *dl, const struct stat *st)
+{
+	struct loaded_file *f = loaded_find(dl);
+
+	for (size_t i = 0;
+	     f == NULL && i < sizeof(loaded_files) / sizeof(*loaded_files);
+	     i++) {
+		if (loaded_files[i].dl == NULL)
+			f = &loaded_files[i];
+	}
+	if (f == NULL)
+		return;
+	if (f->dl != dl) {
+		f->dl = dl;
+		f->dev = st->st_dev;
+		f->ino = st->st_ino;
+		f->mtime = st->st_mtim;
+		f->refs = 0;
+	}
+	f->refs++;
+}
+
+static void loaded_forget(void *dl)
+{
+	struct loaded_file *f = loaded_find(dl);
+
+	if (f != NULL && --f->refs == 0)
+		memset(f, 0, sizeof(*f));
+}
+
+/* dlopen()s `path`; when an older version of the file is still loaded
+ * under that name, loads the new file through a uniquely named symlink
+ * so it is mapped afresh. */
+static void *plugin_dlopen(const char *path, const struct stat *st)
+{
+	void *old = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	struct loaded_file *f = old != NULL ? loaded_find(old) : NULL;
+	char dir[] = "/tmp/posthorn-plugin-XXXXXX", alias[512];
+	void *dl;
+
+	if (old != NULL)
+		dlclose(old); /* drop the NOLOAD reference */
+	if (old == NULL || f == NULL ||
+	    (f->dev == st->st_dev && f->ino == st->st_ino &&
+	     f->mtime.tv_sec == st->st_mtim.tv_sec &&
+	     f->mtime.tv_nsec == st->st_mtim.tv_nsec)) {
+		dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	} else {
+		char *real = realpath(path, NULL);
+
+		if (real == NULL || mkdtemp(dir) == NULL) {
+			free(real);
+			return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		}
+		snprintf(alias, sizeof(alias), "%s/%s", dir,
+			 strrchr(real, '/') + 1);
+		dl = symlink(real, alias) == 0
+			 ? dlopen(alias, RTLD_NOW | RTLD_LOCAL)
+			 : dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		unlink(alias);
+		rmdir(dir);
+		free(real);
+	}
+	if (dl != NULL)
+		loaded_note(dl, st);
+	return dl;
+}
+
 struct ph__plugin *ph__plugin_load(const char *dir, const char *name,
 				   enum ph_plugin_kind kind, char **error_r)
 {
@@ -187,7 +278,7 @@ struct ph__plugin *ph__plugin_load(const char *dir, const char *name,
 				     p->path, (unsigned)(st.st_mode & 0777));
 		goto fail;
 	}
-	p->dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
+	p->dl = plugin_dlopen(p->path, &st);
 	if (p->dl == NULL) {
 		*error_r =
 		    fmt_error("cannot load plugin %s: %s", p->path, dlerror());
@@ -240,14 +331,16 @@ void ph__plugin_unload(struct ph__plugin **pp)
 	if (p == NULL)
 		return;
 	*pp = NULL;
-	if (p->initialised && p->desc->fini != NULL) {
+	if (p->initialised && p->desc != NULL && p->desc->fini != NULL) {
 		const char *prev = ph__api_set_current(p->name);
 
 		p->desc->fini(p->state);
 		ph__api_set_current(prev);
 	}
-	if (p->dl != NULL)
+	if (p->dl != NULL) {
+		loaded_forget(p->dl);
 		dlclose(p->dl);
+	}
 	free(p->name);
 	free(p->path);
 	free(p);

@@ -5,9 +5,9 @@
 #include <strings.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include "sasl.h"
+#include "sasl-scram.h"
 
-enum sasl_mech { SASL_PLAIN, SASL_LOGIN };
+enum sasl_mech { SASL_PLAIN, SASL_LOGIN, SASL_SCRAM_SHA_256 };
 
 enum sasl_state {
 	SASL_STATE_START,    /* nothing received yet */
@@ -23,6 +23,7 @@ struct ph__sasl {
 	char *authzid, *authcid;
 	char *password; /* NUL-terminated copy; password_len is its length */
 	size_t password_len;
+	struct ph__scram *scram; /* SCRAM-SHA-256 only */
 };
 
 struct ph__sasl *ph__sasl_create(const char *mech)
@@ -36,11 +37,16 @@ struct ph__sasl *ph__sasl_create(const char *mech)
 		m = SASL_PLAIN;
 	else if (strcasecmp(mech, "LOGIN") == 0)
 		m = SASL_LOGIN;
+	else if (strcasecmp(mech, "SCRAM-SHA-256") == 0)
+		m = SASL_SCRAM_SHA_256;
 	else
 		return NULL;
 	s = calloc(1, sizeof(*s));
-	if (s != NULL)
-		s->mech = m;
+	if (s == NULL)
+		return NULL;
+	s->mech = m;
+	if (m == SASL_SCRAM_SHA_256 && (s->scram = ph__scram_create()) == NULL)
+		ph__sasl_destroy(&s);
 	return s;
 }
 
@@ -59,6 +65,7 @@ void ph__sasl_destroy(struct ph__sasl **s)
 	if (*s == NULL)
 		return;
 	sasl_free_password(*s);
+	ph__scram_destroy(&(*s)->scram);
 	free((*s)->authzid);
 	free((*s)->authcid);
 	free(*s);
@@ -162,6 +169,26 @@ static int sasl_login_step(struct ph__sasl *s, const struct ph_str *r,
 	return PH__SASL_VERIFY;
 }
 
+/* The exchange stays in SASL_STATE_RESPONSE while SCRAM runs, except
+ * that a VERIFY waits for ph__sasl_set_credentials(). */
+static int sasl_scram_step(struct ph__sasl *s, const struct ph_str *r,
+			   struct ph_str *out)
+{
+	const char *authcid = NULL;
+	int ret = ph__scram_step(s->scram, r, out, &authcid);
+
+	if (ret == PH__SASL_VERIFY) {
+		s->authcid = strdup(authcid);
+		if (s->authcid == NULL)
+			return sasl_fail(s, out, "Out of memory");
+	}
+	if (ret == PH__SASL_FAIL || ret == PH__SASL_SUCCESS)
+		s->state = SASL_STATE_DONE;
+	else
+		s->state = SASL_STATE_RESPONSE;
+	return ret;
+}
+
 int ph__sasl_step(struct ph__sasl *s, const struct ph_str *response,
 		  struct ph_str *out)
 {
@@ -169,9 +196,39 @@ int ph__sasl_step(struct ph__sasl *s, const struct ph_str *response,
 		return sasl_fail(s, out, "Exchange already finished");
 	if (response != NULL && response->len > PH_SASL_MAX_RESPONSE)
 		return sasl_fail(s, out, "Response too long");
-	if (s->mech == SASL_PLAIN)
+	switch (s->mech) {
+	case SASL_PLAIN:
 		return sasl_plain_step(s, response, out);
-	return sasl_login_step(s, response, out);
+	case SASL_LOGIN:
+		return sasl_login_step(s, response, out);
+	case SASL_SCRAM_SHA_256:
+		break;
+	}
+	return sasl_scram_step(s, response, out);
+}
+
+const char *ph__sasl_credentials_scheme(const struct ph__sasl *s)
+{
+	return s->mech == SASL_SCRAM_SHA_256 ? "SCRAM-SHA-256" : NULL;
+}
+
+int ph__sasl_set_credentials(struct ph__sasl *s, const char *secret,
+			     struct ph_str *out)
+{
+	int ret;
+
+	if (s->scram == NULL || s->state != SASL_STATE_RESPONSE)
+		return sasl_fail(s, out, "Unexpected credentials");
+	ret = ph__scram_set_credentials(s->scram, secret, out);
+	if (ret == PH__SASL_FAIL)
+		s->state = SASL_STATE_DONE;
+	return ret;
+}
+
+void ph__sasl_scram_set_nonce(struct ph__sasl *s, const char *nonce)
+{
+	if (s->scram != NULL)
+		ph__scram_set_nonce(s->scram, nonce);
 }
 
 const char *ph__sasl_authcid(const struct ph__sasl *s)

@@ -19,12 +19,14 @@ static char *tls_error(const struct ph__listener_config *l, const char *what)
 	return out;
 }
 
-SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r)
+SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r,
+			    const char **key_r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	int min = TLS1_2_VERSION;
 
 	*error_r = NULL;
+	*key_r = "tls";
 	if (ctx == NULL) {
 		*error_r = tls_error(l, "SSL_CTX_new");
 		return NULL;
@@ -43,11 +45,13 @@ SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r)
 	if (l->ciphers != NULL &&
 	    SSL_CTX_set_cipher_list(ctx, l->ciphers) != 1) {
 		*error_r = tls_error(l, "ciphers");
+		*key_r = "ciphers";
 		goto fail;
 	}
 	if (l->ciphersuites != NULL &&
 	    SSL_CTX_set_ciphersuites(ctx, l->ciphersuites) != 1) {
 		*error_r = tls_error(l, "ciphersuites");
+		*key_r = "ciphersuites";
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, l->cert) != 1) {
@@ -55,6 +59,7 @@ SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r)
 
 		snprintf(what, sizeof(what), "cannot load cert %s", l->cert);
 		*error_r = tls_error(l, what);
+		*key_r = "cert";
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, l->key, SSL_FILETYPE_PEM) != 1) {
@@ -62,10 +67,12 @@ SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r)
 
 		snprintf(what, sizeof(what), "cannot load key %s", l->key);
 		*error_r = tls_error(l, what);
+		*key_r = "key";
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		*error_r = tls_error(l, "key does not match the certificate");
+		*key_r = "key";
 		goto fail;
 	}
 	return ctx;

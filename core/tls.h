@@ -7,9 +7,10 @@
 
 /* A server SSL_CTX for a listener: cert chain + key, TLS 1.2+ (or the
  * configured minimum), ciphers/ciphersuites, no compression or
- * renegotiation. NULL with *error_r (malloc'd) on failure. Created in the
- * master (keys may be readable by root only) and inherited by workers. */
-SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l,
-			    char **error_r);
+ * renegotiation. NULL with *error_r (malloc'd) on failure, *key_r naming
+ * the setting at fault ("cert", "key", "ciphers", "ciphersuites"). Created in
+ * the master (keys may be readable by root only) and inherited by workers. */
+SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r,
+			    const char **key_r);
 
 #endif

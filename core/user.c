@@ -2,7 +2,7 @@
  * process boundaries as "key=value\tkey=value". */
 #include <stdlib.h>
 #include <string.h>
-#include "user.h"
+#include "user-extra.h"
 
 #define USER_MAX_FIELDS	   64
 #define USER_MAX_FIELD_LEN 4096
@@ -179,4 +179,20 @@ fail:
 	free(copy);
 	ph__user_destroy(&user);
 	return NULL;
+}
+
+void ph__user_unset(ph_user *user, const char *key)
+{
+	struct user_field *f = (struct user_field *)user_find(user, key);
+	size_t i;
+
+	if (f == NULL)
+		return;
+	i = (size_t)(f - user->fields);
+	explicit_bzero(f->value, strlen(f->value));
+	free(f->key);
+	free(f->value);
+	memmove(&user->fields[i], &user->fields[i + 1],
+		(user->count - i - 1) * sizeof(*f));
+	user->count--;
 }

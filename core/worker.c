@@ -18,6 +18,7 @@
 #include "worker.h"
 #ifdef PH_HAVE_AUTH
 #include "auth-client.h"
+#include "auth-proto.h"
 #endif
 
 #define IP_BUCKETS   1024
@@ -299,12 +300,15 @@ int ph__worker_run(const struct ph__worker_params *p)
 	w.env.on_free = worker_on_free;
 	w.env.ctx = &w;
 #ifdef PH_HAVE_AUTH
-	{
+	if (p->auth_fd >= 0 || p->auth_path != NULL) {
 		int afd = p->auth_fd >= 0 ? p->auth_fd
 					  : worker_auth_connect(p->auth_path);
 
-		if (afd >= 0)
-			w.env.auth = ph__auth_client_create(w.loop, afd);
+		/* With the path the client reconnects by itself when the
+		 * auth service is restarted. */
+		w.env.auth = ph__auth_client_create(w.loop, afd);
+		if (w.env.auth != NULL && p->auth_path != NULL)
+			ph__auth_client_set_path(w.env.auth, p->auth_path);
 	}
 #else
 	(void)worker_auth_connect;
@@ -317,6 +321,8 @@ int ph__worker_run(const struct ph__worker_params *p)
 	if ((cfg->listener_count > 0 && w.listeners == NULL) ||
 	    (p->sock_count > 0 && w.accepts == NULL)) {
 		ph__log_error("out of memory");
+		free(w.listeners);
+		free(w.accepts);
 		return 1;
 	}
 	for (size_t i = 0; i < cfg->listener_count; i++) {

@@ -1,13 +1,21 @@
 /* posthorn-passwd - reads a password from stdin (without echo on a
- * terminal) and prints a "{CRYPT}$y$..." yescrypt hash for a passwd-file.
- * Usage: posthorn-passwd [-n]   (-n: read a second time to confirm) */
+ * terminal) and prints a "{CRYPT}$y$..." yescrypt hash for a passwd-file,
+ * or with -s SCRAM-SHA-256 a "{SCRAM-SHA-256}iter,salt,StoredKey,ServerKey"
+ * secret (Dovecot's format; allows SCRAM logins, RFC 7677).
+ * Usage: posthorn-passwd [-n] [-s CRYPT|SCRAM-SHA-256]
+ *        (-n: read a second time to confirm) */
 #include <crypt.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #define PASSWD_MAX 1024
 
@@ -46,19 +54,89 @@ static int passwd_read(const char *prompt, char *buf, size_t size)
 	return (int)len;
 }
 
+#define SCRAM_ITERATIONS 4096
+
+static void print_b64(const unsigned char *data, size_t len)
+{
+	unsigned char out[128];
+
+	EVP_EncodeBlock(out, data, (int)len);
+	fputs((const char *)out, stdout);
+}
+
+/* SaltedPassword = PBKDF2(pw, salt, i); StoredKey = H(HMAC(SP, "Client
+ * Key")); ServerKey = HMAC(SP, "Server Key") (RFC 5802 section 3). */
+static int print_scram(const char *pw)
+{
+	unsigned char salt[16], salted[32], ckey[32], stored[32], skey[32];
+	unsigned len = 0;
+
+	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+	    !PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, sizeof(salt),
+			       SCRAM_ITERATIONS, EVP_sha256(), sizeof(salted),
+			       salted) ||
+	    HMAC(EVP_sha256(), salted, sizeof(salted),
+		 (const unsigned char *)"Client Key", 10, ckey, &len) == NULL ||
+	    HMAC(EVP_sha256(), salted, sizeof(salted),
+		 (const unsigned char *)"Server Key", 10, skey, &len) == NULL ||
+	    !EVP_Digest(ckey, sizeof(ckey), stored, NULL, EVP_sha256(), NULL))
+		return -1;
+	printf("{SCRAM-SHA-256}%d,", SCRAM_ITERATIONS);
+	print_b64(salt, sizeof(salt));
+	putchar(',');
+	print_b64(stored, sizeof(stored));
+	putchar(',');
+	print_b64(skey, sizeof(skey));
+	putchar('\n');
+	OPENSSL_cleanse(salted, sizeof(salted));
+	OPENSSL_cleanse(ckey, sizeof(ckey));
+	return 0;
+}
+
+static int print_crypt(const char *pw)
+{
+	struct crypt_data *data = calloc(1, sizeof(*data));
+	char *setting = crypt_gensalt_ra("$y$", 0, NULL, 0);
+	const char *hash = NULL;
+	int ret = -1;
+
+	if (setting != NULL && data != NULL)
+		hash = crypt_r(pw, setting, data);
+	if (hash != NULL && hash[0] == '$') {
+		printf("{CRYPT}%s\n", hash);
+		ret = 0;
+	}
+	if (data != NULL)
+		explicit_bzero(data, sizeof(*data));
+	free(data);
+	free(setting);
+	return ret;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: posthorn-passwd [-n] [-s CRYPT|SCRAM-SHA-256] "
+			"< password\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	char pw[PASSWD_MAX], again[PASSWD_MAX];
-	struct crypt_data *data;
-	const char *hash;
-	char *setting;
-	int confirm = argc > 1 && strcmp(argv[1], "-n") == 0;
-	int len;
+	const char *scheme = "CRYPT";
+	int confirm = 0, len, opt, ret;
 
-	if (argc > 2 || (argc == 2 && !confirm)) {
-		fprintf(stderr, "usage: posthorn-passwd [-n] < password\n");
-		return 2;
+	while ((opt = getopt(argc, argv, "ns:")) != -1) {
+		if (opt == 'n')
+			confirm = 1;
+		else if (opt == 's')
+			scheme = optarg;
+		else
+			return usage();
 	}
+	if (optind != argc || (strcasecmp(scheme, "CRYPT") != 0 &&
+			       strcasecmp(scheme, "SCRAM-SHA-256") != 0))
+		return usage();
 	len = passwd_read("Password: ", pw, sizeof(pw));
 	if (len <= 0) {
 		fprintf(stderr, "posthorn-passwd: no password read\n");
@@ -74,22 +152,12 @@ int main(int argc, char **argv)
 		}
 		explicit_bzero(again, sizeof(again));
 	}
-	setting = crypt_gensalt_ra("$y$", 0, NULL, 0);
-	data = calloc(1, sizeof(*data));
-	if (setting == NULL || data == NULL) {
-		fprintf(stderr, "posthorn-passwd: crypt_gensalt: %s\n",
-			strerror(errno));
-		return 1;
-	}
-	hash = crypt_r(pw, setting, data);
+	ret = strcasecmp(scheme, "CRYPT") == 0 ? print_crypt(pw)
+					       : print_scram(pw);
 	explicit_bzero(pw, sizeof(pw));
-	if (hash == NULL || hash[0] == '*') {
-		fprintf(stderr, "posthorn-passwd: crypt failed\n");
+	if (ret < 0) {
+		fprintf(stderr, "posthorn-passwd: hashing failed\n");
 		return 1;
 	}
-	printf("{CRYPT}%s\n", hash);
-	explicit_bzero(data, sizeof(*data));
-	free(data);
-	free(setting);
 	return 0;
 }

@@ -4,6 +4,7 @@
  * slow part) runs without any lock held. */
 #include <crypt.h>
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,6 +355,48 @@ static int pwf_lookup(void *state, const struct ph_auth_request *req,
 	return ret;
 }
 
+/* A SCRAM-SHA-256 secret derived from a {PLAIN} password (RFC 5802 3),
+ * with a fresh salt: malloc'd "iter,salt,StoredKey,ServerKey". */
+static char *pwf_scram_from_plain(const char *password)
+{
+	unsigned char salt[16], salted[32], ckey[32], stored[32], skey[32];
+	unsigned char b64[4][64];
+	unsigned len = 0;
+	char *out = NULL;
+
+	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+	    !PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt,
+			       sizeof(salt), 4096, EVP_sha256(), sizeof(salted),
+			       salted) ||
+	    HMAC(EVP_sha256(), salted, sizeof(salted),
+		 (const unsigned char *)"Client Key", 10, ckey, &len) == NULL ||
+	    HMAC(EVP_sha256(), salted, sizeof(salted),
+		 (const unsigned char *)"Server Key", 10, skey, &len) == NULL ||
+	    !EVP_Digest(ckey, sizeof(ckey), stored, NULL, EVP_sha256(), NULL))
+		goto out;
+	EVP_EncodeBlock(b64[0], salt, sizeof(salt));
+	EVP_EncodeBlock(b64[1], stored, sizeof(stored));
+	EVP_EncodeBlock(b64[2], skey, sizeof(skey));
+	if (asprintf(&out, "4096,%s,%s,%s", b64[0], b64[1], b64[2]) < 0)
+		out = NULL;
+out:
+	OPENSSL_cleanse(salted, sizeof(salted));
+	OPENSSL_cleanse(ckey, sizeof(ckey));
+	return out;
+}
+
+/* The secret of entry `e` in `want`'s format, malloc'd; NULL when the
+ * entry has none (a crypt hash cannot become a SCRAM secret). */
+static char *pwf_secret(const struct passwdfile_entry *e,
+			enum passwdfile_scheme want)
+{
+	if (e->scheme == want)
+		return strdup(e->secret);
+	if (want == PASSWDFILE_SCRAM_SHA_256 && e->scheme == PASSWDFILE_PLAIN)
+		return pwf_scram_from_plain(e->secret);
+	return NULL;
+}
+
 static int pwf_lookup_credentials(void *state,
 				  const struct ph_auth_request *req,
 				  const char *scheme, ph_user *user,
@@ -363,6 +406,7 @@ static int pwf_lookup_credentials(void *state,
 	const struct passwdfile_entry *e;
 	struct pwf_snapshot *snap;
 	enum passwdfile_scheme want;
+	char *secret;
 	int ret;
 
 	if (strcmp(scheme, "PLAIN") == 0)
@@ -373,21 +417,36 @@ static int pwf_lookup_credentials(void *state,
 		return PH_ENOTSUP;
 	e = pwf_lookup_entry(st, req, &snap, &ret, error_r);
 	if (e != NULL) {
-		if (e->scheme != want) {
+		secret = pwf_secret(e, want);
+		if (secret == NULL) {
 			*error_r = "no secret in that scheme";
 			ret = PH_ENOTSUP;
 		} else {
 			ret = pwf_fill(st, e, user);
 			if (ret == PH_OK &&
-			    st->api->user_set(user, "credentials", e->secret) <
-				0)
+			    st->api->user_set(user, "credentials", secret) < 0)
 				ret = PH_ETEMP;
+			explicit_bzero(secret, strlen(secret));
+			free(secret);
 		}
 	}
 	if (snap != NULL)
 		pwf_release(st, snap);
 	return ret;
 }
+
+static const char *const pwf_schemes[] = {"PLAIN", "SCRAM-SHA-256", NULL};
+
+/* Not const: init() publishes credential_schemes only with scram = yes,
+ * since SCRAM then must work for every user of the file. */
+static struct ph_auth_ops pwf_ops = {
+    PH_AUTH_OPS_INIT,
+    .thread_safe = 1,
+    .verify_plain = pwf_verify_plain,
+    .lookup = pwf_lookup,
+    .credential_schemes = pwf_schemes,
+    .lookup_credentials = pwf_lookup_credentials,
+};
 
 static void pwf_fini(void *state)
 {
@@ -432,6 +491,7 @@ static int pwf_init(const struct ph_core_api *api, const ph_config *config,
 {
 	struct pwf_state *st;
 	const char *path = api->config_get(config, "path");
+	uint64_t scram = 0;
 	int ret;
 
 	if (path == NULL || path[0] == '\0') {
@@ -449,6 +509,10 @@ static int pwf_init(const struct ph_core_api *api, const ph_config *config,
 		*error_r = "auth-passwdfile: out of memory or no yescrypt";
 		return PH_ENOMEM;
 	}
+	if (api->config_get_uint(config, "scram", &scram) == PH_OK && scram)
+		pwf_ops.credential_schemes = pwf_schemes;
+	else
+		pwf_ops.credential_schemes = NULL;
 	ret = pwf_refresh(st, error_r);
 	if (ret < 0) {
 		pwf_fini(st);
@@ -459,20 +523,12 @@ static int pwf_init(const struct ph_core_api *api, const ph_config *config,
 	return PH_OK;
 }
 
-static const char *const pwf_schemes[] = {"PLAIN", "SCRAM-SHA-256", NULL};
-
-static const struct ph_auth_ops pwf_ops = {
-    PH_AUTH_OPS_INIT,
-    .thread_safe = 1,
-    .verify_plain = pwf_verify_plain,
-    .lookup = pwf_lookup,
-    .credential_schemes = pwf_schemes,
-    .lookup_credentials = pwf_lookup_credentials,
-};
-
 static const struct ph_setting_def pwf_settings[] = {
     {"path", PH_SETTING_STRING, NULL, NULL, 0,
      "passwd-file: user:{SCHEME}secret:uid:gid:gecos:home:shell:extra"},
+    {"scram", PH_SETTING_BOOL, "no", NULL, 0,
+     "offer SCRAM-SHA-256: every user needs a {SCRAM-SHA-256} or {PLAIN} "
+     "secret"},
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 

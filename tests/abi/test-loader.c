@@ -241,6 +241,44 @@ static void test_load_world_writable(void)
 	rmdir(dir);
 }
 
+/* A plugin file replaced on disk while the old one is loaded (upgrade,
+ * then SIGHUP): the new load maps the new file; an unchanged file gives
+ * the loaded object again. */
+static void test_reload_replaced_file(void)
+{
+	char dir[] = "/tmp/ph-abi-XXXXXX", path[256], *e = NULL;
+	struct ph__plugin *a, *b, *c;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/abi-good.so", dir);
+	copy_file(PH_ABI_PLUGIN_DIR "/abi-good.so", path);
+	chmod(path, 0755);
+	a = ph__plugin_load(dir, "abi-good", PH_PLUGIN_PROTOCOL, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_STRING_EQUAL(a->desc->version, "1");
+	b = ph__plugin_load(dir, "abi-good", PH_PLUGIN_PROTOCOL, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_EQUAL(a->desc, b->desc);
+	/* Replace the file the way installers do: new inode, rename. */
+	char tmp[300];
+
+	snprintf(tmp, sizeof(tmp), "%s/new.so", dir);
+	copy_file(PH_ABI_PLUGIN_DIR "/abi-v2.so", tmp);
+	chmod(tmp, 0755);
+	CU_ASSERT_EQUAL(rename(tmp, path), 0);
+	c = ph__plugin_load(dir, "abi-good", PH_PLUGIN_PROTOCOL, &e);
+	if (c == NULL)
+		printf("\n    error: %s", e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->desc->version, "2");
+	CU_ASSERT_STRING_EQUAL(a->desc->version, "1");
+	ph__plugin_unload(&a);
+	ph__plugin_unload(&b);
+	ph__plugin_unload(&c);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_duplicate_name(void)
 {
 	char path[] = "/tmp/ph-abi-cfg-XXXXXX", *e = NULL;
@@ -284,6 +322,7 @@ static CU_TestInfo tests[] = {
     {"load: missing file, bad name", test_load_missing},
     {"load: world-writable file", test_load_world_writable},
     {"load: duplicate name", test_duplicate_name},
+    {"load: file replaced while loaded", test_reload_replaced_file},
     CU_TEST_INFO_NULL,
 };
 

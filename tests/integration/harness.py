@@ -86,12 +86,13 @@ def deliver(path, user, message_bytes, folder=None):
     """Drops a message into a Maildir like an MTA: write tmp/, rename to new/.
 
     `path` is a Server (then its maildir(user) is used) or the Maildir
-    directory itself. `folder`: a Maildir++ folder name ("Sent" ->
-    <Maildir>/.Sent), created when missing. Returns the new file's path."""
+    directory itself. `folder`: a mailbox name with '/' as separator, in
+    the Maildir++ layout ("Sent" -> <Maildir>/.Sent, "a/b" -> .a.b),
+    created when missing. Returns the new file's path."""
     if isinstance(path, Server):
         path = path.maildir(user)
     if folder:
-        path = os.path.join(path, '.' + folder)
+        path = os.path.join(path, '.' + folder.replace('/', '.'))
     for sub in ('tmp', 'new', 'cur'):
         os.makedirs(os.path.join(path, sub), mode=0o700, exist_ok=True)
     deliver.counter += 1
@@ -135,6 +136,8 @@ class Server:
         self.users_file = os.path.join(self.tmp, 'users')
         self.write_users(self.users)
         self.ports = {}
+        self.hosts = {}  # listener -> host of its first address
+        self.probes = 0  # readiness probe connections made so far
         self.listeners = {}
         for name, opts in listeners.items():
             self.listeners[name] = dict(opts)
@@ -190,6 +193,8 @@ class Server:
                 m = re.match(r'\s*(\[[^\]]*\]|[^:,]+):(\d+)', opts['listen'])
                 if m:
                     self.ports[name] = int(m.group(2))
+                    host = m.group(1).strip('[]')
+                    self.hosts[name] = HOST if host == '*' else host
             if opts.get('tls', 'none') != 'none':
                 opts.setdefault('cert', self.cert_file)
                 opts.setdefault('key', self.key_file)
@@ -205,22 +210,73 @@ class Server:
     # ---- process control ----
 
     def start(self, timeout=15):
-        self._log = open(self.log_path, 'ab')
-        self.proc = subprocess.Popen(
-            [POSTHORND, '-c', self.config_path], stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=self._log, cwd=self.tmp)
-        self.wait_ports(timeout)
+        """Starts posthornd and waits until every port accepts. A port
+        taken meanwhile by another process is replaced and the start
+        retried (free_port() cannot reserve)."""
+        for attempt in range(3):
+            mark = len(self.log_text())
+            self._log = open(self.log_path, 'ab')
+            self.proc = subprocess.Popen(
+                [POSTHORND, '-c', self.config_path],
+                stdin=subprocess.DEVNULL, stdout=self._log,
+                stderr=self._log, cwd=self.tmp)
+            try:
+                self._wait_started(mark, timeout)
+                self.wait_ports(timeout)
+                return self
+            except ServerError:
+                if self.proc.poll() is None or attempt == 2 or \
+                        'Address already in use' not in self.log_text():
+                    raise
+                self._log.close()
+                for name, opts in self.listeners.items():
+                    if 'listen' not in opts:
+                        self.ports.pop(name, None)
+                self.write_config()
         return self
+
+    def _wait_started(self, mark, timeout):
+        """Every worker logged 'serving' after `mark` (so the sockets are
+        ours, not another process's on a port taken meanwhile)."""
+        deadline = time.time() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise ServerError('posthornd exited with %s:\n%s' %
+                                  (self.proc.returncode, self.log_text()))
+            if self.log_text()[mark:].count(': info: serving ') >= \
+                    (int(self.workers) if str(self.workers).isdigit() else 1):
+                return
+            if time.time() > deadline:
+                raise ServerError('posthornd did not start:\n' +
+                                  self.log_text())
+            time.sleep(0.05)
+
+    def wait_idle(self, timeout=10):
+        """Waits until every connection logged so far has disconnected
+        (e.g. the readiness probes of start())."""
+        deadline = time.time() + timeout
+        while True:
+            text = self.log_text()
+            connects = len(re.findall(r': connect: ', text))
+            if connects >= self.probes and \
+                    connects <= len(re.findall(r': disconnect: ', text)):
+                return
+            if time.time() > deadline:
+                raise AssertionError('connections still open:\n' + text)
+            time.sleep(0.05)
 
     def wait_ports(self, timeout=15, ports=None):
         deadline = time.time() + timeout
         for port in (ports or self.ports.values()):
+            host = next((self.hosts.get(n, HOST) for n, p in
+                         self.ports.items() if p == port), HOST)
             while True:
                 if self.proc.poll() is not None:
                     raise ServerError('posthornd exited with %s:\n%s' %
                                       (self.proc.returncode, self.log_text()))
                 try:
-                    socket.create_connection((HOST, port), 0.5).close()
+                    socket.create_connection((host, port), 0.5).close()
+                    self.probes += 1
                     break
                 except OSError:
                     if time.time() > deadline:
@@ -292,11 +348,12 @@ class Server:
 
     def connect(self, name, timeout=10):
         return LineClient(socket.create_connection(
-            (HOST, self.port(name)), timeout))
+            (self.hosts.get(name, HOST), self.port(name)), timeout))
 
     def connect_tls(self, name, timeout=10):
         ctx = ssl.create_default_context(cafile=self.ca_file)
-        s = socket.create_connection((HOST, self.port(name)), timeout)
+        s = socket.create_connection((self.hosts.get(name, HOST),
+                                      self.port(name)), timeout)
         return LineClient(ctx.wrap_socket(s, server_hostname='localhost'))
 
     def ssl_context(self):
@@ -304,11 +361,31 @@ class Server:
 
 
 class LineClient:
-    """A tiny line-oriented client for tests (CRLF)."""
+    """A tiny line-oriented client for tests (CRLF). `buf` holds bytes
+    received but not consumed yet."""
 
     def __init__(self, sock):
         self.sock = sock
-        self.buf = b''
+        self._buf = bytearray()
+        self._pos = 0
+
+    @property
+    def buf(self):
+        return bytes(self._buf[self._pos:])
+
+    @buf.setter
+    def buf(self, value):
+        self._buf = bytearray(value)
+        self._pos = 0
+
+    def _fill(self):
+        chunk = self.sock.recv(262144)
+        if chunk:
+            if self._pos > 1048576:
+                del self._buf[:self._pos]
+                self._pos = 0
+            self._buf += chunk
+        return chunk
 
     def send(self, data):
         if isinstance(data, str):
@@ -321,22 +398,26 @@ class LineClient:
 
     def line(self):
         """Next line without CRLF as str; '' at EOF."""
-        while b'\n' not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                rest, self.buf = self.buf, b''
+        scanned = 0  # bytes after _pos known to hold no LF
+        while True:
+            i = self._buf.find(b'\n', self._pos + scanned)
+            if i >= 0:
+                break
+            scanned = len(self._buf) - self._pos
+            if not self._fill():
+                rest = bytes(self._buf[self._pos:])
+                self.buf = b''
                 return rest.decode('utf-8', 'replace')
-            self.buf += chunk
-        line, self.buf = self.buf.split(b'\n', 1)
+        line = bytes(self._buf[self._pos:i])
+        self._pos = i + 1
         return line.rstrip(b'\r').decode('utf-8', 'replace')
 
     def read_exact(self, n):
-        while len(self.buf) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
+        while len(self._buf) - self._pos < n:
+            if not self._fill():
                 break
-            self.buf += chunk
-        data, self.buf = self.buf[:n], self.buf[n:]
+        data = bytes(self._buf[self._pos:self._pos + n])
+        self._pos += len(data)
         return data
 
     def is_closed(self, timeout=5):
@@ -346,12 +427,10 @@ class LineClient:
             r, _, _ = select.select([self.sock], [], [], 0.1)
             if r:
                 try:
-                    chunk = self.sock.recv(65536)
+                    if not self._fill():
+                        return True
                 except (ConnectionResetError, ssl.SSLError):
                     return True
-                if not chunk:
-                    return True
-                self.buf += chunk
         return False
 
     def starttls(self, ctx, server_hostname='localhost'):
@@ -387,6 +466,9 @@ class TestCase(unittest.TestCase):
     workers = 1
     core = {}
     server = None
+    # Fail the class when ASan/UBSan/LSan reported anything in the daemon
+    # log (reports are printed as warnings otherwise).
+    sanitizer_clean = False
 
     @classmethod
     def setUpClass(cls):
@@ -401,9 +483,25 @@ class TestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        report = None
         if cls.server is not None:
+            cls.server.stop()
+            report = sanitizer_report(cls.server.log_text())
             cls.server.cleanup()
         super().tearDownClass()
+        if report and cls.sanitizer_clean:
+            raise AssertionError('sanitizer report in the daemon log:\n' +
+                                 report)
+        if report:
+            sys.stderr.write('warning: sanitizer report in the daemon '
+                             'log:\n' + report)
+
+
+def sanitizer_report(log_text):
+    """The sanitizer lines of a daemon log, or None."""
+    lines = [line for line in log_text.splitlines()
+             if 'Sanitizer' in line or 'runtime error:' in line]
+    return '\n'.join(lines) if lines else None
 
 
 class _CountingResult(unittest.TextTestResult):

@@ -3,6 +3,9 @@
 results, the failure penalty, the per-IP lockout, the request table, and
 the fail2ban filter against the daemon's own log lines."""
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -14,43 +17,17 @@ import time
 
 import harness
 
-MSG_PLAIN, MSG_LOOKUP, MSG_REPLY = 1, 2, 128
-PH_OK, PH_EAUTH, PH_EUNKNOWN = 0, -14, -15
+from authwire import *  # noqa: F401,F403 (wire format helpers)
+
 FILTER = os.path.join(harness.SOURCE_DIR, 'dist', 'fail2ban', 'filter.d',
                       'posthorn.conf')
-
-
-def encode_request(rtype, rid, user, password=b'', rip='', service='test',
-                   scheme='', lip='127.0.0.1', secured=0):
-    def s(v):
-        v = v.encode() if isinstance(v, str) else v
-        return struct.pack('=I', len(v)) + v + b'\0'
-    payload = struct.pack('=I', secured) + s(service) + s(user) + \
-        s(password) + s(scheme) + s(rip) + s(lip)
-    return struct.pack('=III', rtype, len(payload), rid) + payload
-
-
-def decode_reply(data):
-    rtype, plen, rid = struct.unpack_from('=III', data, 0)
-    assert rtype == MSG_REPLY and plen == len(data) - 12, data
-    result, delay = struct.unpack_from('=iI', data, 12)
-    pos = 20
-    out = []
-    for _ in range(2):
-        (n,) = struct.unpack_from('=I', data, pos)
-        out.append(data[pos + 4:pos + 4 + n].decode())
-        assert data[pos + 4 + n] == 0
-        pos += 5 + n
-    assert pos == len(data)
-    return dict(id=rid, result=result, delay_ms=delay, message=out[0],
-                record=dict(kv.split('=', 1) for kv in out[1].split('\t')
-                            if kv))
 
 
 class AuthService(harness.TestCase):
     listeners = {'echo': dict(protocol='echo', tls='none',
                               allow_plaintext='yes')}
     users = [('alice', 'secret'), ('bob', 'hunter2')]
+    extra = {'auth-passwdfile': {'scram': 'yes'}}
     next_id = 1
 
     def connect(self):
@@ -62,6 +39,8 @@ class AuthService(harness.TestCase):
         s.settimeout(10)
         s.connect(path)
         self.addCleanup(s.close)
+        # every connection starts with the service's hello
+        self.assertEqual(decode_hello(s.recv(65536)), 'SCRAM-SHA-256')
         return s
 
     def send(self, s, rtype, user, password=b'', **kw):
@@ -70,9 +49,9 @@ class AuthService(harness.TestCase):
                               **kw))
         return AuthService.next_id
 
-    def ask(self, user, password, rip, rtype=MSG_PLAIN):
+    def ask(self, user, password, rip, rtype=MSG_PLAIN, scheme=''):
         s = self.connect()
-        rid = self.send(s, rtype, user, password, rip=rip)
+        rid = self.send(s, rtype, user, password, rip=rip, scheme=scheme)
         t0 = time.time()
         r = decode_reply(s.recv(65536))
         r['elapsed'] = time.time() - t0
@@ -98,6 +77,33 @@ class AuthService(harness.TestCase):
         r = self.ask('bob', b'', '', rtype=MSG_LOOKUP)
         self.assertEqual(r['result'], PH_OK)
         self.assertEqual(r['record']['user'], 'bob')
+
+    def test_plain_secret_never_served(self):
+        # a {PLAIN} password cannot be fetched through the socket
+        r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS, scheme='PLAIN')
+        self.assertEqual(r['result'], PH_ENOTSUP)
+        self.assertNotIn('credentials', r['record'])
+        # only a SCRAM secret derived from it (scram = yes), fresh salt
+        r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS,
+                     scheme='SCRAM-SHA-256')
+        self.assertEqual(r['result'], PH_OK)
+        iters, salt, stored, server = r['record']['credentials'].split(',')
+        salted = hashlib.pbkdf2_hmac('sha256', b'secret',
+                                     base64.b64decode(salt), int(iters))
+        ckey = hmac.new(salted, b'Client Key', hashlib.sha256).digest()
+        self.assertEqual(base64.b64decode(stored),
+                         hashlib.sha256(ckey).digest())
+        self.assertNotIn('secret', r['record']['credentials'])
+
+    def test_reported_failure(self):
+        # a worker-verified failure (a SCRAM proof) is counted and logged
+        r = self.ask('bob', b'', '198.51.100.9', rtype=MSG_FAILED,
+                     scheme='SCRAM-SHA-256')
+        self.assertEqual(r['result'], PH_EAUTH)
+        line = self.server.wait_log(
+            r'[^\n]*auth failed: user=<bob> rip=198\.51\.100\.9 '
+            r'service=test reason=SCRAM-SHA-256 proof mismatch').group(0)
+        self.check_filter([line], ['198.51.100.9'])
 
     def test_unknown_request_type_closes(self):
         s = self.connect()
@@ -166,14 +172,41 @@ class AuthService(harness.TestCase):
             self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
             self.assertEqual(out.stdout.split(), hosts, out.stdout)
         else:
-            text = open(FILTER).read()
-            fail = re.search(r'^failregex = (.*)$', text, re.M).group(1)
-            fail = fail.replace('<HOST>', r'(?P<host>[0-9a-fA-F.:]+)')
-            fail = re.sub(r'</?F-USER>', '', fail).lstrip('^')
-            found = [re.search(r'auth: (?:\w+: )?' + fail, ln).group('host')
-                     for ln in lines]
+            found = [h for h in (filter_host(ln) for ln in lines) if h]
             self.assertEqual(found, hosts)
 
+    def test_filter_not_fooled_by_other_lines(self):
+        # a user name a worker logs must never plant a ban of someone else
+        lines = [
+            '2026-11-27T00:29:42.937Z posthornd[23024] worker 1: info: '
+            'Xk3f 1.2.3.4: login failed: user=x posthornd[1] auth: auth '
+            'failed: user=<a> rip=6.6.6.6 service=x reason=y',
+            'Nov 27 00:40:01 mx posthornd[812]: worker 1: Xk3f 1.2.3.4: '
+            'login failed: user=posthornd[1] auth: auth failed: user=<a> '
+            'rip=6.6.6.6 service=x reason=y',
+            'Nov 27 00:40:01 mx posthornd[812]: auth: auth failed: '
+            'user=<bob> rip=192.0.2.7 service=imap4 reason=locked out',
+        ]
+        self.check_filter(lines, ['192.0.2.7'])
+
+
+def filter_host(line):
+    """What the shipped filter bans for `line` (None: no match),
+    evaluated with Python re the way fail2ban does: date removed,
+    prefregex, then failregex on its F-CONTENT."""
+    text = open(FILTER).read()
+    pref = re.search(r'^prefregex = (.*)$', text, re.M).group(1)
+    fail = re.search(r'^failregex = (.*)$', text, re.M).group(1)
+    pref = pref.replace('%(_daemon)s', 'posthornd')
+    pref = pref.replace('<F-CONTENT>', '(?P<content>')
+    pref = pref.replace('</F-CONTENT>', ')')
+    fail = fail.replace('<HOST>', r'(?P<host>[0-9a-fA-F.:]+)')
+    fail = re.sub(r'</?F-USER>', '', fail)
+    line = re.sub(r'^(\d{4}-\d\d-\d\dT[\d:.]+Z|\w{3} +\d+ [\d:]+)',
+                  '', line)
+    m = re.match(pref, line)
+    m = m and re.match(fail, m.group('content'))
+    return m.group('host') if m else None
 
 if __name__ == '__main__':
     harness.main()

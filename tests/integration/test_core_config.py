@@ -58,6 +58,20 @@ class CheckConfig(harness.unittest.TestCase):
                        'cert = /nonexistent.pem\nkey = %s\n' % KEY, 8,
                        'cannot load cert /nonexistent.pem')
 
+    def test_bad_cipher_list(self):
+        self.check_bad('[listener.e]\nprotocol = echo\n'
+                       'listen = 127.0.0.1:1\ntls = implicit\n'
+                       'cert = %s\nkey = %s\nciphers = NO-SUCH-CIPHER\n'
+                       % (CERT, KEY), 10, '[listener.e] ciphers')
+
+    def test_key_not_matching_cert(self):
+        other_cert, other_key = harness.make_cert(
+            tempfile.mkdtemp(prefix='posthorn-cfgtest-'))
+        self.check_bad('[listener.e]\nprotocol = echo\n'
+                       'listen = 127.0.0.1:1\ntls = implicit\n'
+                       'cert = %s\nkey = %s\n' % (CERT, other_key), 9,
+                       'cannot load key')
+
     def test_duplicate_listener(self):
         self.check_bad('[listener.e]\nprotocol = echo\nlisten = 127.0.0.1:1\n'
                        '[listener.e]\nprotocol = echo\n', 7,

@@ -8,6 +8,8 @@ import time
 
 import harness
 
+harness.TestCase.sanitizer_clean = True
+
 
 class Echo(harness.TestCase):
     listeners = {
@@ -97,6 +99,23 @@ class Echo(harness.TestCase):
         self.assertEqual(data.count(b'x'), n)
         self.assertEqual(c.cmd('after big'), 'echo: after big')
         c.close()
+
+    def test_half_close_still_answered(self):
+        # Like `printf 'cmds' | nc -N`: the client shuts down its sending
+        # side right after pipelining; every answer must still arrive.
+        n = 3 * 1024 * 1024
+        c = self.server.connect('tp')
+        c.line()
+        c.send('echo one\r\nBIG %d\r\necho two\r\n' % n)
+        c.sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)
+        self.assertEqual(c.line(), 'echo: echo one')
+        self.assertEqual(c.read_exact(n + 2).count(b'x'), n)
+        self.assertEqual(c.line(), 'echo: echo two')
+        self.assertTrue(c.is_closed())
+        c.close()
+        self.server.wait_log(r'disconnect: reason=disconnected in=\d+ '
+                             r'out=%d' % (n + 2 + 53))
 
     def test_write_file_sendfile(self):
         with tempfile.NamedTemporaryFile(delete=False) as f:
@@ -190,7 +209,7 @@ class Limits(harness.TestCase):
     core = {'max_connections_per_ip': '2'}
 
     def test_per_ip_limit(self):
-        time.sleep(0.5)  # the harness's readiness probe must be gone
+        self.server.wait_idle()  # the harness's readiness probe
         a = self.server.connect('echo')
         b = self.server.connect('echo')
         self.assertEqual(a.line(), '+ echo ready')
@@ -205,6 +224,56 @@ class Limits(harness.TestCase):
         self.assertEqual(d.line(), '+ echo ready')
         for x in (b, c, d):
             x.close()
+
+
+class GlobalAndListenerLimits(harness.TestCase):
+    listeners = {'one': dict(protocol='echo', tls='none', max_connections='1'),
+                 'other': dict(protocol='echo', tls='none')}
+    core = {'max_connections': '2'}
+
+    def test_limits(self):
+        self.server.wait_idle()  # the harness's readiness probes
+        a = self.server.connect('one')
+        self.assertEqual(a.line(), '+ echo ready')
+        b = self.server.connect('one')
+        self.assertEqual(b.line(), '')
+        self.server.wait_log(r'\[listener.one\] connection limit of 1 '
+                             r'reached')
+        c = self.server.connect('other')
+        self.assertEqual(c.line(), '+ echo ready')
+        d = self.server.connect('other')
+        self.assertEqual(d.line(), '')
+        self.server.wait_log(r'worker 1: warning: connection limit of 2 '
+                             r'reached')
+        for x in (a, b, c, d):
+            x.close()
+
+
+def _ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(('::1', 0))
+        return True
+    except OSError:
+        return False
+
+
+@harness.unittest.skipUnless(_ipv6_loopback(), 'no IPv6 loopback')
+class Ipv6(harness.TestCase):
+    p4, p6 = harness.free_port(), harness.free_port('::1')
+    listeners = {'dual': dict(protocol='testproto', tls='none',
+                              listen='[::1]:%d, 127.0.0.1:%d' % (p6, p4))}
+
+    def test_both_families(self):
+        c = self.server.connect('dual')  # the first address: [::1]
+        self.assertEqual(c.line(), '+OK testproto ready')
+        self.assertRegex(c.cmd('INFO'), r' peer=::1 ')
+        c.close()
+        s = socket.create_connection(('127.0.0.1', self.p4), 5)
+        c = harness.LineClient(s)
+        self.assertEqual(c.line(), '+OK testproto ready')
+        self.assertRegex(c.cmd('INFO'), r' peer=127\.0\.0\.1 ')
+        c.close()
 
 
 if __name__ == '__main__':

@@ -8,6 +8,8 @@ import time
 
 import harness
 
+harness.TestCase.sanitizer_clean = True
+
 
 def worker_pids(server):
     """Live worker pids from the log ("posthornd[PID] worker N:")."""
@@ -162,6 +164,69 @@ class DropPrivileges(harness.TestCase):
         if harness.plugin_exists('auth-passwdfile'):
             self.assertEqual(c.cmd('LOGIN alice secret'), '+OK user=alice')
         c.close()
+
+
+
+@harness.unittest.skipUnless(harness.plugin_exists('auth-passwdfile'),
+                             'auth-passwdfile plugin not built')
+class AuthRestart(harness.TestCase):
+    listeners = {'tp': dict(protocol='testproto', tls='none',
+                            allow_plaintext='yes')}
+
+    def test_auth_service_restarted(self):
+        c = self.server.connect('tp')
+        c.line()
+        self.assertEqual(c.cmd('LOGIN alice secret'), '+OK user=alice')
+        pid = int(self.server.wait_log(r'posthornd\[(\d+)\] auth: ').group(1))
+        os.kill(pid, signal.SIGKILL)
+        self.server.wait_log(r'auth service \(pid %d\) killed by signal 9'
+                             % pid)
+        self.server.wait_log(r'auth service restarted \(pid \d+\)')
+        # The worker reconnects through <state_dir>/auth.sock; the first
+        # request may still meet the dead socket.
+        deadline = time.time() + 10
+        answer = None
+        c.close()
+        while time.time() < deadline:
+            c = self.server.connect('tp')
+            c.line()
+            answer = c.cmd('LOGIN alice secret')
+            c.close()
+            if answer == '+OK user=alice':
+                break
+            time.sleep(0.5)
+        self.assertEqual(answer, '+OK user=alice')
+
+
+class ReloadRemovesListener(harness.TestCase):
+    listeners = {'a': dict(protocol='echo', tls='none'),
+                 'b': dict(protocol='echo', tls='none')}
+
+    def test_removed_listener_stops_listening(self):
+        port_b = self.server.port('b')
+        # Held open so the old generation stays alive meanwhile.
+        held = self.server.connect('a')
+        self.assertEqual(held.line(), '+ echo ready')
+        del self.server.listeners['b']
+        self.server.reload()
+        self.server.wait_log('configuration generation 2 running')
+        deadline = time.time() + 5
+        refused = False
+        while time.time() < deadline and not refused:
+            try:
+                s = harness.socket.create_connection(
+                    (self.server.host, port_b), 1)
+                s.close()
+                time.sleep(0.1)
+            except ConnectionRefusedError:
+                refused = True
+        self.assertTrue(refused)
+        self.assertEqual(held.cmd('old'), 'echo: old')
+        held.close()
+        c = self.server.connect('a')
+        self.assertEqual(c.line(), '+ echo ready')
+        c.close()
+        self.server.ports.pop('b', None)
 
 
 if __name__ == '__main__':

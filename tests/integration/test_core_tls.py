@@ -10,6 +10,8 @@ import time
 
 import harness
 
+harness.TestCase.sanitizer_clean = True
+
 
 def s_client(args, stdin_text, timeout=15):
     p = subprocess.run(['openssl', 's_client'] + args, input=stdin_text,
@@ -24,6 +26,8 @@ class Tls(harness.TestCase):
         'plain': dict(protocol='testproto', tls='none'),
         'tls13': dict(protocol='testproto', tls='implicit',
                       tls_min_version='TLSv1.3'),
+        'chacha': dict(protocol='testproto', tls='implicit',
+                       ciphersuites='TLS_CHACHA20_POLY1305_SHA256'),
     }
     core = {'handshake_timeout': '1s'}
 
@@ -55,6 +59,17 @@ class Tls(harness.TestCase):
         self.assertEqual(c.cmd('STLS'), '+OK begin TLS')
         self.assertEqual(c.line(), '-ERR invalid argument')
         self.assertEqual(c.cmd('QUIT'), '+OK bye')
+
+    def test_output_after_starttls_goes_through_tls(self):
+        c = self.server.connect('starttls')
+        c.line()
+        self.assertEqual(c.cmd('STLS2'), '+OK begin TLS')
+        self.assertFalse(c.is_closed(0.3))
+        self.assertEqual(c.buf, b'')
+        c.starttls(self.server.ssl_context())
+        self.assertEqual(c.line(), '+OK inside TLS')
+        self.assertRegex(c.cmd('INFO'), r'^\+OK tls=1 ')
+        c.close()
 
     def test_starttls_s_client(self):
         out = s_client(['-connect', '127.0.0.1:%d' %
@@ -113,6 +128,12 @@ class Tls(harness.TestCase):
         c = self.server.connect_tls('tls13')
         self.assertRegex(c.cmd('INFO') if c.line() else '',
                          r'version=TLSv1\.3')
+        c.close()
+
+    def test_configured_ciphersuites(self):
+        c = self.server.connect_tls('chacha')
+        self.assertEqual(c.line(), '+OK testproto ready')
+        self.assertEqual(c.sock.cipher()[0], 'TLS_CHACHA20_POLY1305_SHA256')
         c.close()
 
     def test_default_refuses_tls11(self):

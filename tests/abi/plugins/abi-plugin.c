@@ -4,7 +4,8 @@
  *   ABI_MAJOR_OFF   built for ABI major + 1
  *   ABI_MINOR_OFF   built for a minor newer than the core's
  *   ABI_NO_SYMBOL   exports no posthorn_plugin at all
- *   ABI_WRONG_NAME  declares a name other than its file name */
+ *   ABI_WRONG_NAME  declares a name other than its file name
+ *   ABI_VERSION2    abi-good with version "2" (an upgraded file) */
 #include <posthorn/posthorn.h>
 
 static int abi_init(const struct ph_core_api *api, const ph_config *config,
@@ -47,12 +48,16 @@ PH_EXPORT const struct ph_plugin posthorn_plugin = {
     .abi_minor = PH_ABI_MINOR + 3,
 #endif
     .kind = PH_PLUGIN_PROTOCOL,
-#ifdef ABI_WRONG_NAME
+#if defined(ABI_WRONG_NAME) || defined(ABI_VERSION2)
     .name = "abi-good",
 #else
     .name = ABI_NAME,
 #endif
+#ifdef ABI_VERSION2
+    .version = "2",
+#else
     .version = "1",
+#endif
     .init = abi_init,
     .ops = &abi_ops,
 };

@@ -2,6 +2,8 @@
  * testproto - drives core features from integration tests. POP3-shaped
  * greeting so `openssl s_client -starttls pop3` works. Commands:
  *   STLS | STARTTLS     "+OK begin TLS", then conn_starttls()
+ *   STLS2               the same, then "+OK inside TLS" queued after the
+ *                       conn_starttls() call
  *   INFO                "+OK tls=<0|1> version=<v> listener=<l> peer=<ip>"
  *   BIG <n>             n bytes of 'x' then CRLF, produced in 4 KiB pieces
  *                       while output is below the low-water mark
@@ -135,15 +137,20 @@ static int tp_command(struct tp_conn *tc, char *line)
 	if (arg != NULL)
 		*arg++ = '\0';
 	if (strcasecmp(line, "STLS") == 0 ||
-	    strcasecmp(line, "STARTTLS") == 0) {
+	    strcasecmp(line, "STARTTLS") == 0 ||
+	    strcasecmp(line, "STLS2") == 0) {
 		api->conn_printf(tc->conn, "+OK begin TLS\r\n");
 		int ret = api->conn_starttls(tc->conn);
 
-		if (ret < 0)
+		if (ret < 0) {
 			api->conn_printf(tc->conn, "-ERR %s\r\n",
 					 api->strerror(ret));
-		else
-			return 1;
+			return 0;
+		}
+		/* Written after conn_starttls(): must travel inside TLS. */
+		if (strcasecmp(line, "STLS2") == 0)
+			api->conn_printf(tc->conn, "+OK inside TLS\r\n");
+		return 1;
 	} else if (strcasecmp(line, "INFO") == 0) {
 		struct ph_conn_info info = PH_CONN_INFO_INIT;
 

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <posthorn/posthorn.h>
 #include "cunit-main.h"
 #include "core/user.h"
@@ -37,10 +39,22 @@ static const char *fake_config_get(const ph_config *cfg, const char *key)
 	return strcmp(key, "path") == 0 ? (const char *)cfg : NULL;
 }
 
+static int fake_scram;
+
+static int fake_config_get_uint(const ph_config *cfg, const char *key,
+				uint64_t *value_r)
+{
+	if (strcmp(key, "scram") != 0)
+		return PH_ENOTFOUND;
+	*value_r = (uint64_t)fake_scram;
+	return PH_OK;
+}
+
 static const struct ph_core_api fake_api = {
     .struct_size = sizeof(struct ph_core_api),
     .log = fake_log,
     .config_get = fake_config_get,
+    .config_get_uint = fake_config_get_uint,
     .user_set = ph__user_set,
     .user_get = ph__user_get,
 };
@@ -398,7 +412,8 @@ static void test_plugin_lookup(void)
 	const char *err;
 	void *state;
 
-	write_file("alice:{PLAIN}pw:::::: mail=/m/a\n");
+	write_file("alice:{PLAIN}pw:::::: mail=/m/a\n"
+		   "bob:$6$salt$hash\n");
 	state = init_plugin();
 	req.user = PH_STR_LIT("alice");
 	req.password = PH_STR_LIT("");
@@ -409,10 +424,64 @@ static void test_plugin_lookup(void)
 	    ops()->lookup_credentials(state, &req, "PLAIN", u, &err), PH_OK);
 	CU_ASSERT_STRING_EQUAL(ph__user_get(u, "credentials"), "pw");
 	CU_ASSERT_EQUAL(
+	    ops()->lookup_credentials(state, &req, "CRAM-MD5", u, &err),
+	    PH_ENOTSUP);
+	req.user = PH_STR_LIT("bob");
+	CU_ASSERT_EQUAL(
 	    ops()->lookup_credentials(state, &req, "SCRAM-SHA-256", u, &err),
 	    PH_ENOTSUP);
 	req.user = PH_STR_LIT("zed");
 	CU_ASSERT_EQUAL(ops()->lookup(state, &req, u, &err), PH_EUNKNOWN);
+	ph__user_destroy(&u);
+	posthorn_plugin.fini(state);
+}
+
+/* With scram = yes the plugin publishes SCRAM-SHA-256 and derives the
+ * secret of a {PLAIN} user; the derived keys must be RFC 5802's. */
+static void test_plugin_scram_setting(void)
+{
+	struct ph_auth_request req = PH_AUTH_REQUEST_INIT;
+	unsigned char salt[64], stored[64], skey[64], salted[32], ckey[32],
+	    h[32], sk[32];
+	char salt64[64], stored64[64], skey64[64];
+	ph_user *u = ph__user_create();
+	unsigned iter = 0, len;
+	const char *err;
+	void *state;
+	int n;
+
+	write_file("alice:{PLAIN}pw\n");
+	state = init_plugin();
+	CU_ASSERT_PTR_NULL(ops()->credential_schemes);
+	posthorn_plugin.fini(state);
+	fake_scram = 1;
+	state = init_plugin();
+	fake_scram = 0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ops()->credential_schemes);
+	CU_ASSERT_STRING_EQUAL(ops()->credential_schemes[1], "SCRAM-SHA-256");
+	req.user = PH_STR_LIT("alice");
+	req.password = PH_STR_LIT("");
+	req.service = req.remote_ip = req.local_ip = "";
+	CU_ASSERT_EQUAL_FATAL(
+	    ops()->lookup_credentials(state, &req, "SCRAM-SHA-256", u, &err),
+	    PH_OK);
+	n = sscanf(ph__user_get(u, "credentials"), "%u,%63[^,],%63[^,],%63s",
+		   &iter, salt64, stored64, skey64);
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	CU_ASSERT_EQUAL(iter, 4096);
+	n = EVP_DecodeBlock(salt, (unsigned char *)salt64, (int)strlen(salt64));
+	CU_ASSERT_EQUAL_FATAL(n, 18); /* 16 bytes + padding */
+	EVP_DecodeBlock(stored, (unsigned char *)stored64,
+			(int)strlen(stored64));
+	EVP_DecodeBlock(skey, (unsigned char *)skey64, (int)strlen(skey64));
+	PKCS5_PBKDF2_HMAC("pw", 2, salt, 16, 4096, EVP_sha256(), 32, salted);
+	HMAC(EVP_sha256(), salted, 32, (const unsigned char *)"Client Key", 10,
+	     ckey, &len);
+	HMAC(EVP_sha256(), salted, 32, (const unsigned char *)"Server Key", 10,
+	     sk, &len);
+	EVP_Digest(ckey, 32, h, NULL, EVP_sha256(), NULL);
+	CU_ASSERT(memcmp(h, stored, 32) == 0);
+	CU_ASSERT(memcmp(sk, skey, 32) == 0);
 	ph__user_destroy(&u);
 	posthorn_plugin.fini(state);
 }
@@ -458,6 +527,7 @@ static CU_TestInfo plugin_tests[] = {
     {"SCRAM-SHA-256 secret (RFC 7677)", test_plugin_scram_secret},
     {"re-read on mtime change", test_plugin_reload},
     {"lookup and credentials", test_plugin_lookup},
+    {"scram = yes: SCRAM from {PLAIN}", test_plugin_scram_setting},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {

@@ -1,0 +1,1 @@
+ph_add_fuzz_target(addr tests/fuzz/fuzz-addr.c core/addr.c)

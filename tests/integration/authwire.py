@@ -1,0 +1,70 @@
+"""The auth service's wire format (core/auth-proto.h) for integration
+tests: requests, replies and the hello, plus a client for the daemon's
+<state_dir>/auth.sock."""
+
+import os
+import socket
+import struct
+import time
+
+MSG_PLAIN, MSG_LOOKUP, MSG_CREDENTIALS, MSG_FAILED = 1, 2, 3, 4
+MSG_REPLY, MSG_HELLO = 128, 129
+PH_OK, PH_EAUTH, PH_EUNKNOWN, PH_ENOTSUP = 0, -14, -15, -12
+
+
+def encode_request(rtype, rid, user, password=b'', rip='', service='test',
+                   scheme='', lip='127.0.0.1', secured=0):
+    def s(v):
+        v = v.encode() if isinstance(v, str) else v
+        return struct.pack('=I', len(v)) + v + b'\0'
+    payload = struct.pack('=I', secured) + s(service) + s(user) + \
+        s(password) + s(scheme) + s(rip) + s(lip)
+    return struct.pack('=III', rtype, len(payload), rid) + payload
+
+
+def decode_hello(data):
+    rtype, plen, rid = struct.unpack_from('=III', data, 0)
+    assert rtype == MSG_HELLO and plen == len(data) - 12 and rid == 0, data
+    (n,) = struct.unpack_from('=I', data, 12)
+    assert len(data) == 12 + 4 + n + 1 and data[-1] == 0, data
+    return data[16:16 + n].decode()
+
+
+def decode_reply(data):
+    rtype, plen, rid = struct.unpack_from('=III', data, 0)
+    assert rtype == MSG_REPLY and plen == len(data) - 12, data
+    result, delay = struct.unpack_from('=iI', data, 12)
+    pos = 20
+    out = []
+    for _ in range(2):
+        (n,) = struct.unpack_from('=I', data, pos)
+        out.append(data[pos + 4:pos + 4 + n].decode())
+        assert data[pos + 4 + n] == 0
+        pos += 5 + n
+    assert pos == len(data)
+    return dict(id=rid, result=result, delay_ms=delay, message=out[0],
+                record=dict(kv.split('=', 1) for kv in out[1].split('\t')
+                            if kv))
+
+
+def connect(state_dir, timeout=10):
+    """Connects to the service and returns (socket, hello schemes)."""
+    path = os.path.join(state_dir, 'auth.sock')
+    deadline = time.time() + timeout
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.05)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(timeout)
+    s.connect(path)
+    return s, decode_hello(s.recv(65536))
+
+
+def ask(state_dir, rtype, user, password=b'', rip='', scheme='', rid=1):
+    """One request on a fresh connection; returns the decoded reply."""
+    s, _ = connect(state_dir)
+    try:
+        s.send(encode_request(rtype, rid, user, password, rip=rip,
+                              scheme=scheme))
+        return decode_reply(s.recv(65536))
+    finally:
+        s.close()
