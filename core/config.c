@@ -216,12 +216,12 @@ int ph__config_parse_value(enum ph_setting_type type, const char *value,
 			break;
 		case 'm':
 		case 'M':
-			mult = 1024 * 1024;
+			mult = UINT64_C(1024) * 1024;
 			end++;
 			break;
 		case 'g':
 		case 'G':
-			mult = 1024 * 1024 * 1024;
+			mult = UINT64_C(1024) * 1024 * 1024;
 			end++;
 			break;
 		default:
@@ -699,7 +699,7 @@ static int load_core(struct ph__config *cfg, char **error_r)
 	cfg->idle_timeout = (unsigned)get_num(sec, "idle_timeout");
 	cfg->output_limit = (size_t)get_num(sec, "output_limit");
 	if (get_num(sec, "input_buffer") < 512 ||
-	    get_num(sec, "input_buffer") > 16 * 1024 * 1024) {
+	    get_num(sec, "input_buffer") > UINT64_C(16) * 1024 * 1024) {
 		*error_r = config_error(sec, entry_line(sec, "input_buffer"),
 					"[core] input_buffer: must be between "
 					"512 and 16M");

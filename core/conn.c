@@ -60,6 +60,7 @@ struct ph_conn {
 	int opened;  /* conn_open succeeded: conn_closed is owed */
 	int closing; /* no more input; flush then free */
 	int eof;
+	int read_error; /* reset or TLS failure, not a clean EOF */
 	int destroy_scheduled;
 	int tls_failed; /* skip SSL_shutdown */
 	const char *reason;
@@ -404,6 +405,7 @@ static void conn_read_socket(ph_conn *c)
 					    c, PH_LOG_DEBUG, "TLS read: %s",
 					    ssl_err_text(buf, sizeof(buf)));
 					c->eof = 1;
+					c->read_error = 1;
 					c->reason = "disconnected";
 				}
 				break;
@@ -416,6 +418,7 @@ static void conn_read_socket(ph_conn *c)
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
 				c->eof = 1;
+				c->read_error = 1;
 				c->reason = "connection reset";
 				break;
 			}
@@ -433,7 +436,10 @@ static void conn_read_socket(ph_conn *c)
 		ev_timer_again(c->env->loop, &c->idle);
 	if (got)
 		conn_dispatch_input(c);
-	if (c->eof && !c->closing)
+	/* A reset ends everything; a clean EOF (the client may only have
+	 * shut down its sending side) lets the protocol answer what it has
+	 * already received: conn_after() closes once the output is out. */
+	if (c->eof && !c->closing && c->read_error)
 		conn_close_now(c, c->reason);
 }
 
@@ -666,8 +672,16 @@ static void conn_after(ph_conn *c)
 		return;
 	if (c->state != CONN_HANDSHAKE)
 		conn_flush(c);
-	if (!c->destroy_scheduled)
-		conn_update_read(c);
+	if (c->destroy_scheduled)
+		return;
+	/* After the peer's EOF: once everything the protocol had to say is
+	 * sent (it had its conn_input / conn_output_ready calls), close. */
+	if (c->eof && !c->closing && c->state == CONN_OPEN &&
+	    c->out.head == NULL && c->held.head == NULL) {
+		conn_close_now(c, c->reason);
+		return;
+	}
+	conn_update_read(c);
 }
 
 /* ---- idle ---- */

@@ -322,7 +322,7 @@ static pid_t spawn_worker(struct gen *g, unsigned idx, int auth_fd)
 			close_other_fds(keep, n);
 			free(keep);
 		}
-		_exit(ph__worker_run(&p));
+		exit(ph__worker_run(&p));
 	}
 	g->workers[idx].pid = pid;
 	g->workers[idx].started = now_mono();
@@ -390,8 +390,8 @@ static pid_t spawn_auth(struct gen *g, int *fds, size_t count)
 		close_other_fds(fds, count + 1);
 		ph__log_init(g->cfg->log_target, g->cfg->log_level, "auth");
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		_exit(ph__auth_service_run(g->cfg, fds, count,
-					   g->auth_listen_fd));
+		exit(ph__auth_service_run(g->cfg, fds, count,
+					  g->auth_listen_fd));
 	}
 	if (pid < 0)
 		ph__log_error("fork: %s", strerror(errno));
@@ -667,7 +667,7 @@ static void shutdown_all(void)
 	sigaddset(&set, SIGCHLD);
 	for (;;) {
 		unsigned alive = 0;
-		struct timespec ts = {0, 200 * 1000 * 1000};
+		struct timespec ts = {0, 200000000L};
 
 		reap();
 		for (struct gen *g = M.gens; g != NULL; g = g->next)
@@ -689,7 +689,7 @@ static void shutdown_all(void)
 	}
 	for (;;) {
 		unsigned alive = 0;
-		struct timespec ts = {0, 200 * 1000 * 1000};
+		struct timespec ts = {0, 200000000L};
 
 		reap();
 		for (struct gen *g = M.gens; g != NULL; g = g->next)

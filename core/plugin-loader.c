@@ -331,7 +331,7 @@ void ph__plugin_unload(struct ph__plugin **pp)
 	if (p == NULL)
 		return;
 	*pp = NULL;
-	if (p->initialised && p->desc->fini != NULL) {
+	if (p->initialised && p->desc != NULL && p->desc->fini != NULL) {
 		const char *prev = ph__api_set_current(p->name);
 
 		p->desc->fini(p->state);

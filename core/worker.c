@@ -321,6 +321,8 @@ int ph__worker_run(const struct ph__worker_params *p)
 	if ((cfg->listener_count > 0 && w.listeners == NULL) ||
 	    (p->sock_count > 0 && w.accepts == NULL)) {
 		ph__log_error("out of memory");
+		free(w.listeners);
+		free(w.accepts);
 		return 1;
 	}
 	for (size_t i = 0; i < cfg->listener_count; i++) {

@@ -173,6 +173,8 @@ int imap_flags_arg(struct imap_client *c, const char *tag,
 			*flags_r |= system_flags[i].flag;
 			continue;
 		}
+		if (strpbrk(s, "*%]\\") != NULL)
+			goto bad; /* not an atom (RFC 3501 flag-keyword) */
 		if (c->box == NULL)
 			continue; /* APPEND without a view: keywords later */
 		ret = c->storage->keyword_index(c->box, s, create, &idx);

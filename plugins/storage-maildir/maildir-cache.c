@@ -44,6 +44,7 @@ struct maildir_cache {
 	uint32_t uidvalidity;
 	struct cache_slot *slots;
 	size_t mask, used;
+	int fd; /* for appends, opened on the first cache_set; -1 */
 };
 
 static uint32_t cache_hash(uint32_t uid, const char *field)
@@ -120,6 +121,8 @@ void maildir_cache_free(struct maildir_cache **cp)
 		free(c->slots[i].value);
 	}
 	free(c->slots);
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c);
 	*cp = NULL;
 }
@@ -163,6 +166,7 @@ static int cache_load(struct maildir_cache **cp, const char *dir,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return PH_ENOMEM;
 	c->uidvalidity = uidvalidity;
+	c->fd = -1;
 	c->mask = 255;
 	if ((c->slots = calloc(c->mask + 1, sizeof(*c->slots))) == NULL) {
 		free(c);
@@ -268,14 +272,15 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 	memcpy(rec, &h, sizeof(h));
 	h.crc = maildir_crc32c(0, rec + 4, n - 4);
 	memcpy(rec, &h, sizeof(h));
-	fd = cache_open_append(dir, uidvalidity);
+	/* One open per view: FETCH 1:* sets a value per message. */
+	if ((fd = (*cp)->fd) < 0)
+		fd = (*cp)->fd = cache_open_append(dir, uidvalidity);
 	/* A failed write only loses a cache entry. */
-	if (fd >= 0) {
-		if (write(fd, rec, n) != (ssize_t)n)
-			maildir_api->log(PH_LOG_WARNING,
-					 "%s/" CACHE_FILE ": write failed",
-					 dir);
+	if (fd >= 0 && write(fd, rec, n) != (ssize_t)n) {
+		maildir_api->log(PH_LOG_WARNING,
+				 "%s/" CACHE_FILE ": write failed", dir);
 		close(fd);
+		(*cp)->fd = -1;
 	}
 	free(rec);
 	return PH_OK;

@@ -172,6 +172,7 @@ struct scan {
 	struct maildir_index *idx;
 	uint64_t modseq; /* 0 until this scan changes something */
 	bool dirty;
+	bool removed; /* records dropped: the uid list is rewritten */
 };
 
 static uint64_t scan_modseq(struct scan *s)
@@ -285,6 +286,7 @@ static int scan_cur(struct scan *s, const struct maildir_uidlist *ul)
 			continue;
 		e = strtab_get(&tab, name, maildir_filename_base_len(name));
 		if (e < 0 || v[e].used) {
+			s->removed = true;
 			ret = maildir_index_remove(idx, i, scan_modseq(s));
 			if (ret < 0)
 				goto out;
@@ -382,8 +384,12 @@ static int scan_new_one(struct scan *s, const char *name)
 		if (errno != EEXIST || attempt > 3)
 			return errno == ENOENT ? PH_OK : PH_EIO;
 		/* Name clash in cur/: give it a fresh base. */
-		maildir_filename_new_base(newname, sizeof(newname) - 4);
-		strcat(newname, ":2,");
+		{
+			char fresh[128];
+
+			maildir_filename_new_base(fresh, sizeof(fresh));
+			maildir_fmt(newname, sizeof(newname), "%s:2,", fresh);
+		}
 	}
 	s->dirty = true;
 	return scan_add(s, newname, 0);
@@ -450,6 +456,7 @@ static int sync_rescan(ph_mail_user *mu, const char *path,
 	struct maildir_uidlist ul = {0};
 	struct scan s = {.mu = mu, .path = path};
 	bool fresh = *idxp == NULL, have_ul = false;
+	uint32_t before;
 	struct timespec now;
 	int64_t new_mtime;
 	int ret;
@@ -470,6 +477,7 @@ static int sync_rescan(ph_mail_user *mu, const char *path,
 		return ret;
 	}
 	s.idx = *idxp;
+	before = s.idx->count;
 	if (fresh || s.idx->cur_mtime_ns != sub_mtime(path, "cur")) {
 		if ((ret = scan_cur(&s, have_ul ? &ul : NULL)) < 0)
 			goto out;
@@ -503,8 +511,12 @@ static int sync_rescan(ph_mail_user *mu, const char *path,
 	if (s.dirty) {
 		bool do_fsync = mu->storage->set.fsync;
 
-		/* The uid list first: it must never lag behind the index. */
-		ret = maildir_uidlist_rewrite(path, s.idx, do_fsync);
+		/* The uid list first: it must never lag behind the index.
+		 * Only new messages (an MTA's delivery): append to it. */
+		ret =
+		    fresh || s.removed
+			? maildir_uidlist_rewrite(path, s.idx, do_fsync)
+			: maildir_uidlist_append(path, s.idx, before, do_fsync);
 		if (ret == PH_OK)
 			ret = maildir_index_write(path, s.idx, do_fsync);
 	}

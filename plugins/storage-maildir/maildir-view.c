@@ -74,19 +74,23 @@ static int view_grow(struct ph_mailbox *box, uint32_t n)
 }
 
 /* Marks messages from first_recent_uid on as \Recent for this view and,
- * unless read-only, claims them so no other view sees them as recent. */
+ * unless read-only, claims them so no other view sees them as recent.
+ * *recent_r: the first UID recent for this view, 0 when none. */
 static int view_claim_recent(struct ph_mailbox *box,
-			     struct maildir_index **idxp, const char **error_r)
+			     struct maildir_index **idxp, uint32_t *recent_r,
+			     const char **error_r)
 {
 	struct maildir_index *idx = *idxp;
-	uint32_t first;
 	int lock, ret;
 
+	*recent_r = 0;
 	if (idx->count == 0 ||
 	    idx->recs[idx->count - 1].uid < idx->first_recent_uid)
 		return PH_OK;
-	if (box->readonly)
-		return idx->first_recent_uid;
+	if (box->readonly) {
+		*recent_r = idx->first_recent_uid;
+		return PH_OK;
+	}
 	if ((lock = maildir_lock_take(box->path, LOCK_FILE)) < 0) {
 		*error_r = "mailbox is locked";
 		return lock;
@@ -95,11 +99,9 @@ static int view_claim_recent(struct ph_mailbox *box,
 	ret = maildir_sync_index(box->mu, box->path, true, idxp, error_r);
 	if (ret == PH_OK) {
 		idx = *idxp;
-		first = idx->first_recent_uid;
+		*recent_r = idx->first_recent_uid;
 		idx->first_recent_uid = idx->uidnext;
 		ret = maildir_index_write(box->path, idx, false);
-		if (ret == PH_OK)
-			ret = (int)first;
 	}
 	maildir_lock_release(&lock);
 	return ret;
@@ -112,7 +114,8 @@ int maildir_mailbox_open(ph_mail_user *mu, const char *name, unsigned flags,
 	ph_mailbox *box;
 	struct stat st;
 	bool inbox;
-	int ret, recent;
+	uint32_t recent;
+	int ret;
 
 	if ((box = calloc(1, sizeof(*box))) == NULL)
 		return PH_ENOMEM;
@@ -132,17 +135,14 @@ int maildir_mailbox_open(ph_mail_user *mu, const char *name, unsigned flags,
 	}
 	if ((ret = maildir_sync_index(mu, box->path, false, &idx, error_r)) < 0)
 		goto fail;
-	if ((recent = view_claim_recent(box, &idx, error_r)) < 0) {
-		ret = recent;
+	if ((ret = view_claim_recent(box, &idx, &recent, error_r)) < 0)
 		goto fail;
-	}
 	if ((ret = view_grow(box, idx->count ? idx->count : 1)) < 0)
 		goto fail;
 	for (uint32_t i = 0; i < idx->count; i++) {
-		box->msgs[i].flags =
-		    recent > 0 && idx->recs[i].uid >= (uint32_t)recent
-			? PH_FLAG_RECENT
-			: 0;
+		box->msgs[i].flags = recent != 0 && idx->recs[i].uid >= recent
+					 ? PH_FLAG_RECENT
+					 : 0;
 		vmsg_from_rec(&box->msgs[i], &idx->recs[i], i);
 	}
 	box->count = idx->count;
@@ -227,7 +227,8 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 	uint32_t old_count = box->count, n = 0, j = 0, *gone, ngone = 0;
 	uint32_t max_uid = old_count ? old[old_count - 1].uid : 0;
 	bool keep = (flags & PH_SYNC_NO_EXPUNGE) != 0, grew = false;
-	int ret, recent = 0;
+	uint32_t recent = 0;
+	int ret;
 
 	view_drain_inotify(box);
 	if (!maildir_index_changed(box->path, box->idx) &&
@@ -249,9 +250,10 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 		    (ret = maildir_sync_index(box->mu, box->path, false, &idx,
 					      error_r)) < 0)
 			return ret;
-		if ((recent = view_claim_recent(box, &idx, error_r)) < 0) {
+		if ((ret = view_claim_recent(box, &idx, &recent, error_r)) <
+		    0) {
 			maildir_index_free(&idx);
-			return recent;
+			return ret;
 		}
 	}
 	nm = malloc(((size_t)old_count + idx->count + 1) * sizeof(*nm));
@@ -291,7 +293,7 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 	for (; j < idx->count; j++) {
 		if (idx->recs[j].uid <= max_uid)
 			continue;
-		nm[n].flags = recent > 0 && idx->recs[j].uid >= (uint32_t)recent
+		nm[n].flags = recent != 0 && idx->recs[j].uid >= recent
 				  ? PH_FLAG_RECENT
 				  : 0;
 		vmsg_from_rec(&nm[n], &idx->recs[j], j);

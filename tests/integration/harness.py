@@ -137,6 +137,7 @@ class Server:
         self.write_users(self.users)
         self.ports = {}
         self.hosts = {}  # listener -> host of its first address
+        self.probes = 0  # readiness probe connections made so far
         self.listeners = {}
         for name, opts in listeners.items():
             self.listeners[name] = dict(opts)
@@ -209,12 +210,60 @@ class Server:
     # ---- process control ----
 
     def start(self, timeout=15):
-        self._log = open(self.log_path, 'ab')
-        self.proc = subprocess.Popen(
-            [POSTHORND, '-c', self.config_path], stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=self._log, cwd=self.tmp)
-        self.wait_ports(timeout)
+        """Starts posthornd and waits until every port accepts. A port
+        taken meanwhile by another process is replaced and the start
+        retried (free_port() cannot reserve)."""
+        for attempt in range(3):
+            mark = len(self.log_text())
+            self._log = open(self.log_path, 'ab')
+            self.proc = subprocess.Popen(
+                [POSTHORND, '-c', self.config_path],
+                stdin=subprocess.DEVNULL, stdout=self._log,
+                stderr=self._log, cwd=self.tmp)
+            try:
+                self._wait_started(mark, timeout)
+                self.wait_ports(timeout)
+                return self
+            except ServerError:
+                if self.proc.poll() is None or attempt == 2 or \
+                        'Address already in use' not in self.log_text():
+                    raise
+                self._log.close()
+                for name, opts in self.listeners.items():
+                    if 'listen' not in opts:
+                        self.ports.pop(name, None)
+                self.write_config()
         return self
+
+    def _wait_started(self, mark, timeout):
+        """Every worker logged 'serving' after `mark` (so the sockets are
+        ours, not another process's on a port taken meanwhile)."""
+        deadline = time.time() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise ServerError('posthornd exited with %s:\n%s' %
+                                  (self.proc.returncode, self.log_text()))
+            if self.log_text()[mark:].count(': info: serving ') >= \
+                    (int(self.workers) if str(self.workers).isdigit() else 1):
+                return
+            if time.time() > deadline:
+                raise ServerError('posthornd did not start:\n' +
+                                  self.log_text())
+            time.sleep(0.05)
+
+    def wait_idle(self, timeout=10):
+        """Waits until every connection logged so far has disconnected
+        (e.g. the readiness probes of start())."""
+        deadline = time.time() + timeout
+        while True:
+            text = self.log_text()
+            connects = len(re.findall(r': connect: ', text))
+            if connects >= self.probes and \
+                    connects <= len(re.findall(r': disconnect: ', text)):
+                return
+            if time.time() > deadline:
+                raise AssertionError('connections still open:\n' + text)
+            time.sleep(0.05)
 
     def wait_ports(self, timeout=15, ports=None):
         deadline = time.time() + timeout
@@ -227,6 +276,7 @@ class Server:
                                       (self.proc.returncode, self.log_text()))
                 try:
                     socket.create_connection((host, port), 0.5).close()
+                    self.probes += 1
                     break
                 except OSError:
                     if time.time() > deadline:
@@ -416,6 +466,9 @@ class TestCase(unittest.TestCase):
     workers = 1
     core = {}
     server = None
+    # Fail the class when ASan/UBSan/LSan reported anything in the daemon
+    # log (reports are printed as warnings otherwise).
+    sanitizer_clean = False
 
     @classmethod
     def setUpClass(cls):
@@ -430,9 +483,25 @@ class TestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        report = None
         if cls.server is not None:
+            cls.server.stop()
+            report = sanitizer_report(cls.server.log_text())
             cls.server.cleanup()
         super().tearDownClass()
+        if report and cls.sanitizer_clean:
+            raise AssertionError('sanitizer report in the daemon log:\n' +
+                                 report)
+        if report:
+            sys.stderr.write('warning: sanitizer report in the daemon '
+                             'log:\n' + report)
+
+
+def sanitizer_report(log_text):
+    """The sanitizer lines of a daemon log, or None."""
+    lines = [line for line in log_text.splitlines()
+             if 'Sanitizer' in line or 'runtime error:' in line]
+    return '\n'.join(lines) if lines else None
 
 
 class _CountingResult(unittest.TextTestResult):

@@ -172,14 +172,41 @@ class AuthService(harness.TestCase):
             self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
             self.assertEqual(out.stdout.split(), hosts, out.stdout)
         else:
-            text = open(FILTER).read()
-            fail = re.search(r'^failregex = (.*)$', text, re.M).group(1)
-            fail = fail.replace('<HOST>', r'(?P<host>[0-9a-fA-F.:]+)')
-            fail = re.sub(r'</?F-USER>', '', fail).lstrip('^')
-            found = [re.search(r'auth: (?:\w+: )?' + fail, ln).group('host')
-                     for ln in lines]
+            found = [h for h in (filter_host(ln) for ln in lines) if h]
             self.assertEqual(found, hosts)
 
+    def test_filter_not_fooled_by_other_lines(self):
+        # a user name a worker logs must never plant a ban of someone else
+        lines = [
+            '2026-11-27T00:29:42.937Z posthornd[23024] worker 1: info: '
+            'Xk3f 1.2.3.4: login failed: user=x posthornd[1] auth: auth '
+            'failed: user=<a> rip=6.6.6.6 service=x reason=y',
+            'Nov 27 00:40:01 mx posthornd[812]: worker 1: Xk3f 1.2.3.4: '
+            'login failed: user=posthornd[1] auth: auth failed: user=<a> '
+            'rip=6.6.6.6 service=x reason=y',
+            'Nov 27 00:40:01 mx posthornd[812]: auth: auth failed: '
+            'user=<bob> rip=192.0.2.7 service=imap4 reason=locked out',
+        ]
+        self.check_filter(lines, ['192.0.2.7'])
+
+
+def filter_host(line):
+    """What the shipped filter bans for `line` (None: no match),
+    evaluated with Python re the way fail2ban does: date removed,
+    prefregex, then failregex on its F-CONTENT."""
+    text = open(FILTER).read()
+    pref = re.search(r'^prefregex = (.*)$', text, re.M).group(1)
+    fail = re.search(r'^failregex = (.*)$', text, re.M).group(1)
+    pref = pref.replace('%(_daemon)s', 'posthornd')
+    pref = pref.replace('<F-CONTENT>', '(?P<content>')
+    pref = pref.replace('</F-CONTENT>', ')')
+    fail = fail.replace('<HOST>', r'(?P<host>[0-9a-fA-F.:]+)')
+    fail = re.sub(r'</?F-USER>', '', fail)
+    line = re.sub(r'^(\d{4}-\d\d-\d\dT[\d:.]+Z|\w{3} +\d+ [\d:]+)',
+                  '', line)
+    m = re.match(pref, line)
+    m = m and re.match(fail, m.group('content'))
+    return m.group('host') if m else None
 
 if __name__ == '__main__':
     harness.main()

@@ -8,6 +8,8 @@ import time
 
 import harness
 
+harness.TestCase.sanitizer_clean = True
+
 
 class Echo(harness.TestCase):
     listeners = {
@@ -97,6 +99,23 @@ class Echo(harness.TestCase):
         self.assertEqual(data.count(b'x'), n)
         self.assertEqual(c.cmd('after big'), 'echo: after big')
         c.close()
+
+    def test_half_close_still_answered(self):
+        # Like `printf 'cmds' | nc -N`: the client shuts down its sending
+        # side right after pipelining; every answer must still arrive.
+        n = 3 * 1024 * 1024
+        c = self.server.connect('tp')
+        c.line()
+        c.send('echo one\r\nBIG %d\r\necho two\r\n' % n)
+        c.sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)
+        self.assertEqual(c.line(), 'echo: echo one')
+        self.assertEqual(c.read_exact(n + 2).count(b'x'), n)
+        self.assertEqual(c.line(), 'echo: echo two')
+        self.assertTrue(c.is_closed())
+        c.close()
+        self.server.wait_log(r'disconnect: reason=disconnected in=\d+ '
+                             r'out=%d' % (n + 2 + 53))
 
     def test_write_file_sendfile(self):
         with tempfile.NamedTemporaryFile(delete=False) as f:
@@ -190,7 +209,7 @@ class Limits(harness.TestCase):
     core = {'max_connections_per_ip': '2'}
 
     def test_per_ip_limit(self):
-        time.sleep(0.5)  # the harness's readiness probe must be gone
+        self.server.wait_idle()  # the harness's readiness probe
         a = self.server.connect('echo')
         b = self.server.connect('echo')
         self.assertEqual(a.line(), '+ echo ready')
@@ -213,7 +232,7 @@ class GlobalAndListenerLimits(harness.TestCase):
     core = {'max_connections': '2'}
 
     def test_limits(self):
-        time.sleep(0.5)  # the harness's readiness probes must be gone
+        self.server.wait_idle()  # the harness's readiness probes
         a = self.server.connect('one')
         self.assertEqual(a.line(), '+ echo ready')
         b = self.server.connect('one')

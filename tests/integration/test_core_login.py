@@ -6,6 +6,8 @@ import unittest
 
 import harness
 
+harness.TestCase.sanitizer_clean = True
+
 PASSWORD = 'Zq7-unique-pw'
 
 

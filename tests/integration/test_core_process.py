@@ -8,6 +8,8 @@ import time
 
 import harness
 
+harness.TestCase.sanitizer_clean = True
+
 
 def worker_pids(server):
     """Live worker pids from the log ("posthornd[PID] worker N:")."""

@@ -10,6 +10,8 @@ import time
 
 import harness
 
+harness.TestCase.sanitizer_clean = True
+
 
 def s_client(args, stdin_text, timeout=15):
     p = subprocess.run(['openssl', 's_client'] + args, input=stdin_text,

@@ -3,6 +3,7 @@
 #include "cunit-main.h"
 #include "imap4-args.h"
 #include "imap4-str.h"
+#include "imap4-utf7.h"
 
 static void test_seqset_parse(void)
 {
@@ -179,7 +180,57 @@ static void test_strings(void)
 	imap_str_free(&s);
 }
 
+static void check_utf7(const char *wire, const char *utf8)
+{
+	struct imap_str s;
+
+	imap_str_init(&s, 0);
+	CU_ASSERT_EQUAL(imap_utf7_decode(wire, &s), PH_OK);
+	CU_ASSERT_STRING_EQUAL(s.data != NULL ? s.data : "", utf8);
+	imap_str_truncate(&s, 0);
+	CU_ASSERT_EQUAL(imap_utf7_encode(utf8, &s), PH_OK);
+	CU_ASSERT_STRING_EQUAL(s.data != NULL ? s.data : "", wire);
+	imap_str_free(&s);
+}
+
+static void test_utf7(void)
+{
+	static const char *const bad[] = {
+	    "&Jjo",	  /* no '-' */
+	    "&Jjo-&Jjo-", /* two adjacent runs */
+	    "&AGE-",	  /* 'a' must be sent directly */
+	    "&-&",	  "&ZeVnLIqe",	 "&2D0-", /* lone high surrogate */
+	    "&3AA-",				  /* lone low surrogate */
+	    "&Jj-",				  /* leftover bits not zero */
+	    "&-\x01",	  "caf\xc3\xa9", "a\tb",  "&*-", NULL,
+	};
+	struct imap_str s;
+	unsigned i;
+
+	check_utf7("INBOX", "INBOX");
+	check_utf7("&-", "&");
+	check_utf7("a&-b", "a&b");
+	check_utf7("Caf&AOk-", "Caf\xc3\xa9");
+	/* RFC 3501 5.1.3 examples */
+	check_utf7("~peter/mail/&U,BTFw-/&ZeVnLIqe-",
+		   "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/"
+		   "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+	/* outside the BMP: a surrogate pair */
+	check_utf7("&2D3cAA-", "\xf0\x9f\x90\x80");
+	for (i = 0; bad[i] != NULL; i++) {
+		imap_str_init(&s, 0);
+		CU_ASSERT_EQUAL(imap_utf7_decode(bad[i], &s), PH_EINVAL);
+		imap_str_free(&s);
+	}
+	imap_str_init(&s, 0);
+	CU_ASSERT_EQUAL(imap_utf7_encode("\xc3\x28", &s), PH_EINVAL);
+	CU_ASSERT_EQUAL(imap_utf7_encode("\xed\xa0\x80", &s), PH_EINVAL);
+	CU_ASSERT_EQUAL(imap_utf7_encode("\xc0\xaf", &s), PH_EINVAL);
+	imap_str_free(&s);
+}
+
 static CU_TestInfo args_tests[] = {
+    {"modified UTF-7", test_utf7},
     {"seqset parse", test_seqset_parse},
     {"seqset bad", test_seqset_bad},
     {"seqset many ranges", test_seqset_many},

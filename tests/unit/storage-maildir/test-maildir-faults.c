@@ -512,6 +512,38 @@ static void torture_child(struct mt *t, struct shared *sh, int logfd,
 	_exit(0);
 }
 
+/* After the storm the uid list alone must give back the same UIDs: drop
+ * the index, reopen, compare uid -> body for every message. */
+static void torture_check_uidlist(struct mt *t, const char *name,
+				  const char *dir, uint32_t uidv)
+{
+	char path[800];
+	ph_mailbox *box = open_box(t, name);
+	uint32_t n = t->ops->message_count(box);
+	uint32_t *uids = calloc(n + 1, sizeof(*uids));
+	int *ids = calloc(n + 1, sizeof(*ids));
+	unsigned mismatched = 0;
+
+	for (uint32_t s = 1; s <= n; s++) {
+		uids[s - 1] = uid_at(t, box, s);
+		ids[s - 1] = body_id(t, box, s);
+	}
+	t->ops->mailbox_close(&box);
+	snprintf(path, sizeof(path), "%s/posthorn-index", dir);
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	box = open_box(t, name);
+	CU_ASSERT_EQUAL(t->ops->message_count(box), n);
+	for (uint32_t s = 1; s <= n && s <= t->ops->message_count(box); s++)
+		if (uid_at(t, box, s) != uids[s - 1] ||
+		    body_id(t, box, s) != ids[s - 1])
+			mismatched++;
+	CU_ASSERT_EQUAL(mismatched, 0);
+	t->ops->mailbox_close(&box);
+	CU_ASSERT_EQUAL(uidvalidity(t, name), uidv);
+	free(uids);
+	free(ids);
+}
+
 static void torture_check(struct mt *t, const char *name, uint32_t uidv,
 			  const char *log_path, bool check_lost)
 {
@@ -564,6 +596,7 @@ static void torture_check(struct mt *t, const char *name, uint32_t uidv,
 	}
 	CU_ASSERT_EQUAL(dups, 0);
 	CU_ASSERT_EQUAL(lost, 0);
+	torture_check_uidlist(t, name, dir, uidv);
 	if (dups || lost)
 		fprintf(stderr, "%s: %u duplicated, %u lost\n", name, dups,
 			lost);

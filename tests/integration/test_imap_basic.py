@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""IMAP4rev1 through Python's imaplib against a real posthornd, on a
+mailbox built from the corpus (harness.deliver)."""
+import imaplib
+import os
+import re
+import socket
+
+import harness
+
+CORPUS = harness.CORPUS_DIR
+SAMPLES = ['cpython/msg_02.txt', 'cpython/msg_20.txt', 'mailkit/message.3.msg',
+           'ruby-mail/attachment_emails/attachment_message_rfc822_inline_image.eml',
+           'ruby-mail/plain_emails/basic_email_lf.eml',
+           'cyrus/iso-2022-jp.eml']
+
+
+def wire(data):
+    """The message as IMAP sends it: every line end CR LF."""
+    return re.sub(rb'\r?\n', b'\r\n', data)
+
+
+class ImapBasic(harness.TestCase):
+    listeners = {'imap': dict(protocol='imap4', tls='none',
+                              allow_plaintext='yes')}
+    users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw'),
+             ('dave', 'pw'), ('erin', 'pw')]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.messages = []
+        for name in SAMPLES:
+            with open(os.path.join(CORPUS, name), 'rb') as f:
+                data = f.read()
+            cls.messages.append(data)
+            harness.deliver(cls.server, 'alice', data)
+
+    def seq(self, m, index):
+        """Sequence number of SAMPLES[index] in alice's INBOX (the storage
+        numbers messages in its own order)."""
+        if not hasattr(type(self), 'seqs'):
+            typ, data = m.fetch('1:*', '(BODY.PEEK[])')
+            by_body = {}
+            for item in data:
+                if isinstance(item, tuple):
+                    n = int(item[0].split()[0])
+                    by_body[item[1]] = n
+            type(self).seqs = [by_body[wire(raw)] for raw in self.messages]
+        return str(type(self).seqs[index])
+
+    def connect(self, user='alice', password='secret'):
+        m = imaplib.IMAP4(self.server.host, self.server.port('imap'))
+        self.addCleanup(self._logout, m)
+        typ, _ = m.login(user, password)
+        self.assertEqual(typ, 'OK')
+        return m
+
+    @staticmethod
+    def _logout(m):
+        try:
+            m.logout()
+        except (imaplib.IMAP4.error, OSError):
+            pass
+
+    def test_greeting_and_capability(self):
+        m = imaplib.IMAP4(self.server.host, self.server.port('imap'))
+        self.assertIn('IMAP4REV1', m.capabilities)
+        self.assertIn('LITERAL+', m.capabilities)
+        self.assertIn('AUTH=PLAIN', m.capabilities)
+        self.assertNotIn('LOGINDISABLED', m.capabilities)
+        typ, data = m.capability()
+        self.assertEqual(typ, 'OK')
+        m.logout()
+
+    def test_login_wrong_password(self):
+        m = imaplib.IMAP4(self.server.host, self.server.port('imap'))
+        with self.assertRaises(imaplib.IMAP4.error) as e:
+            m.login('alice', 'wrong')
+        self.assertIn('AUTHENTICATIONFAILED', str(e.exception))
+        m.logout()
+
+    def test_authenticate_plain_with_ir(self):
+        m = imaplib.IMAP4(self.server.host, self.server.port('imap'))
+        typ, _ = m.authenticate('PLAIN',
+                                lambda _: b'\0bob\0hunter2')
+        self.assertEqual(typ, 'OK')
+        self.assertEqual(m.select('INBOX')[0], 'OK')
+        m.logout()
+
+    def test_fetch_sizes_and_bodies(self):
+        m = self.connect()
+        typ, data = m.select('INBOX', readonly=True)
+        self.assertEqual(int(data[0]), len(SAMPLES))
+        expected = sorted(wire(raw) for raw in self.messages)
+        typ, data = m.fetch('1:*', '(RFC822.SIZE BODY.PEEK[])')
+        self.assertEqual(typ, 'OK')
+        got = []
+        for item in data:
+            if isinstance(item, tuple):
+                size = int(re.search(rb'RFC822.SIZE (\d+)',
+                                     item[0]).group(1))
+                self.assertEqual(size, len(item[1]))
+                got.append(item[1])
+        self.assertEqual(sorted(got), expected)
+
+    def test_fetch_partial_and_header(self):
+        m = self.connect()
+        m.select('INBOX', readonly=True)
+        raw = wire(self.messages[4])  # LF-only file: converted on the fly
+        typ, data = m.fetch(self.seq(m, 4), '(BODY.PEEK[]<10.50>)')
+        self.assertIn(b'BODY[]<10> {50}', data[0][0])
+        self.assertEqual(data[0][1], raw[10:60])
+        typ, data = m.fetch(self.seq(m, 4), '(BODY.PEEK[HEADER])')
+        self.assertEqual(data[0][1], raw[:raw.index(b'\r\n\r\n') + 4])
+        typ, data = m.fetch(self.seq(m, 4), '(BODY.PEEK[TEXT])')
+        self.assertEqual(data[0][1], raw[raw.index(b'\r\n\r\n') + 4:])
+        typ, data = m.fetch(self.seq(m, 1),
+                            '(BODY.PEEK[HEADER.FIELDS (Subject CC)])')
+        self.assertEqual(data[0][1],
+                         b'Cc: ccc@zzz.org\r\nCC: ddd@zzz.org\r\n'
+                         b'cc: eee@zzz.org\r\n'
+                         b'Subject: This is a test message\r\n\r\n')
+        typ, data = m.fetch(self.seq(m, 1), '(BODY.PEEK[HEADER.FIELDS.NOT (Received '
+                                 'Subject Cc From To Date Message-ID)])')
+        self.assertNotIn(b'Subject', data[0][1])
+        self.assertTrue(data[0][1].endswith(b'\r\n\r\n'))
+
+    def test_fetch_nested_parts(self):
+        m = self.connect()
+        m.select('INBOX', readonly=True)
+        # msg_02: part 3 is a multipart/digest of message/rfc822 parts
+        typ, data = m.fetch(self.seq(m, 0),
+                            '(BODY.PEEK[1] BODY.PEEK[3.1.HEADER] '
+                                 'BODY.PEEK[3.1.TEXT] BODY.PEEK[3.1.MIME] '
+                                 'BODY.PEEK[3.2.1])')
+        self.assertEqual(typ, 'OK')
+        parts = {}
+        for item in data:
+            if isinstance(item, tuple):
+                name = re.search(rb'(BODY\[[^\]]*\])', item[0]).group(1)
+                parts[name] = item[1]
+        self.assertTrue(parts[b'BODY[1]'].startswith(
+            b'Send Ppp mailing list submissions to'))
+        self.assertIn(b'Subject: [Ppp] testing #1\r\n', parts[b'BODY[3.1.HEADER]'])
+        self.assertEqual(parts[b'BODY[3.1.TEXT]'], b'\r\nhello\r\n\r\n')
+        self.assertEqual(parts[b'BODY[3.1.MIME]'], b'\r\n')
+        self.assertEqual(parts[b'BODY[3.2.1]'], b'\r\nhello\r\n\r\n')
+
+    def test_fetch_nonexistent_section(self):
+        m = self.connect()
+        m.select('INBOX', readonly=True)
+        typ, data = m.fetch('1', '(BODY.PEEK[99.1])')
+        self.assertEqual(typ, 'OK')
+        self.assertIn(b'BODY[99.1] NIL', data[0])
+
+    def test_envelope_bodystructure_cached(self):
+        m = self.connect()
+        m.select('INBOX', readonly=True)
+        typ, first = m.fetch('1:*', '(ENVELOPE BODYSTRUCTURE)')
+        typ, second = m.fetch('1:*', '(ENVELOPE BODYSTRUCTURE)')
+        self.assertEqual(first, second)
+        self.assertIn(b'"Ppp digest, Vol 1 #2 - 5 msgs"', b''.join(
+            x if isinstance(x, bytes) else x[0] for x in first))
+        typ, data = m.fetch('1', 'FULL')
+        self.assertIn(b'INTERNALDATE', data[0])
+        self.assertIn(b' BODY (', data[0])
+
+    def test_uid_commands(self):
+        m = self.connect()
+        m.select('INBOX', readonly=True)
+        typ, data = m.uid('SEARCH', 'ALL')
+        uids = data[0].split()
+        self.assertEqual(len(uids), len(SAMPLES))
+        typ, data = m.uid('FETCH', uids[-1], '(FLAGS)')
+        self.assertIn(b'UID ' + uids[-1], data[0])
+        typ, data = m.uid('FETCH', '1:*', '(UID)')
+        self.assertEqual(len(data), len(SAMPLES))
+        typ, data = m.uid('FETCH', '4000000000:*', '(UID)')
+        self.assertEqual(len([d for d in data if d]), 1)  # "*" is the last
+
+    def test_store_search_expunge(self):
+        m = self.connect('bob', 'hunter2')
+        for i in range(5):
+            m.append('INBOX', None, None,
+                     b'Subject: n%d\r\n\r\n%s\r\n' % (i, b'x' * (i * 100)))
+        m.select('INBOX')
+        typ, data = m.store('2,4', '+FLAGS', '(\\Deleted \\Flagged)')
+        self.assertEqual(len(data), 2)
+        self.assertEqual(m.search(None, 'DELETED')[1], [b'2 4'])
+        self.assertEqual(m.search(None, 'NOT', 'DELETED')[1], [b'1 3 5'])
+        self.assertEqual(m.search(None, 'OR', 'FLAGGED', '1')[1],
+                         [b'1 2 4'])
+        self.assertEqual(m.search(None, 'LARGER', '250')[1], [b'4 5'])
+        self.assertEqual(m.search(None, '(UNDELETED SMALLER 150)')[1],
+                         [b'1'])
+        m.store('1', 'FLAGS', '($Label1)')
+        self.assertEqual(m.search(None, 'KEYWORD', '$Label1')[1], [b'1'])
+        self.assertEqual(m.search(None, 'SINCE', '1-Jan-2000')[1],
+                         [b'1 2 3 4 5'])
+        self.assertEqual(m.search(None, 'BEFORE', '1-Jan-2000')[1], [b''])
+        typ, data = m.expunge()
+        self.assertEqual(data, [b'4', b'2'])
+        self.assertEqual(m.search(None, 'ALL')[1], [b'1 2 3'])
+        typ, data = m.search(None, 'FROM', 'x')
+        self.assertEqual(typ, 'NO')
+
+    def test_mailboxes(self):
+        m = self.connect('dave', 'pw')
+        self.assertEqual(m.create('Work/Reports')[0], 'OK')
+        self.assertEqual(m.create('Caf&AOk-')[0], 'OK')  # "Café"
+        self.assertTrue(os.path.isdir(os.path.join(
+            self.server.maildir('dave'), '.Caf\u00e9')))
+        typ, data = m.list()
+        names = [d.decode() for d in data]
+        self.assertTrue(any(n.endswith('"Work"') and 'HasChildren' in n
+                            for n in names), names)
+        self.assertTrue(any('"Work/Reports"' in n for n in names), names)
+        typ, data = m.list('""', 'Work/%')
+        self.assertEqual(len(data), 1)
+        typ, data = m.list('""', '%')
+        self.assertFalse(any('Reports' in d.decode() for d in data))
+        self.assertEqual(m.rename('Work/Reports', '"Old Reports"')[0], 'OK')
+        typ, data = m.status('"Old Reports"', '(MESSAGES UIDNEXT)')
+        self.assertEqual(data, [b'"Old Reports" (MESSAGES 0 UIDNEXT 1)'])
+        self.assertEqual(m.subscribe('"Old Reports"')[0], 'OK')
+        typ, data = m.lsub('""', '*')
+        self.assertIn(b'"Old Reports"', b' '.join(data))
+        self.assertEqual(m.delete('"Old Reports"')[0], 'OK')
+        typ, data = m.select('"Old Reports"')
+        self.assertEqual(typ, 'NO')
+        self.assertIn(b'NONEXISTENT', data[0])
+        typ, data = m.list('""', 'inbox')
+        self.assertIn(b'"INBOX"', data[0])
+
+    def test_copy_move_append(self):
+        m = self.connect('carol', 'pw')
+        for i in range(2):
+            m.append('INBOX', None, None, b'Subject: c%d\r\n\r\nhi\r\n' % i)
+        m.select('INBOX')
+        m.create('Saved')
+        typ, data = m.copy('1:2', 'Saved')
+        self.assertEqual(typ, 'OK')
+        self.assertIn(b'COPYUID', data[0])
+        typ, data = m.copy('1', 'Nowhere')
+        self.assertEqual(typ, 'NO')
+        self.assertIn(b'TRYCREATE', data[0])
+        m.select('Saved')
+        typ, data = m._simple_command('MOVE', '1', 'INBOX')
+        self.assertEqual(typ, 'OK')
+        self.assertEqual(m.search(None, 'ALL')[1], [b'1'])
+        big = b'Subject: big\r\n\r\n' + b'0123456789abcdef' * 65536
+        typ, data = m.append('Saved', '(\\Seen)', None, big)
+        self.assertEqual(typ, 'OK')
+        self.assertIn(b'APPENDUID', data[0])
+        m.select('Saved')
+        typ, data = m.fetch('2', '(FLAGS BODY.PEEK[])')
+        self.assertIn(b'\\Seen', data[0][0])
+        self.assertEqual(data[0][1], big)
+
+    def test_states(self):
+        m = imaplib.IMAP4(self.server.host, self.server.port('imap'))
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.select('INBOX')  # not authenticated
+        m.login('alice', 'secret')
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.fetch('1', 'FLAGS')  # nothing selected
+        m.select('INBOX', readonly=True)
+        typ, data = m.store('1', '+FLAGS', '(\\Deleted)')
+        self.assertEqual(typ, 'NO')
+        self.assertEqual(m.close()[0], 'OK')
+        m.logout()
+
+    def test_pipelining_500(self):
+        s = socket.create_connection((self.server.host,
+                                      self.server.port('imap')), 20)
+        f = s.makefile('rb')
+        f.readline()
+        cmds = [b'a0 LOGIN alice secret\r\n', b'a1 SELECT INBOX\r\n']
+        for i in range(2, 500):
+            cmds.append(b'a%d %s\r\n' % (i, [b'NOOP', b'FETCH 1 (UID FLAGS)',
+                                             b'SEARCH ALL',
+                                             b'UID FETCH 1:* (UID)'][i % 4]))
+        s.sendall(b''.join(cmds))
+        seen = []
+        while len(seen) < 500:
+            line = f.readline()
+            self.assertTrue(line, 'connection closed early')
+            m = re.match(rb'(a\d+) (OK|NO|BAD)', line)
+            if m:
+                self.assertEqual(m.group(2), b'OK', line)
+                seen.append(m.group(1))
+        self.assertEqual(seen, [b'a%d' % i for i in range(500)])
+        s.sendall(b'z LOGOUT\r\n')
+        s.close()
+
+    def test_large_fetch_bounded(self):
+        """A client that stops reading during a large FETCH: the server
+        stops producing (bounded memory) and serves others meanwhile."""
+        m = self.connect('erin', 'pw')
+        body = b'Subject: big\r\n\r\n' + (b'y' * 1000 + b'\r\n') * 2000
+        for _ in range(8):
+            m.append('INBOX', None, None, body)
+        s = socket.create_connection((self.server.host,
+                                      self.server.port('imap')), 20)
+        s.sendall(b'a LOGIN erin pw\r\nb SELECT INBOX\r\n'
+                  b'c FETCH 1:* (BODY.PEEK[])\r\n')
+        # do not read; another client is still served at once
+        other = self.connect()
+        self.assertEqual(other.select('INBOX', readonly=True)[0], 'OK')
+        self.assertEqual(other.noop()[0], 'OK')
+        # now drain everything: the whole answer arrives
+        f = s.makefile('rb')
+        total = 0
+        while True:
+            line = f.readline()
+            self.assertTrue(line)
+            m2 = re.search(rb'\{(\d+)\}\r\n$', line)
+            if m2:
+                total += len(f.read(int(m2.group(1))))
+            if line.startswith(b'c OK'):
+                break
+        self.assertGreaterEqual(total, 8 * len(body))
+        s.close()
+
+
+if __name__ == '__main__':
+    harness.main()
