@@ -203,13 +203,19 @@ static int index_parse(const char *dir, struct maildir_index *idx,
 	off += h.kw_len;
 	idx->names = (const char *)map + off;
 	idx->names_len = h.names_len;
+	/* Names become paths under cur/: none may hold a '/' (one pass over
+	 * the blob) or start with '.' or be empty (checked per record). */
+	if (h.names_len > 0 && memchr(idx->names, '/', h.names_len) != NULL)
+		return index_corrupt(dir, "file name");
 	/* Every record must be usable without further checks. */
 	for (uint32_t i = 0; i < h.count; i++) {
 		const struct maildir_rec *r = &idx->recs[i];
 
 		if ((uint64_t)r->name_off + r->name_len >= h.names_len ||
 		    idx->names[r->name_off + r->name_len] != '\0' ||
-		    r->name_len == 0 || r->uid == 0 || r->uid >= h.uidnext ||
+		    idx->names[r->name_off] == '.' ||
+		    idx->names[r->name_off] == '\0' || r->name_len == 0 ||
+		    r->uid == 0 || r->uid >= h.uidnext ||
 		    (i > 0 && r->uid <= idx->recs[i - 1].uid) ||
 		    (r->flags & ~PH_FLAGS_STORABLE) != 0 ||
 		    r->modseq > h.highestmodseq)
@@ -237,7 +243,8 @@ static int log_apply(struct maildir_index *idx, const unsigned char *p,
 		if (r.name_len == 0 || r.name_len > MAILDIR_FILENAME_MAX ||
 		    off + LOG_PAD8(r.name_len) > len ||
 		    (r.flags & ~PH_FLAGS_STORABLE) != 0 ||
-		    memchr(p + off, '\0', r.name_len) != NULL)
+		    memchr(p + off, '\0', r.name_len) != NULL ||
+		    memchr(p + off, '/', r.name_len) != NULL || p[off] == '.')
 			return PH_EINVAL;
 		pos = maildir_index_find(idx, r.uid);
 		if (pos >= 0) {
