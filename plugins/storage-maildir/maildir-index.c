@@ -23,7 +23,8 @@
  * modseq and file name, the new cur/ mtime and HIGHESTMODSEQ, one CRC),
  * which readers replay on load. The log names the index generation it
  * belongs to; every full write starts a new generation and removes the
- * log, and a log past LOG_MAX bytes is folded in by a full write.
+ * log; a STORE that would take the log past LOG_MAX (64 KiB, a few hundred
+ * single-message STOREs) writes the index instead, so replay stays cheap.
  *
  * Loading mmap()s the file read-only: opening a big mailbox costs a
  * checksum pass and no copy; the records are copied to the heap only by
@@ -44,7 +45,7 @@
 #define INDEX_TMP     "posthorn-index.tmp"
 #define LOG_FILE      "posthorn-index.log"
 #define LOG_MAGIC     "PHL1"
-#define LOG_MAX	      (1024 * 1024)
+#define LOG_MAX	      (64 * 1024)
 #define INDEX_MAGIC   "PHIX"
 #define INDEX_VERSION 1
 #define INDEX_ENDIAN  0x01020304u
@@ -281,7 +282,7 @@ static int index_log_replay(const char *dir, struct maildir_index *idx)
 	maildir_fmt(path, sizeof(path), "%s/" LOG_FILE, dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return PH_OK;
-	if (fstat(fd, &st) < 0 || st.st_size > 4 * LOG_MAX ||
+	if (fstat(fd, &st) < 0 || st.st_size > 16 * LOG_MAX ||
 	    st.st_size < (off_t)sizeof(h) ||
 	    (buf = malloc((size_t)st.st_size)) == NULL) {
 		idx->log_size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
@@ -337,6 +338,10 @@ int maildir_index_log_changes(const char *dir, struct maildir_index *idx,
 	for (size_t i = 0; i < n; i++)
 		len += sizeof(struct log_rec) +
 		       LOG_PAD8(idx->recs[pos[i]].name_len);
+	/* Readers replay the whole log on every load: keep it short. A
+	 * big STORE is one index write anyway. */
+	if (idx->log_size + len > LOG_MAX)
+		return PH_ETOOBIG;
 	if ((buf = calloc(1, sizeof(h) + len)) == NULL)
 		return PH_ENOMEM;
 	maildir_fmt(path, sizeof(path), "%s/" LOG_FILE, dir);
