@@ -443,8 +443,26 @@ static int header_match(const char *header, const char *field,
 	return found;
 }
 
-/* Streams the decoded text parts of the message through `m`. */
-static void body_match(struct program *p, struct mime_matcher *m)
+/* Streams the stored bytes [off, end) through `m`. */
+static void raw_match(struct program *p, struct mime_matcher *m, char *buf,
+		      uint64_t off, uint64_t end)
+{
+	while (off < end && !m->found) {
+		size_t n = end - off < SEARCH_CHUNK ? (size_t)(end - off)
+						    : SEARCH_CHUNK;
+		ssize_t got = pread(p->text.body.fd, buf, n,
+				    (off_t)(p->text.body.offset + off));
+
+		if (got <= 0)
+			break;
+		mime_matcher_feed(m, buf, (size_t)got);
+		off += (uint64_t)got;
+	}
+}
+
+/* Streams the decoded text parts of the message through `m`; with
+ * `headers` (TEXT) also the headers of the parts inside the body. */
+static void body_match(struct program *p, struct mime_matcher *m, int headers)
 {
 	struct msg_text *t = &p->text;
 	const struct mime_part *part = t->tree;
@@ -468,6 +486,8 @@ static void body_match(struct program *p, struct mime_matcher *m)
 			       strcasecmp(ct.type, "message") == 0;
 			charset = mime_param_get_decoded(&ct, "charset");
 		}
+		if (headers && part != t->tree)
+			raw_match(p, m, buf, part->hdr_off, part->body_off);
 		if (part->children == NULL && text) {
 			struct mime_body_decoder d;
 			uint64_t pos = part->body_off;
@@ -573,7 +593,7 @@ static int eval_text(struct program *p, const struct node *n)
 	case N_BODY:
 		if (mime_matcher_init(&m, n->str) < 0)
 			return 0;
-		body_match(p, &m);
+		body_match(p, &m, n->type == N_TEXT);
 		found = m.found;
 		mime_matcher_free(&m);
 		return found;

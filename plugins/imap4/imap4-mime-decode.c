@@ -196,12 +196,21 @@ void mime_body_decoder_init(struct mime_body_decoder *d, const char *cte,
 	memset(d, 0, sizeof(*d));
 	d->kind = MIME_CTE_NONE;
 	if (cte != NULL) {
+		size_t n;
+
 		while (*cte == ' ' || *cte == '\t')
 			cte++;
-		if (strncasecmp(cte, "base64", 6) == 0)
+		n = strcspn(cte, " \t;(");
+		if (n == 6 && strncasecmp(cte, "base64", 6) == 0)
 			d->kind = MIME_CTE_BASE64;
-		else if (strncasecmp(cte, "quoted-printable", 16) == 0)
+		else if (n == 16 &&
+			 strncasecmp(cte, "quoted-printable", 16) == 0)
 			d->kind = MIME_CTE_QP;
+		else if (!((n == 4 && strncasecmp(cte, "7bit", 4) == 0) ||
+			   (n == 4 && strncasecmp(cte, "8bit", 4) == 0) ||
+			   (n == 6 && strncasecmp(cte, "binary", 6) == 0) ||
+			   n == 0))
+			d->kind = MIME_CTE_UNKNOWN; /* cannot decode it */
 	}
 	d->cd = (iconv_t)-1;
 	if (charset != NULL && strcasecmp(charset, "utf-8") != 0 &&
@@ -272,21 +281,29 @@ void mime_body_decoder_feed(struct mime_body_decoder *d, const char *in,
 	int n;
 
 	switch (d->kind) {
+	case MIME_CTE_UNKNOWN:
+		return; /* no text to search */
 	case MIME_CTE_NONE:
 		charset_step(d, in, len, out);
 		return;
 	case MIME_CTE_BASE64:
 		while (i < len && d->b64 != NULL) {
-			size_t k = 0;
+			size_t k = d->b64q_len, whole;
 
-			while (i < len && k < sizeof(clean) - 4) {
+			/* only whole quads go to OpenSSL, so junk or a stray
+			 * last character costs one quad, not the piece */
+			memcpy(clean, d->b64q, k);
+			while (i < len && k < sizeof(clean)) {
 				if (is_b64((unsigned char)in[i]) ||
 				    in[i] == '=')
 					clean[k++] = (unsigned char)in[i];
 				i++;
 			}
-			if (EVP_DecodeUpdate(d->b64, dec, &n, clean, (int)k) <
-			    0) {
+			whole = k - k % 4;
+			d->b64q_len = k - whole;
+			memcpy(d->b64q, clean + whole, d->b64q_len);
+			if (EVP_DecodeUpdate(d->b64, dec, &n, clean,
+					     (int)whole) < 0) {
 				EVP_DecodeInit(d->b64); /* junk: restart */
 				continue;
 			}

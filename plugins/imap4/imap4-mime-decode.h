@@ -12,12 +12,19 @@
  * (white space between adjacent encoded words dropped). */
 void mime_header_decode(const char *raw, struct imap_str *out);
 
-enum mime_cte { MIME_CTE_NONE, MIME_CTE_BASE64, MIME_CTE_QP };
+enum mime_cte {
+	MIME_CTE_NONE,
+	MIME_CTE_BASE64,
+	MIME_CTE_QP,
+	MIME_CTE_UNKNOWN, /* an encoding we cannot undo: no text */
+};
 
 struct mime_body_decoder {
 	enum mime_cte kind;
-	iconv_t cd; /* (iconv_t)-1: no conversion */
-	void *b64;  /* EVP_ENCODE_CTX */
+	iconv_t cd;	       /* (iconv_t)-1: no conversion */
+	void *b64;	       /* EVP_ENCODE_CTX */
+	unsigned char b64q[4]; /* base64 characters short of a quad */
+	size_t b64q_len;
 	char qp[3];
 	size_t qp_len;
 	char pending[16]; /* a multibyte sequence torn between pieces */
