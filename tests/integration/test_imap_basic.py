@@ -24,7 +24,7 @@ class ImapBasic(harness.TestCase):
     listeners = {'imap': dict(protocol='imap4', tls='none',
                               allow_plaintext='yes')}
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw'),
-             ('dave', 'pw'), ('erin', 'pw')]
+             ('dave', 'pw'), ('erin', 'pw'), ('frank', 'pw')]
 
     @classmethod
     def setUpClass(cls):
@@ -232,6 +232,32 @@ class ImapBasic(harness.TestCase):
         self.assertIn(b'NONEXISTENT', data[0])
         typ, data = m.list('""', 'inbox')
         self.assertIn(b'"INBOX"', data[0])
+
+    def test_list_extended(self):
+        m = self.connect('frank', 'pw')
+        self.assertIn('LIST-STATUS', m.capabilities)
+        m.append('INBOX', None, None, b'Subject: a\r\n\r\nx\r\n')
+        m.append('INBOX', '(\\Seen)', None, b'Subject: b\r\n\r\ny\r\n')
+        m.subscribe('INBOX')
+        typ, data = m._simple_command(
+            'LIST', '""', '(INBOX "Nothing*")', 'RETURN',
+            '(STATUS (MESSAGES UNSEEN) SUBSCRIBED)')
+        self.assertEqual(typ, 'OK')
+        self.assertEqual(m._untagged_response(typ, data, 'STATUS')[1],
+                         [b'"INBOX" (MESSAGES 2 UNSEEN 1)'])
+        m.untagged_responses.clear()
+        typ, data = m._simple_command('LIST', '(SPECIAL-USE)', '""', '*')
+        self.assertEqual(typ, 'OK')
+        lines = m._untagged_response(typ, data, 'LIST')[1]
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertRegex(line, rb'\\(All|Archive|Drafts|Flagged|Junk|'
+                                   rb'Sent|Trash)')
+        with self.assertRaisesRegex(imaplib.IMAP4.error, 'BAD'):
+            m._simple_command('LIST', '(RECURSIVEMATCH)', '""', '*')
+        with self.assertRaisesRegex(imaplib.IMAP4.error, 'BAD'):
+            m._simple_command('LIST', '""', '*', 'RETURN',
+                              '(STATUS (BOGUS))')
 
     def test_copy_move_append(self):
         m = self.connect('carol', 'pw')
