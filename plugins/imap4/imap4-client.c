@@ -279,6 +279,11 @@ static void dispatch(struct imap_client *c)
 				 cmd->name, state_name(c->state));
 		return;
 	}
+	if (strlen(tag) >= sizeof(c->tag)) {
+		/* replies after a wait quote the tag from c->tag */
+		bad_command(c, NULL, "Tag too long");
+		return;
+	}
 	c->bad_commands = 0;
 	snprintf(c->tag, sizeof(c->tag), "%s", tag);
 	/* handlers get the first argument (after "UID x" for UID ones) */
@@ -306,12 +311,14 @@ static int handle_event(struct imap_client *c, const struct imap_event *ev)
 			return -1;
 		}
 		imap_append_abort(c);
-		if (ev->toobig)
-			bad_command(c, ev->tag,
-				    ev->error[0] == '\0' ? "[TOOBIG] Too big"
-							 : ev->error);
-		else
+		if (ev->toobig) {
+			char text[128];
+
+			snprintf(text, sizeof(text), "[TOOBIG] %s", ev->error);
+			bad_command(c, ev->tag, text);
+		} else {
 			bad_command(c, ev->tag, ev->error);
+		}
 		return 0;
 	case IMAP_EV_LITERAL:
 		if (imap_append_wants_literal(c)) {
