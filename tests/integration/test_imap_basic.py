@@ -5,6 +5,7 @@ import imaplib
 import os
 import re
 import socket
+import time
 
 import harness
 
@@ -24,7 +25,8 @@ class ImapBasic(harness.TestCase):
     listeners = {'imap': dict(protocol='imap4', tls='none',
                               allow_plaintext='yes')}
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw'),
-             ('dave', 'pw'), ('erin', 'pw'), ('frank', 'pw')]
+             ('dave', 'pw'), ('erin', 'pw'), ('frank', 'pw'),
+             ('gina', 'pw')]
 
     @classmethod
     def setUpClass(cls):
@@ -318,6 +320,43 @@ class ImapBasic(harness.TestCase):
                 seen.append(m.group(1))
         self.assertEqual(seen, [b'a%d' % i for i in range(500)])
         s.sendall(b'z LOGOUT\r\n')
+        s.close()
+
+    def worker_rss_kb(self):
+        pids = re.findall(r'posthornd\[(\d+)\] worker 1:',
+                          self.server.log_text())
+        with open('/proc/%s/status' % pids[-1]) as f:
+            return int(re.search(r'VmRSS:\s+(\d+)', f.read()).group(1))
+
+    def test_stalled_reader_memory(self):
+        """LF-stored messages are converted while sent: with the client
+        not reading, the worker must not queue the converted bytes."""
+        body = b'Subject: lf\n\n' + (b'z' * 1000 + b'\n') * 4000
+        for _ in range(10):
+            harness.deliver(self.server, 'gina', body)
+        s = socket.create_connection((self.server.host,
+                                      self.server.port('imap')), 20)
+        s.sendall(b'a LOGIN gina pw\r\nb SELECT INBOX\r\n')
+        f = s.makefile('rb')
+        while not f.readline().startswith(b'b OK'):
+            pass
+        before = self.worker_rss_kb()
+        s.sendall(b'c FETCH 1:* (BODY.PEEK[])\r\n')
+        time.sleep(1.5)  # not reading: the answer is 40 MB
+        grown = self.worker_rss_kb() - before
+        self.assertLess(grown, 8 * 1024, 'worker grew %d kB' % grown)
+        total = 0
+        while True:
+            line = f.readline()
+            self.assertTrue(line)
+            m2 = re.search(rb'\{(\d+)\}\r\n$', line)
+            if m2:
+                data = f.read(int(m2.group(1)))
+                self.assertNotIn(b'z\nz', data)  # CRLF on the wire
+                total += len(data)
+            if line.startswith(b'c OK'):
+                break
+        self.assertGreaterEqual(total, 10 * (len(body) + 4001))
         s.close()
 
     def test_large_fetch_bounded(self):
