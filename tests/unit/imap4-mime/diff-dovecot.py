@@ -152,12 +152,25 @@ def run_dovecot(tmp, files):
         cmd = ['setpriv', '--reuid=%d' % nobody.pw_uid,
                '--regid=%d' % nobody.pw_gid, '--clear-groups'] + cmd
     env = dict(os.environ, USER=nobody.pw_name, HOME=tmp)
-    req = (b'a EXAMINE INBOX\r\n'
-           b'b FETCH 1:* (X-GUID RFC822.SIZE ENVELOPE BODYSTRUCTURE)\r\n'
-           b'c LOGOUT\r\n')
-    res = subprocess.run(cmd, input=req, env=env, capture_output=True,
-                         timeout=120)
-    out = res.stdout
+    # keep our end of the pipe open until the FETCH is answered: Dovecot
+    # aborts a command when its input reaches EOF
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    proc.stdin.write(b'a EXAMINE INBOX\r\n'
+                     b'b FETCH 1:* (X-GUID RFC822.SIZE ENVELOPE '
+                     b'BODYSTRUCTURE)\r\n')
+    proc.stdin.flush()
+    out = b''
+    while b'\r\nb OK' not in out and b'\r\nb NO' not in out and \
+            b'\r\nb BAD' not in out:
+        chunk = proc.stdout.read1(65536)
+        if not chunk:
+            break
+        out += chunk
+    rest, err = proc.communicate(input=b'c LOGOUT\r\n', timeout=120)
+    out += rest
+    res = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
     answers = {}
     pos = 0
     while True:
