@@ -212,6 +212,9 @@ static void job_pump(struct imap_client *c)
 		    api->conn_output_lowat(c->conn))
 			return; /* conn_output_ready() resumes */
 		ret = c->job(c);
+		/* a client reading a long answer is not idle; one that stopped
+		 * reading is not refreshed here and times out */
+		api->conn_set_idle_timeout(c->conn, IMAP_AUTOLOGOUT_SECS);
 		if (ret == 0)
 			continue;
 		job_end(c);
