@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """IMAP4rev1 through Python's imaplib against a real posthornd, on a
 mailbox built from the corpus (harness.deliver)."""
+import base64
 import imaplib
 import os
 import re
@@ -89,6 +90,23 @@ class ImapBasic(harness.TestCase):
         self.assertEqual(typ, 'OK')
         self.assertEqual(m.select('INBOX')[0], 'OK')
         m.logout()
+
+    def test_authenticate_sasl_ir_and_cancel(self):
+        c = self.server.connect('imap')
+        self.addCleanup(c.close)
+        self.assertTrue(c.line().startswith('* OK'))
+        # cancelled exchange
+        self.assertTrue(c.cmd('a AUTHENTICATE PLAIN').startswith('+'))
+        self.assertTrue(c.cmd('*').startswith('a BAD'))
+        # wrong password in the initial response
+        ir = base64.b64encode(b'\0alice\0nope').decode()
+        self.assertTrue(c.cmd('b AUTHENTICATE PLAIN ' + ir).startswith(
+            'b NO [AUTHENTICATIONFAILED]'))
+        self.assertTrue(c.cmd('c AUTHENTICATE FOO').startswith('c NO'))
+        ir = base64.b64encode(b'\0alice\0secret').decode()
+        self.assertTrue(c.cmd('d AUTHENTICATE PLAIN ' + ir).startswith(
+            'd OK [CAPABILITY'))
+        self.assertTrue(c.cmd('e SELECT INBOX').startswith('*'))
 
     def test_fetch_sizes_and_bodies(self):
         m = self.connect()
