@@ -324,7 +324,7 @@ static int handle_event(struct imap_client *c, const struct imap_event *ev)
 		}
 		return 0;
 	case IMAP_EV_LITERAL:
-		if (imap_append_wants_literal(c)) {
+		if (imap_append_wants_literal(c, ev->literal_size)) {
 			ret = imap_append_literal_begin(c, ev);
 		} else {
 			ret = imap_parser_literal_begin(c->parser,

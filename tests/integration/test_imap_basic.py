@@ -27,7 +27,7 @@ class ImapBasic(harness.TestCase):
                               allow_plaintext='yes')}
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw'),
              ('dave', 'pw'), ('erin', 'pw'), ('frank', 'pw'),
-             ('gina', 'pw')]
+             ('gina', 'pw'), ('hank', 'pw')]
 
     @classmethod
     def setUpClass(cls):
@@ -252,6 +252,33 @@ class ImapBasic(harness.TestCase):
         self.assertIn(b'NONEXISTENT', data[0])
         typ, data = m.list('""', 'inbox')
         self.assertIn(b'"INBOX"', data[0])
+
+    def test_append_literal_date_and_26_byte_message(self):
+        c = self.server.connect('imap')
+        self.addCleanup(c.close)
+        c.line()
+        self.assertTrue(c.cmd('a LOGIN hank pw').startswith('a OK'))
+        self.assertTrue(c.cmd('b APPEND INBOX (\\Seen) {26}').startswith('+'))
+        self.assertTrue(c.cmd('17-Jul-1996 02:44:25 -0700 {5}')
+                        .startswith('+'))
+        self.assertTrue(c.cmd('hello').startswith('b OK [APPENDUID'))
+        msg = 'Subject: x\r\n\r\n1234567890\r\n'
+        self.assertEqual(len(msg), 26)
+        self.assertTrue(c.cmd('c APPEND INBOX {26}').startswith('+'))
+        self.assertTrue(c.cmd(msg).startswith('c OK [APPENDUID'))
+        line = c.cmd('d SELECT INBOX')
+        while not line.startswith('d OK'):
+            line = c.line()
+        # the same instant (the storage may keep the zone or not)
+        self.assertIn(c.cmd('e FETCH 1 (INTERNALDATE FLAGS RFC822.SIZE)'),
+                      ['* 1 FETCH (INTERNALDATE "%s" FLAGS (\\Seen '
+                       '\\Recent) RFC822.SIZE 5)' % d for d in
+                       ('17-Jul-1996 02:44:25 -0700',
+                        '17-Jul-1996 09:44:25 +0000')])
+        c.line()
+        c.send('f FETCH 2 BODY.PEEK[]\r\n')
+        self.assertEqual(c.line(), '* 2 FETCH (BODY[] {26}')
+        self.assertEqual(c.read_exact(26).decode(), msg)
 
     def test_list_extended(self):
         m = self.connect('frank', 'pw')
