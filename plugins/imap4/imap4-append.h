@@ -5,8 +5,8 @@
 
 #include "imap4-private.h"
 
-/* The literal just announced is an APPEND message. */
-int imap_append_wants_literal(struct imap_client *c);
+/* The literal of `size` bytes just announced is an APPEND message. */
+int imap_append_wants_literal(struct imap_client *c, uint64_t size);
 /* Starts the storage append and the parser's streaming; answers and
  * returns < 0 when refused. */
 int imap_append_literal_begin(struct imap_client *c,

@@ -212,6 +212,9 @@ static void job_pump(struct imap_client *c)
 		    api->conn_output_lowat(c->conn))
 			return; /* conn_output_ready() resumes */
 		ret = c->job(c);
+		/* a client reading a long answer is not idle; one that stopped
+		 * reading is not refreshed here and times out */
+		api->conn_set_idle_timeout(c->conn, IMAP_AUTOLOGOUT_SECS);
 		if (ret == 0)
 			continue;
 		job_end(c);
@@ -279,6 +282,11 @@ static void dispatch(struct imap_client *c)
 				 cmd->name, state_name(c->state));
 		return;
 	}
+	if (strlen(tag) >= sizeof(c->tag)) {
+		/* replies after a wait quote the tag from c->tag */
+		bad_command(c, NULL, "Tag too long");
+		return;
+	}
 	c->bad_commands = 0;
 	snprintf(c->tag, sizeof(c->tag), "%s", tag);
 	/* handlers get the first argument (after "UID x" for UID ones) */
@@ -306,15 +314,17 @@ static int handle_event(struct imap_client *c, const struct imap_event *ev)
 			return -1;
 		}
 		imap_append_abort(c);
-		if (ev->toobig)
-			bad_command(c, ev->tag,
-				    ev->error[0] == '\0' ? "[TOOBIG] Too big"
-							 : ev->error);
-		else
+		if (ev->toobig) {
+			char text[128];
+
+			snprintf(text, sizeof(text), "[TOOBIG] %s", ev->error);
+			bad_command(c, ev->tag, text);
+		} else {
 			bad_command(c, ev->tag, ev->error);
+		}
 		return 0;
 	case IMAP_EV_LITERAL:
-		if (imap_append_wants_literal(c)) {
+		if (imap_append_wants_literal(c, ev->literal_size)) {
 			ret = imap_append_literal_begin(c, ev);
 		} else {
 			ret = imap_parser_literal_begin(c->parser,

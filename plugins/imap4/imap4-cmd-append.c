@@ -7,15 +7,24 @@
 
 #define MAX_APPEND_KEYWORDS 64
 
-int imap_append_wants_literal(struct imap_client *c)
+int imap_append_wants_literal(struct imap_client *c, uint64_t size)
 {
 	const char *cmd = imap_parser_command(c->parser);
-	const struct imap_arg *root = imap_parser_root(c->parser);
+	const struct imap_arg *root = imap_parser_root(c->parser), *a;
+	int have_date = 0;
 
-	return cmd != NULL && strcasecmp(cmd, "APPEND") == 0 &&
-	       (c->state & (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)) &&
-	       c->append.mailbox == NULL && root != NULL && root->count >= 1 &&
-	       imap_arg_is_string(imap_arg_child(c->parser, root));
+	if (cmd == NULL || strcasecmp(cmd, "APPEND") != 0 ||
+	    !(c->state & (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)) ||
+	    c->append.mailbox != NULL || root == NULL || root->count < 1 ||
+	    !imap_arg_is_string(imap_arg_child(c->parser, root)))
+		return 0;
+	for (a = ARG_NEXT(c, imap_arg_child(c->parser, root)); a != NULL;
+	     a = ARG_NEXT(c, a))
+		have_date |= imap_arg_is_string(a);
+	/* a date-time sent as a literal is 26 bytes: buffer it; if it was
+	 * the message after all, the command is complete without a streamed
+	 * literal and imap_cmd_append() takes it from the arguments */
+	return have_date || size != 26;
 }
 
 void imap_append_abort(struct imap_client *c)

@@ -205,14 +205,6 @@ void imap_cmd_unsubscribe(struct imap_client *c, const char *tag,
 
 /* ---- LIST / LSUB ---- */
 
-struct list_ctx {
-	struct imap_client *c;
-	const char *pattern; /* UTF-8 */
-	char sep;
-	int lsub;
-	unsigned count;
-};
-
 /* Wildcard match: '*' anything, '%' anything but the separator. Two-row
  * dynamic programming: O(len(name) * len(pattern)), no backtracking. */
 static int list_match(const char *pat, const char *name, char sep)
@@ -267,29 +259,110 @@ static const struct {
     {PH_MBOX_TRASH, "\\Trash"},
 };
 
+#define MAX_LIST_PATTERNS 16
+
+/* STATUS items as bits, in RFC 3501 order. */
+static const char *const status_items[] = {"MESSAGES", "RECENT", "UIDNEXT",
+					   "UIDVALIDITY", "UNSEEN"};
+#define STATUS_ITEM_COUNT 5
+
+/* Parses a STATUS item list into bits; -1 for an unknown item. */
+static int status_items_arg(struct imap_client *c, const struct imap_arg *l,
+			    unsigned *bits_r)
+{
+	const struct imap_arg *a;
+	unsigned i;
+
+	*bits_r = 0;
+	if (l == NULL || l->type != IMAP_ARG_LIST || l->count == 0)
+		return -1;
+	for (a = imap_arg_child(c->parser, l); a != NULL; a = ARG_NEXT(c, a)) {
+		for (i = 0; i < STATUS_ITEM_COUNT; i++) {
+			if (ARG_IS(c, a, status_items[i]))
+				break;
+		}
+		if (i == STATUS_ITEM_COUNT)
+			return -1;
+		*bits_r |= 1u << i;
+	}
+	return 0;
+}
+
+/* "* STATUS name (ITEM n ...)"; PH_* from the storage on error. */
+static int write_status(struct imap_client *c, const char *name, unsigned bits,
+			const char **error_r)
+{
+	struct ph_mailbox_status st = PH_MAILBOX_STATUS_INIT;
+	unsigned i, n = 0;
+	int ret = c->storage->mailbox_status(c->mu, name, &st, error_r);
+
+	if (ret < 0)
+		return ret;
+	imap_str_appends(&c->out, "* STATUS ");
+	write_name(c, &c->out, name);
+	imap_str_appends(&c->out, " (");
+	for (i = 0; i < STATUS_ITEM_COUNT; i++) {
+		uint32_t v = i == 0   ? st.messages
+			     : i == 1 ? st.recent
+			     : i == 2 ? st.uidnext
+			     : i == 3 ? st.uidvalidity
+				      : st.unseen;
+
+		if (bits & (1u << i))
+			imap_str_printf(&c->out, "%s%s %u", n++ > 0 ? " " : "",
+					status_items[i], v);
+	}
+	imap_str_appends(&c->out, ")\r\n");
+	imap_client_flush(c);
+	return 0;
+}
+
+struct list_ctx {
+	struct imap_client *c;
+	char *patterns[MAX_LIST_PATTERNS]; /* UTF-8, reference prepended */
+	unsigned npatterns;
+	char sep;
+	int lsub;
+	int sel_subscribed, sel_special_use; /* RFC 5258 / 6154 */
+	int ret_subscribed;
+	unsigned ret_status; /* RFC 5819 LIST-STATUS items */
+	unsigned count;
+};
+
+static int list_pattern_match(const struct list_ctx *l, const char *name)
+{
+	unsigned k;
+
+	for (k = 0; k < l->npatterns; k++) {
+		const char *pat = l->patterns[k];
+
+		/* INBOX matches its pattern case-insensitively */
+		if (strcmp(name, "INBOX") == 0 && strcasecmp(pat, "INBOX") == 0)
+			return 1;
+		if (list_match(pat, name, l->sep))
+			return 1;
+	}
+	return 0;
+}
+
 static int list_one(void *ctx, const struct ph_mailbox_info *info)
 {
 	struct list_ctx *l = ctx;
 	struct imap_client *c = l->c;
 	uint32_t attrs = info->attrs;
-	const char *name = info->name;
-	char inbox_pat[8];
-	const char *pat = l->pattern;
+	const char *name = info->name, *error = NULL;
 	unsigned i, n = 0;
 
-	if (l->lsub && !(attrs & (PH_MBOX_SUBSCRIBED | PH_MBOX_NONEXISTENT)))
+	if ((l->lsub || l->sel_subscribed) &&
+	    !(attrs & (PH_MBOX_SUBSCRIBED | PH_MBOX_NONEXISTENT)))
 		return 0;
-	if (!l->lsub && (attrs & PH_MBOX_NONEXISTENT))
+	if (!l->lsub && !l->sel_subscribed && (attrs & PH_MBOX_NONEXISTENT))
 		return 0;
-	/* INBOX matches its pattern case-insensitively */
-	if (strcmp(name, "INBOX") == 0 && strlen(pat) == 5 &&
-	    strcasecmp(pat, "INBOX") == 0) {
-		memcpy(inbox_pat, "INBOX", 6);
-		pat = inbox_pat;
-	}
-	if (!list_match(pat, name, l->sep))
+	if (l->sel_special_use && !(attrs & PH_MBOX_SPECIAL_USE_MASK))
 		return 0;
-	if (attrs & PH_MBOX_NONEXISTENT)
+	if (!list_pattern_match(l, name))
+		return 0;
+	if ((attrs & PH_MBOX_NONEXISTENT) && l->lsub)
 		attrs |= PH_MBOX_NOSELECT;
 	imap_str_printf(&c->out, "* %s (", l->lsub ? "LSUB" : "LIST");
 	for (i = 0; i < sizeof(mbox_attrs) / sizeof(mbox_attrs[0]); i++) {
@@ -301,61 +374,144 @@ static int list_one(void *ctx, const struct ph_mailbox_info *info)
 			imap_str_appends(&c->out, mbox_attrs[i].name);
 		}
 	}
+	if (!l->lsub && (attrs & PH_MBOX_NONEXISTENT))
+		imap_str_appends(&c->out,
+				 n++ > 0 ? " \\NonExistent" : "\\NonExistent");
+	if ((l->ret_subscribed || l->sel_subscribed) && !l->lsub &&
+	    (attrs & PH_MBOX_SUBSCRIBED))
+		imap_str_appends(&c->out,
+				 n++ > 0 ? " \\Subscribed" : "\\Subscribed");
 	imap_str_printf(&c->out, ") \"%s%c\" ",
 			l->sep == '\\' || l->sep == '"' ? "\\" : "", l->sep);
 	write_name(c, &c->out, name);
 	imap_str_appends(&c->out, "\r\n");
 	imap_client_flush(c);
+	if (l->ret_status != 0 &&
+	    !(attrs & (PH_MBOX_NOSELECT | PH_MBOX_NONEXISTENT)))
+		(void)write_status(c, name, l->ret_status, &error);
 	l->count++;
 	return 0;
 }
 
-static void list(struct imap_client *c, const char *tag,
-		 const struct imap_arg *args, int lsub)
+/* Adds reference + pattern (wire form) as a UTF-8 pattern. */
+static int list_add_pattern(struct imap_client *c, struct list_ctx *l,
+			    const struct imap_arg *ref,
+			    const struct imap_arg *pat)
 {
-	const struct imap_arg *pat = ARG_NEXT(c, args);
-	struct list_ctx l = {.c = c, .lsub = lsub};
 	struct imap_str full, utf8;
-	const char *error = NULL;
-	int ret;
 
-	if (!imap_arg_is_string(args) || !imap_arg_is_string(pat) ||
-	    ARG_NEXT(c, pat) != NULL) {
-		imap_tagged(c, tag, "BAD", "%s needs reference and pattern",
-			    lsub ? "LSUB" : "LIST");
-		return;
-	}
-	l.sep = c->storage->mailbox_separator(c->mu);
-	if (pat->len == 0 && !lsub) {
-		imap_untagged(c, "LIST (\\Noselect) \"%s%c\" \"\"",
-			      l.sep == '\\' || l.sep == '"' ? "\\" : "", l.sep);
-		imap_tagged(c, tag, "OK", "List completed.");
-		return;
-	}
-	if (args->len + pat->len > MAX_PATTERN) {
-		imap_tagged(c, tag, "BAD", "Pattern too long");
-		return;
-	}
+	if (!imap_arg_is_string(pat) || l->npatterns == MAX_LIST_PATTERNS ||
+	    ref->len + pat->len > MAX_PATTERN)
+		return -1;
 	imap_str_init(&full, 0);
 	imap_str_init(&utf8, 0);
-	imap_str_appends(&full, ARG_STR(c, args));
+	imap_str_appends(&full, ARG_STR(c, ref));
 	imap_str_appends(&full, ARG_STR(c, pat));
 	if (full.data == NULL || imap_utf7_decode(full.data, &utf8) < 0 ||
 	    utf8.data == NULL) {
+		/* not a valid name: matches nothing */
 		imap_str_free(&full);
 		imap_str_free(&utf8);
-		imap_tagged(c, tag, "OK", "List completed (no match).");
-		return;
+		return 0;
 	}
-	l.pattern = utf8.data;
-	ret = c->storage->mailbox_list(c->mu, list_one, &l, &error);
 	imap_str_free(&full);
-	imap_str_free(&utf8);
+	l->patterns[l->npatterns++] = utf8.data;
+	return 0;
+}
+
+/* LIST [(selection)] reference patterns [RETURN (options)] (RFC 5258
+ * syntax, for LIST-STATUS and SPECIAL-USE), LSUB reference pattern. */
+static void list(struct imap_client *c, const char *tag,
+		 const struct imap_arg *args, int lsub)
+{
+	struct list_ctx l = {.c = c, .lsub = lsub};
+	const struct imap_arg *a = args, *ref, *pats;
+	const char *error = NULL;
+	unsigned k;
+	int ret;
+
+	l.sep = c->storage->mailbox_separator(c->mu);
+	if (!lsub && a != NULL && a->type == IMAP_ARG_LIST) {
+		const struct imap_arg *o;
+
+		for (o = imap_arg_child(c->parser, a); o != NULL;
+		     o = ARG_NEXT(c, o)) {
+			if (ARG_IS(c, o, "SUBSCRIBED"))
+				l.sel_subscribed = 1;
+			else if (ARG_IS(c, o, "SPECIAL-USE"))
+				l.sel_special_use = 1;
+			else if (!ARG_IS(c, o, "REMOTE"))
+				goto bad;
+		}
+		a = ARG_NEXT(c, a);
+	}
+	ref = a;
+	pats = ARG_NEXT(c, ref);
+	if (!imap_arg_is_string(ref) || pats == NULL)
+		goto bad;
+	a = ARG_NEXT(c, pats);
+	if (!lsub && a != NULL && ARG_IS(c, a, "RETURN")) {
+		const struct imap_arg *o, *opts = ARG_NEXT(c, a);
+
+		if (opts == NULL || opts->type != IMAP_ARG_LIST ||
+		    ARG_NEXT(c, opts) != NULL)
+			goto bad;
+		for (o = imap_arg_child(c->parser, opts); o != NULL;
+		     o = ARG_NEXT(c, o)) {
+			if (ARG_IS(c, o, "STATUS")) {
+				o = ARG_NEXT(c, o);
+				if (status_items_arg(c, o, &l.ret_status) < 0)
+					goto bad;
+			} else if (ARG_IS(c, o, "SUBSCRIBED")) {
+				l.ret_subscribed = 1;
+			} else if (!ARG_IS(c, o, "CHILDREN") &&
+				   !ARG_IS(c, o, "SPECIAL-USE")) {
+				goto bad;
+			}
+		}
+		a = NULL;
+	}
+	if (a != NULL)
+		goto bad;
+	if (pats->type == IMAP_ARG_LIST && !lsub) {
+		const struct imap_arg *p;
+
+		if (pats->count == 0)
+			goto bad;
+		for (p = imap_arg_child(c->parser, pats); p != NULL;
+		     p = ARG_NEXT(c, p)) {
+			if (list_add_pattern(c, &l, ref, p) < 0)
+				goto bad;
+		}
+	} else {
+		if (!imap_arg_is_string(pats))
+			goto bad;
+		if (pats->len == 0 && !lsub) {
+			imap_untagged(c, "LIST (\\Noselect) \"%s%c\" \"\"",
+				      l.sep == '\\' || l.sep == '"' ? "\\" : "",
+				      l.sep);
+			imap_tagged(c, tag, "OK", "List completed.");
+			return;
+		}
+		if (list_add_pattern(c, &l, ref, pats) < 0)
+			goto bad;
+	}
+	ret = l.npatterns > 0
+		  ? c->storage->mailbox_list(c->mu, list_one, &l, &error)
+		  : 0;
+	for (k = 0; k < l.npatterns; k++)
+		free(l.patterns[k]);
 	if (ret < 0)
 		mailbox_no(c, tag, ret, error);
 	else
 		imap_tagged(c, tag, "OK", "%s completed.",
 			    lsub ? "Lsub" : "List");
+	return;
+bad:
+	for (k = 0; k < l.npatterns; k++)
+		free(l.patterns[k]);
+	imap_tagged(c, tag, "BAD", "Invalid %s arguments",
+		    lsub ? "LSUB" : "LIST");
 }
 
 void imap_cmd_list(struct imap_client *c, const char *tag,
@@ -373,52 +529,25 @@ void imap_cmd_lsub(struct imap_client *c, const char *tag,
 void imap_cmd_status(struct imap_client *c, const char *tag,
 		     const struct imap_arg *args, int uid)
 {
-	const struct imap_arg *items = ARG_NEXT(c, args), *a;
-	struct ph_mailbox_status st = PH_MAILBOX_STATUS_INIT;
+	const struct imap_arg *items = ARG_NEXT(c, args);
 	const char *error = NULL;
+	unsigned bits;
 	char *name;
-	int ret, n = 0;
+	int ret;
 
-	if (args == NULL || items == NULL || items->type != IMAP_ARG_LIST ||
-	    items->count == 0) {
+	if (args == NULL || status_items_arg(c, items, &bits) < 0 ||
+	    ARG_NEXT(c, items) != NULL) {
 		imap_tagged(c, tag, "BAD", "STATUS needs mailbox and items");
 		return;
 	}
-	for (a = imap_arg_child(c->parser, items); a != NULL;
-	     a = ARG_NEXT(c, a)) {
-		if (!ARG_IS(c, a, "MESSAGES") && !ARG_IS(c, a, "RECENT") &&
-		    !ARG_IS(c, a, "UIDNEXT") && !ARG_IS(c, a, "UIDVALIDITY") &&
-		    !ARG_IS(c, a, "UNSEEN")) {
-			imap_tagged(c, tag, "BAD", "Unknown STATUS item");
-			return;
-		}
-	}
 	if ((name = imap_mailbox_arg(c, tag, args)) == NULL)
 		return;
-	ret = c->storage->mailbox_status(c->mu, name, &st, &error);
-	if (ret < 0) {
-		free(name);
-		mailbox_no(c, tag, ret, error);
-		return;
-	}
-	imap_str_appends(&c->out, "* STATUS ");
-	write_name(c, &c->out, name);
+	ret = write_status(c, name, bits, &error);
 	free(name);
-	imap_str_appends(&c->out, " (");
-	for (a = imap_arg_child(c->parser, items); a != NULL;
-	     a = ARG_NEXT(c, a)) {
-		uint32_t v = ARG_IS(c, a, "MESSAGES")	   ? st.messages
-			     : ARG_IS(c, a, "RECENT")	   ? st.recent
-			     : ARG_IS(c, a, "UIDNEXT")	   ? st.uidnext
-			     : ARG_IS(c, a, "UIDVALIDITY") ? st.uidvalidity
-							   : st.unseen;
-
-		imap_str_printf(&c->out, "%s%s %u", n++ > 0 ? " " : "",
-				ARG_STR(c, a), v);
-	}
-	imap_str_appends(&c->out, ")\r\n");
-	imap_client_flush(c);
-	imap_tagged(c, tag, "OK", "Status completed.");
+	if (ret < 0)
+		mailbox_no(c, tag, ret, error);
+	else
+		imap_tagged(c, tag, "OK", "Status completed.");
 }
 
 /* Expunges every \Deleted message of the view, reporting nothing. */

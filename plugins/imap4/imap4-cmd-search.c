@@ -1,12 +1,21 @@
-/* imap4-cmd-search.c - SEARCH and UID SEARCH over what the index knows:
- * flags, keywords, sizes, internal dates, sequence and UID sets, with
- * NOT, OR and parenthesised groups. The program is compiled into a node
- * array with a depth cap, so a huge OR tree costs bounded stack. Keys that
- * need message text (FROM, SUBJECT, BODY, ...) answer NO [CANNOT]. */
+/* imap4-cmd-search.c - SEARCH and UID SEARCH: flags, keywords, sizes,
+ * internal and sent dates, sequence and UID sets, header fields (RFC 2047
+ * decoded), BODY and TEXT (transfer encodings undone, charsets converted
+ * to UTF-8), with NOT, OR and parenthesised groups. The program is
+ * compiled into a node array with a depth cap, so a huge OR tree costs
+ * bounded stack. Message text is read only when a text key is reached,
+ * once per message, streamed in 16 KiB pieces. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include "imap4-mime-decode.h"
+#include "imap4-mime.h"
 #include "imap4-private.h"
+
+#define SEARCH_HEADER_MAX (1024 * 1024)
+#define SEARCH_CHUNK	  16384
 
 #define SEARCH_MAX_NODES 10000
 #define SEARCH_MAX_DEPTH 64
@@ -29,7 +38,13 @@ enum node_type {
 	N_SINCE,
 	N_SEQSET,
 	N_UIDSET,
-	N_NONE, /* a keyword the mailbox does not have */
+	N_NONE,	  /* a keyword the mailbox does not have */
+	N_HEADER, /* field `str2` contains `str` */
+	N_BODY,
+	N_TEXT,
+	N_SENTBEFORE,
+	N_SENTON,
+	N_SENTSINCE,
 };
 
 struct node {
@@ -38,6 +53,15 @@ struct node {
 	uint64_t u;
 	int64_t t;
 	struct imap_seqset set;
+	char *str, *str2;
+};
+
+/* What a text key needs of the current message, loaded on first use. */
+struct msg_text {
+	int tried, ok;
+	struct ph_message_body body;
+	char *header; /* the top-level header, NUL-terminated */
+	struct mime_part *tree;
 };
 
 struct program {
@@ -45,7 +69,8 @@ struct program {
 	struct node *nodes;
 	unsigned n;
 	const char *error;
-	int cannot;
+	uint32_t seq;	      /* the message being evaluated */
+	struct msg_text text; /* its text, when a key needed it */
 };
 
 static int add_node(struct program *p, enum node_type t)
@@ -124,9 +149,19 @@ static const struct {
     {"ALL", N_ALL, 0},
 };
 
-static const char *const text_keys[] = {
-    "FROM", "TO",   "CC",	  "BCC",    "SUBJECT",	 "HEADER",
-    "BODY", "TEXT", "SENTBEFORE", "SENTON", "SENTSINCE", NULL,
+static const struct {
+	const char *name;
+	const char *field; /* NULL: the next argument names it */
+	enum node_type type;
+} text_keys[] = {
+    {"FROM", "From", N_HEADER},
+    {"TO", "To", N_HEADER},
+    {"CC", "Cc", N_HEADER},
+    {"BCC", "Bcc", N_HEADER},
+    {"SUBJECT", "Subject", N_HEADER},
+    {"HEADER", NULL, N_HEADER},
+    {"BODY", "", N_BODY},
+    {"TEXT", "", N_TEXT},
 };
 
 static int compile_key(struct program *p, const struct imap_arg **ap,
@@ -238,13 +273,49 @@ static int compile_key(struct program *p, const struct imap_arg **ap,
 		*ap = ARG_NEXT(c, *ap);
 		return k;
 	}
-	for (i = 0; text_keys[i] != NULL; i++) {
-		if (strcasecmp(s, text_keys[i]) == 0) {
-			p->cannot = 1;
-			p->error = "Searching message text is not supported "
-				   "yet";
+	for (i = 0; i < sizeof(text_keys) / sizeof(text_keys[0]); i++) {
+		const char *field = text_keys[i].field;
+
+		if (strcasecmp(s, text_keys[i].name) != 0)
+			continue;
+		if (field == NULL) {
+			if (*ap == NULL || !imap_arg_is_string(*ap))
+				goto missing;
+			field = ARG_STR(c, *ap);
+			*ap = ARG_NEXT(c, *ap);
+		}
+		if (*ap == NULL || !imap_arg_is_string(*ap))
+			goto missing;
+		k = add_node(p, text_keys[i].type);
+		if (k < 0)
+			return -1;
+		p->nodes[k].str = strdup(ARG_STR(c, *ap));
+		p->nodes[k].str2 = strdup(field);
+		if (p->nodes[k].str == NULL || p->nodes[k].str2 == NULL) {
+			p->error = "Out of memory";
 			return -1;
 		}
+		*ap = ARG_NEXT(c, *ap);
+		return k;
+	}
+	if (strcasecmp(s, "SENTBEFORE") == 0 || strcasecmp(s, "SENTON") == 0 ||
+	    strcasecmp(s, "SENTSINCE") == 0) {
+		enum node_type t = strcasecmp(s, "SENTBEFORE") == 0
+				       ? N_SENTBEFORE
+				   : strcasecmp(s, "SENTON") == 0 ? N_SENTON
+								  : N_SENTSINCE;
+
+		if (*ap == NULL || !imap_arg_is_string(*ap))
+			goto missing;
+		k = add_node(p, t);
+		if (k < 0)
+			return -1;
+		if (imap_parse_date(ARG_STR(c, *ap), &p->nodes[k].t) < 0) {
+			p->error = "Invalid date";
+			return -1;
+		}
+		*ap = ARG_NEXT(c, *ap);
+		return k;
 	}
 	if (strcasecmp(s, "UID") == 0) {
 		if (*ap == NULL || (*ap)->type != IMAP_ARG_ATOM)
@@ -281,7 +352,266 @@ static int64_t day_of(const struct ph_message_info *m)
 	return t >= 0 ? t / 86400 : (t - 86399) / 86400;
 }
 
-static int eval(const struct program *p, unsigned i, uint32_t seq,
+static void text_free(struct program *p)
+{
+	struct msg_text *t = &p->text;
+
+	if (t->body.fd >= 0 && p->c->box != NULL)
+		p->c->storage->message_close(p->c->box, &t->body);
+	free(t->header);
+	mime_part_free(&t->tree);
+	memset(t, 0, sizeof(*t));
+	t->body = (struct ph_message_body)PH_MESSAGE_BODY_INIT;
+}
+
+/* Opens the message and parses its structure, once per message. */
+static int text_load(struct program *p)
+{
+	struct msg_text *t = &p->text;
+	struct imap_client *c = p->c;
+	const char *error = NULL;
+	size_t n;
+	ssize_t got;
+
+	if (t->tried)
+		return t->ok;
+	t->tried = 1;
+	if (c->storage->message_open(c->box, p->seq, &t->body, &error) < 0 ||
+	    mime_parse_fd(t->body.fd, t->body.offset, t->body.length, NULL,
+			  &t->tree) < 0)
+		return 0;
+	n = t->tree->body_off < SEARCH_HEADER_MAX ? (size_t)t->tree->body_off
+						  : SEARCH_HEADER_MAX;
+	t->header = malloc(n + 1);
+	if (t->header == NULL)
+		return 0;
+	got = pread(t->body.fd, t->header, n, (off_t)t->body.offset);
+	t->header[got > 0 ? got : 0] = '\0';
+	t->ok = 1;
+	return 1;
+}
+
+/* Does any `field` (all when `field` is "") of the header contain
+ * `needle` after RFC 2047 decoding? An empty needle tests presence. */
+static int header_match(const char *header, const char *field,
+			const char *needle)
+{
+	const char *p = header;
+	size_t fl = strlen(field);
+	int found = 0;
+
+	while (*p != '\0' && !found) {
+		const char *start = p, *colon;
+		struct imap_str raw, dec;
+		struct mime_matcher m;
+
+		/* one field with its continuation lines */
+		do {
+			const char *lf = strchr(p, '\n');
+
+			p = lf != NULL ? lf + 1 : p + strlen(p);
+		} while (*p == ' ' || *p == '\t');
+		if (*start == '\r' || *start == '\n')
+			break; /* the empty line */
+		colon = memchr(start, ':', (size_t)(p - start));
+		if (colon == NULL)
+			continue;
+		if (fl > 0 && ((size_t)(colon - start) != fl ||
+			       strncasecmp(start, field, fl) != 0))
+			continue;
+		imap_str_init(&raw, 0);
+		imap_str_init(&dec, 0);
+		for (colon++; colon < p; colon++) {
+			if (*colon != '\r' && *colon != '\n')
+				imap_str_appendc(&raw, *colon);
+		}
+		mime_header_decode(raw.data != NULL ? raw.data : "", &dec);
+		if (mime_matcher_init(&m, needle) == 0) {
+			if (fl > 0 || m.len == 0)
+				mime_matcher_feed(&m, dec.data, dec.len);
+			else /* TEXT: the field name counts too */
+				mime_matcher_feed(&m, start,
+						  (size_t)(p - start));
+			if (!m.found && dec.len > 0)
+				mime_matcher_feed(&m, dec.data, dec.len);
+			found = m.found;
+			mime_matcher_free(&m);
+		}
+		imap_str_free(&raw);
+		imap_str_free(&dec);
+	}
+	return found;
+}
+
+/* Streams the stored bytes [off, end) through `m`. */
+static void raw_match(struct program *p, struct mime_matcher *m, char *buf,
+		      uint64_t off, uint64_t end)
+{
+	while (off < end && !m->found) {
+		size_t n = end - off < SEARCH_CHUNK ? (size_t)(end - off)
+						    : SEARCH_CHUNK;
+		ssize_t got = pread(p->text.body.fd, buf, n,
+				    (off_t)(p->text.body.offset + off));
+
+		if (got <= 0)
+			break;
+		mime_matcher_feed(m, buf, (size_t)got);
+		off += (uint64_t)got;
+	}
+}
+
+/* Streams the decoded text parts of the message through `m`; with
+ * `headers` (TEXT) also the headers of the parts inside the body. */
+static void body_match(struct program *p, struct mime_matcher *m, int headers)
+{
+	struct msg_text *t = &p->text;
+	const struct mime_part *part = t->tree;
+	char *buf = malloc(SEARCH_CHUNK);
+	struct imap_str out;
+
+	if (buf == NULL)
+		return;
+	imap_str_init(&out, 0);
+	while (part != NULL && !m->found) {
+		struct mime_content_type ct;
+		int text = 1;
+		char *charset = NULL;
+
+		memset(&ct, 0, sizeof(ct));
+		if (part->hdr[MH_CONTENT_TYPE] != NULL &&
+		    mime_content_type_parse(part->hdr[MH_CONTENT_TYPE], 1,
+					    &ct) == 0 &&
+		    ct.type != NULL) {
+			text = strcasecmp(ct.type, "text") == 0 ||
+			       strcasecmp(ct.type, "message") == 0;
+			charset = mime_param_get_decoded(&ct, "charset");
+		}
+		if (headers && part != t->tree)
+			raw_match(p, m, buf, part->hdr_off, part->body_off);
+		if (part->children == NULL && text) {
+			struct mime_body_decoder d;
+			uint64_t pos = part->body_off;
+
+			mime_body_decoder_init(
+			    &d, part->hdr[MH_CONTENT_TRANSFER_ENCODING],
+			    charset);
+			while (pos < part->body_end && !m->found) {
+				size_t n = part->body_end - pos < SEARCH_CHUNK
+					       ? (size_t)(part->body_end - pos)
+					       : SEARCH_CHUNK;
+				ssize_t got =
+				    pread(t->body.fd, buf, n,
+					  (off_t)(t->body.offset + pos));
+
+				if (got <= 0)
+					break;
+				pos += (uint64_t)got;
+				imap_str_truncate(&out, 0);
+				mime_body_decoder_feed(&d, buf, (size_t)got,
+						       &out);
+				mime_matcher_feed(m, out.data, out.len);
+			}
+			mime_body_decoder_free(&d);
+		}
+		free(charset);
+		mime_content_type_free(&ct);
+		/* pre-order walk without recursion */
+		if (part->children != NULL) {
+			part = part->children;
+			continue;
+		}
+		while (part != NULL && part->next == NULL)
+			part = part->parent;
+		if (part != NULL)
+			part = part->next;
+	}
+	imap_str_free(&out);
+	free(buf);
+}
+
+/* Day number of the Date header ("[Day,] D Mon YYYY ..."), -1 if none. */
+static int64_t sent_day(const char *header)
+{
+	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	const char *p = header;
+	char mon[4];
+	int day, year, n;
+	const char *m;
+
+	while (*p != '\0') {
+		if (strncasecmp(p, "Date:", 5) == 0 &&
+		    (p == header || p[-1] == '\n'))
+			break;
+		p = strchr(p, '\n');
+		if (p == NULL)
+			return -1;
+		p++;
+	}
+	if (*p == '\0')
+		return -1;
+	p += 5;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strchr(p, ',') != NULL && strchr(p, ',') < strchr(p, '\n'))
+		p = strchr(p, ',') + 1;
+	if (sscanf(p, " %d %3s %d%n", &day, mon, &year, &n) != 3 ||
+	    strlen(mon) != 3)
+		return -1;
+	if (year < 50)
+		year += 2000;
+	else if (year < 1000)
+		year += 1900;
+	m = strcasestr(months, mon);
+	if (m == NULL || (m - months) % 3 != 0 || day < 1 || day > 31) {
+		return -1;
+	} else {
+		char date[32];
+		int64_t t;
+
+		snprintf(date, sizeof(date), "%d-%.3s-%04d", day, mon, year);
+		if (imap_parse_date(date, &t) < 0)
+			return -1;
+		return t / 86400;
+	}
+}
+
+static int eval_text(struct program *p, const struct node *n)
+{
+	struct mime_matcher m;
+	int found;
+	int64_t d;
+
+	if (!text_load(p))
+		return 0;
+	switch (n->type) {
+	case N_HEADER:
+		return header_match(p->text.header, n->str2, n->str);
+	case N_TEXT:
+		if (header_match(p->text.header, "", n->str))
+			return 1;
+		/* fall through */
+	case N_BODY:
+		if (mime_matcher_init(&m, n->str) < 0)
+			return 0;
+		body_match(p, &m, n->type == N_TEXT);
+		found = m.found;
+		mime_matcher_free(&m);
+		return found;
+	case N_SENTBEFORE:
+	case N_SENTON:
+	case N_SENTSINCE:
+		d = sent_day(p->text.header);
+		if (d < 0)
+			return 0;
+		return n->type == N_SENTBEFORE ? d < n->t / 86400
+		       : n->type == N_SENTON   ? d == n->t / 86400
+					       : d >= n->t / 86400;
+	default:
+		return 0;
+	}
+}
+
+static int eval(struct program *p, unsigned i, uint32_t seq,
 		const struct ph_message_info *m)
 {
 	const struct node *n = &p->nodes[i];
@@ -330,6 +660,13 @@ static int eval(const struct program *p, unsigned i, uint32_t seq,
 		return imap_seqset_contains(&n->set, seq);
 	case N_UIDSET:
 		return imap_seqset_contains(&n->set, m->uid);
+	case N_HEADER:
+	case N_BODY:
+	case N_TEXT:
+	case N_SENTBEFORE:
+	case N_SENTON:
+	case N_SENTSINCE:
+		return eval_text(p, n);
 	}
 	return 0;
 }
@@ -338,6 +675,8 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 		     const struct imap_arg *args, int uid)
 {
 	struct program p = {.c = c};
+
+	p.text.body = (struct ph_message_body)PH_MESSAGE_BODY_INIT;
 	uint32_t count = c->storage->message_count(c->box), seq, star_uid = 0;
 	struct ph_message_info last = PH_MESSAGE_INFO_INIT;
 	unsigned i;
@@ -386,9 +725,11 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 			if (c->storage->message_info(c->box, seq, &m) < 0 ||
 			    m.expunged)
 				continue;
+			p.seq = seq;
 			if (eval(&p, (unsigned)root, seq, &m))
 				imap_str_printf(&c->out, " %u",
 						uid ? m.uid : seq);
+			text_free(&p);
 			if (c->out.len > 8192) {
 				/* keep memory bounded: send as we go */
 				c->api->conn_write(c->conn, c->out.data,
@@ -399,15 +740,15 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 		imap_str_appends(&c->out, "\r\n");
 		imap_client_flush(c);
 	}
-	for (i = 0; i < p.n; i++)
+	for (i = 0; i < p.n; i++) {
 		imap_seqset_free(&p.nodes[i].set);
+		free(p.nodes[i].str);
+		free(p.nodes[i].str2);
+	}
 	free(p.nodes);
 	if (root < 0) {
-		if (p.cannot)
-			imap_tagged(c, tag, "NO", "[CANNOT] %s", p.error);
-		else
-			imap_tagged(c, tag, "BAD", "%s",
-				    p.error != NULL ? p.error : "Bad search");
+		imap_tagged(c, tag, "BAD", "%s",
+			    p.error != NULL ? p.error : "Bad search");
 		return;
 	}
 	imap_sync(c, 1);

@@ -127,8 +127,7 @@ void mime_write_envelope(struct imap_str *out, const struct mime_part *m)
 /* Parameters; text parts without a charset get charset=us-ascii (the
  * RFC 2045 default, spelled out as Dovecot does). */
 static void write_params(struct imap_str *out,
-			 const struct mime_content_type *ct, int text,
-			 int lower_charset)
+			 const struct mime_content_type *ct, int text)
 {
 	int add_charset = text && mime_param_get(ct, "charset") == NULL;
 	unsigned i;
@@ -143,14 +142,7 @@ static void write_params(struct imap_str *out,
 			imap_str_appendc(out, ' ');
 		write_nstring(out, ct->params[i].name);
 		imap_str_appendc(out, ' ');
-		/* Dovecot rebuilds a plain 7-bit single-part message's
-		 * structure with the default charset spelled in lower case */
-		if (lower_charset &&
-		    strcasecmp(ct->params[i].name, "charset") == 0 &&
-		    strcasecmp(ct->params[i].value, "us-ascii") == 0)
-			write_nstring(out, "us-ascii");
-		else
-			write_nstring(out, ct->params[i].value);
+		write_nstring(out, ct->params[i].value);
 	}
 	if (add_charset)
 		imap_str_appends(out, ct->nparams > 0
@@ -174,7 +166,7 @@ static void write_disposition(struct imap_str *out, const char *value)
 		imap_str_appendc(out, '(');
 		write_nstring(out, d.type);
 		imap_str_appendc(out, ' ');
-		write_params(out, &d, 0, 0);
+		write_params(out, &d, 0);
 		imap_str_appendc(out, ')');
 	}
 	mime_content_type_free(&d);
@@ -271,7 +263,7 @@ static void write_multipart(struct imap_str *out, const struct mime_part *p,
 	write_nstring(out, ct->subtype != NULL ? ct->subtype : "mixed");
 	if (ext) {
 		imap_str_appendc(out, ' ');
-		write_params(out, ct, 0, 0);
+		write_params(out, ct, 0);
 		imap_str_appendc(out, ' ');
 		write_disposition(out, p->hdr[MH_CONTENT_DISPOSITION]);
 		imap_str_appendc(out, ' ');
@@ -317,7 +309,7 @@ static void write_part(struct imap_str *out, const struct mime_part *p, int ext)
 	imap_str_appendc(out, ' ');
 	write_nstring(out, subtype);
 	imap_str_appendc(out, ' ');
-	write_params(out, &ct, text, p->parent == NULL && ct.nparams == 1);
+	write_params(out, &ct, text);
 	imap_str_appendc(out, ' ');
 	write_hdr_nstring(out, p->hdr[MH_CONTENT_ID]);
 	imap_str_appendc(out, ' ');
@@ -507,6 +499,17 @@ int mime_section_find(const struct mime_part *root, const uint32_t *path,
 				return PH_ENOTFOUND;
 			p = p->children;
 			as_message = 1;
+		}
+		if ((p->flags & MIME_PART_MULTIPART) && p->children == NULL) {
+			/* the empty text/plain part BODYSTRUCTURE shows */
+			if (n != 1 || i + 1 != count)
+				return PH_ENOTFOUND;
+			if (kind != MIME_SEC_ALL && kind != MIME_SEC_MIME)
+				return PH_EINVAL;
+			r->off = p->body_off;
+			r->len = 0;
+			r->wire = 0;
+			return PH_OK;
 		}
 		if (p->flags & MIME_PART_MULTIPART) {
 			const struct mime_part *c = p->children;

@@ -23,7 +23,8 @@
  * modseq and file name, the new cur/ mtime and HIGHESTMODSEQ, one CRC),
  * which readers replay on load. The log names the index generation it
  * belongs to; every full write starts a new generation and removes the
- * log, and a log past LOG_MAX bytes is folded in by a full write.
+ * log; a STORE that would take the log past LOG_MAX (64 KiB, a few hundred
+ * single-message STOREs) writes the index instead, so replay stays cheap.
  *
  * Loading mmap()s the file read-only: opening a big mailbox costs a
  * checksum pass and no copy; the records are copied to the heap only by
@@ -44,7 +45,7 @@
 #define INDEX_TMP     "posthorn-index.tmp"
 #define LOG_FILE      "posthorn-index.log"
 #define LOG_MAGIC     "PHL1"
-#define LOG_MAX	      (1024 * 1024)
+#define LOG_MAX	      (64 * 1024)
 #define INDEX_MAGIC   "PHIX"
 #define INDEX_VERSION 1
 #define INDEX_ENDIAN  0x01020304u
@@ -203,13 +204,19 @@ static int index_parse(const char *dir, struct maildir_index *idx,
 	off += h.kw_len;
 	idx->names = (const char *)map + off;
 	idx->names_len = h.names_len;
+	/* Names become paths under cur/: none may hold a '/' (one pass over
+	 * the blob) or start with '.' or be empty (checked per record). */
+	if (h.names_len > 0 && memchr(idx->names, '/', h.names_len) != NULL)
+		return index_corrupt(dir, "file name");
 	/* Every record must be usable without further checks. */
 	for (uint32_t i = 0; i < h.count; i++) {
 		const struct maildir_rec *r = &idx->recs[i];
 
 		if ((uint64_t)r->name_off + r->name_len >= h.names_len ||
 		    idx->names[r->name_off + r->name_len] != '\0' ||
-		    r->name_len == 0 || r->uid == 0 || r->uid >= h.uidnext ||
+		    idx->names[r->name_off] == '.' ||
+		    idx->names[r->name_off] == '\0' || r->name_len == 0 ||
+		    r->uid == 0 || r->uid >= h.uidnext ||
 		    (i > 0 && r->uid <= idx->recs[i - 1].uid) ||
 		    (r->flags & ~PH_FLAGS_STORABLE) != 0 ||
 		    r->modseq > h.highestmodseq)
@@ -237,7 +244,8 @@ static int log_apply(struct maildir_index *idx, const unsigned char *p,
 		if (r.name_len == 0 || r.name_len > MAILDIR_FILENAME_MAX ||
 		    off + LOG_PAD8(r.name_len) > len ||
 		    (r.flags & ~PH_FLAGS_STORABLE) != 0 ||
-		    memchr(p + off, '\0', r.name_len) != NULL)
+		    memchr(p + off, '\0', r.name_len) != NULL ||
+		    memchr(p + off, '/', r.name_len) != NULL || p[off] == '.')
 			return PH_EINVAL;
 		pos = maildir_index_find(idx, r.uid);
 		if (pos >= 0) {
@@ -274,7 +282,7 @@ static int index_log_replay(const char *dir, struct maildir_index *idx)
 	maildir_fmt(path, sizeof(path), "%s/" LOG_FILE, dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return PH_OK;
-	if (fstat(fd, &st) < 0 || st.st_size > 4 * LOG_MAX ||
+	if (fstat(fd, &st) < 0 || st.st_size > 16 * LOG_MAX ||
 	    st.st_size < (off_t)sizeof(h) ||
 	    (buf = malloc((size_t)st.st_size)) == NULL) {
 		idx->log_size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
@@ -330,6 +338,10 @@ int maildir_index_log_changes(const char *dir, struct maildir_index *idx,
 	for (size_t i = 0; i < n; i++)
 		len += sizeof(struct log_rec) +
 		       LOG_PAD8(idx->recs[pos[i]].name_len);
+	/* Readers replay the whole log on every load: keep it short. A
+	 * big STORE is one index write anyway. */
+	if (idx->log_size + len > LOG_MAX)
+		return PH_ETOOBIG;
 	if ((buf = calloc(1, sizeof(h) + len)) == NULL)
 		return PH_ENOMEM;
 	maildir_fmt(path, sizeof(path), "%s/" LOG_FILE, dir);

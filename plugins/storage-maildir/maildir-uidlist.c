@@ -7,8 +7,9 @@
  * Plain text and append-only: each new message adds one line with
  * O_APPEND, expunged ones stay until the next rewrite. It is what keeps
  * UIDs (and UIDVALIDITY) when the binary index is lost or corrupt; lines
- * for files that no longer exist are simply skipped on a rebuild. A torn
- * last line (crash mid-append) ends the list there. */
+ * for files that no longer exist are simply skipped on a rebuild. A line
+ * torn by a crash mid-append is ended by the next appender and skipped by
+ * readers; a later line for the same UID wins. */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -55,15 +56,34 @@ int maildir_uidlist_read(const char *dir, struct maildir_uidlist *ul)
 		char *sp, *end;
 		unsigned long uid;
 
-		if (len == 0 || line[len - 1] != '\n')
-			break; /* torn or overlong: stop here */
+		if (len == 0 || line[len - 1] != '\n') {
+			/* Overlong: skip the rest of it; torn at the end:
+			 * the loop ends. */
+			int c;
+
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
 		line[len - 1] = '\0';
 		uid = strtoul(line, &end, 10);
 		sp = end;
+		/* A line torn by a crash (completed with a newline by the
+		 * next appender) is skipped; a later line for the same UID
+		 * replaces it; UIDs must ascend. */
 		if (sp == line || *sp != ' ' || sp[1] == '\0' || uid == 0 ||
 		    uid >= UINT32_MAX ||
-		    (ul->count > 0 && uid <= ul->e[ul->count - 1].uid))
-			break;
+		    (ul->count > 0 && uid < ul->e[ul->count - 1].uid))
+			continue;
+		if (ul->count > 0 && uid == ul->e[ul->count - 1].uid) {
+			char *b = strdup(sp + 1);
+
+			if (b == NULL)
+				goto nomem;
+			free(ul->e[ul->count - 1].base);
+			ul->e[ul->count - 1].base = b;
+			continue;
+		}
 		if (ul->count == alloc) {
 			size_t n = alloc ? alloc * 2 : 256;
 			void *p = realloc(ul->e, n * sizeof(*ul->e));
@@ -153,7 +173,7 @@ int maildir_uidlist_append(const char *dir, const struct maildir_index *idx,
 	int fd, ret;
 
 	maildir_fmt(path, sizeof(path), "%s/" UIDLIST_FILE, dir);
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	/* Missing, or mostly lines of expunged messages: rewrite it. */
 	if (fd < 0 || fstat(fd, &st) < 0 ||
 	    (uint64_t)st.st_size > 65536 + (uint64_t)idx->count * 160) {
@@ -164,6 +184,15 @@ int maildir_uidlist_append(const char *dir, const struct maildir_index *idx,
 	if ((f = fdopen(fd, "a")) == NULL) {
 		close(fd);
 		return PH_EIO;
+	}
+	/* A crash may have left a torn last line: end it first, so the
+	 * next line stays whole (the reader skips the fragment). */
+	{
+		char last = '\n';
+
+		if (st.st_size > 0 &&
+		    pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
+			fputc('\n', f);
 	}
 	ret = uidlist_lines(f, idx, from);
 	if (uidlist_close(f, do_fsync) < 0)

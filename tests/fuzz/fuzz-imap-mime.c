@@ -4,6 +4,7 @@
  * lookups along the first parts. Small limits reach the limit paths. */
 #include <stdint.h>
 #include <string.h>
+#include "plugins/imap4/imap4-mime-decode.h"
 #include "plugins/imap4/imap4-mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -55,6 +56,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    r.off + r.len > size - 1)
 				__builtin_trap();
 		}
+	}
+	/* the SEARCH decoders over the same input */
+	for (k = 0; k < MH_COUNT; k++) {
+		if (root->hdr[k] != NULL) {
+			imap_str_truncate(&out, 0);
+			mime_header_decode(root->hdr[k], &out);
+		}
+	}
+	{
+		static const char *const ctes[] = {"base64", "quoted-printable",
+						   NULL};
+		struct mime_body_decoder d;
+		struct mime_matcher m;
+
+		mime_body_decoder_init(&d, ctes[data[0] % 3],
+				       data[0] & 0x80 ? "iso-8859-1" : NULL);
+		if (mime_matcher_init(&m, "ab") == 0) {
+			for (off = 1; off < size; off += chunk) {
+				size_t n =
+				    size - off < chunk ? size - off : chunk;
+
+				imap_str_truncate(&out, 0);
+				mime_body_decoder_feed(
+				    &d, (const char *)data + off, n, &out);
+				mime_matcher_feed(&m, out.data, out.len);
+			}
+			mime_matcher_free(&m);
+		}
+		mime_body_decoder_free(&d);
 	}
 	imap_str_free(&out);
 	mime_part_free(&root);

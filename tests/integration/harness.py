@@ -16,6 +16,18 @@ config has workers=1, a self-signed cert (self.server.ca_file), passwd-file
 users with {PLAIN} passwords and, only when their plugins exist in
 build/plugins, [storage] storage-maildir (root = <tmp>/mail/%u/Maildir)
 and [auth] auth-passwdfile. Works as root and as a normal user.
+
+Class attributes: listeners, users, extra, workers, core (extra [core]
+keys), sanitizer_clean (fail when ASan/UBSan/LSan wrote to the log).
+Server: port(name), host, hosts, connect(name) / connect_tls(name) ->
+LineClient (line(), cmd(), send(), read_exact(), is_closed(), starttls(),
+buf), ssl_context(), ca_file, maildir(user), log_text(), wait_log(regex),
+wait_idle() (the readiness probes are gone), reload() (rewrite config from
+the attributes + SIGHUP), signal(sig), stop() -> exit status, pid,
+config_path, state_dir, tmp. Module: deliver(server_or_maildir, user,
+bytes, folder=None), check_config(text) -> (rc, stdout, stderr, path),
+make_cert(dir), free_port(host), plugin_exists(name), main().
+Set PH_KEEP_TMP=1 to keep the temp directories.
 """
 
 import os

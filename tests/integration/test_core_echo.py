@@ -178,6 +178,27 @@ class Echo(harness.TestCase):
         c.close()
 
 
+class ManyConnections(harness.TestCase):
+    listeners = {'tp': dict(protocol='testproto', tls='none')}
+    core = {'max_connections_per_ip': '0'}
+    workers = 2
+
+    def test_300_concurrent(self):
+        clients = [self.server.connect('tp') for _ in range(300)]
+        for c in clients:
+            self.assertEqual(c.line(), '+OK testproto ready')
+        for i, c in enumerate(clients):
+            c.send('n%d\r\n' % i)
+        for i, c in enumerate(clients):
+            self.assertEqual(c.line(), 'echo: n%d' % i)
+        for c in clients:
+            c.send('QUIT\r\n')
+        for c in clients:
+            self.assertEqual(c.line(), '+OK bye')
+            c.close()
+        self.server.wait_idle()
+
+
 class OutputLimit(harness.TestCase):
     listeners = {'echo': dict(protocol='echo', tls='none')}
     core = {'output_limit': '64k'}

@@ -183,6 +183,20 @@ class ImapBadInput(harness.TestCase):
         text = '\n'.join(lines) + c.buf.decode('latin-1')
         self.assertIn('* BYE', text)
 
+    def test_long_tag(self):
+        c = self.session(select=False)
+        self.assertTrue(c.cmd('t' * 200 + ' NOOP').startswith(
+            '* BAD Tag too long'))
+        self.still_alive(c)
+
+    def test_line_over_parser_limit(self):
+        # longer than the parser's 64000 bytes, shorter than the core's
+        # 65536: answered BAD [TOOBIG], the session goes on
+        c = self.session(select=False)
+        line = c.cmd('a NOOP ' + 'x' * 65000)
+        self.assertTrue(line.startswith('a BAD [TOOBIG]'), line)
+        self.still_alive(c)
+
     def test_line_too_long_closes(self):
         c = self.session(select=False)
         c.send('a NOOP ' + 'x' * 70000 + '\r\n')

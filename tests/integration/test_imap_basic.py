@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """IMAP4rev1 through Python's imaplib against a real posthornd, on a
 mailbox built from the corpus (harness.deliver)."""
+import base64
 import imaplib
 import os
 import re
 import socket
+import time
 
 import harness
 
@@ -24,7 +26,8 @@ class ImapBasic(harness.TestCase):
     listeners = {'imap': dict(protocol='imap4', tls='none',
                               allow_plaintext='yes')}
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw'),
-             ('dave', 'pw'), ('erin', 'pw')]
+             ('dave', 'pw'), ('erin', 'pw'), ('frank', 'pw'),
+             ('gina', 'pw'), ('hank', 'pw')]
 
     @classmethod
     def setUpClass(cls):
@@ -87,6 +90,23 @@ class ImapBasic(harness.TestCase):
         self.assertEqual(typ, 'OK')
         self.assertEqual(m.select('INBOX')[0], 'OK')
         m.logout()
+
+    def test_authenticate_sasl_ir_and_cancel(self):
+        c = self.server.connect('imap')
+        self.addCleanup(c.close)
+        self.assertTrue(c.line().startswith('* OK'))
+        # cancelled exchange
+        self.assertTrue(c.cmd('a AUTHENTICATE PLAIN').startswith('+'))
+        self.assertTrue(c.cmd('*').startswith('a BAD'))
+        # wrong password in the initial response
+        ir = base64.b64encode(b'\0alice\0nope').decode()
+        self.assertTrue(c.cmd('b AUTHENTICATE PLAIN ' + ir).startswith(
+            'b NO [AUTHENTICATIONFAILED]'))
+        self.assertTrue(c.cmd('c AUTHENTICATE FOO').startswith('c NO'))
+        ir = base64.b64encode(b'\0alice\0secret').decode()
+        self.assertTrue(c.cmd('d AUTHENTICATE PLAIN ' + ir).startswith(
+            'd OK [CAPABILITY'))
+        self.assertTrue(c.cmd('e SELECT INBOX').startswith('*'))
 
     def test_fetch_sizes_and_bodies(self):
         m = self.connect()
@@ -202,8 +222,8 @@ class ImapBasic(harness.TestCase):
         typ, data = m.expunge()
         self.assertEqual(data, [b'4', b'2'])
         self.assertEqual(m.search(None, 'ALL')[1], [b'1 2 3'])
-        typ, data = m.search(None, 'FROM', 'x')
-        self.assertEqual(typ, 'NO')
+        self.assertEqual(m.search(None, 'SUBJECT', 'N2')[1], [b'2'])
+        self.assertEqual(m.search(None, 'BODY', 'xxxx')[1], [b'2 3'])
 
     def test_mailboxes(self):
         m = self.connect('dave', 'pw')
@@ -232,6 +252,59 @@ class ImapBasic(harness.TestCase):
         self.assertIn(b'NONEXISTENT', data[0])
         typ, data = m.list('""', 'inbox')
         self.assertIn(b'"INBOX"', data[0])
+
+    def test_append_literal_date_and_26_byte_message(self):
+        c = self.server.connect('imap')
+        self.addCleanup(c.close)
+        c.line()
+        self.assertTrue(c.cmd('a LOGIN hank pw').startswith('a OK'))
+        self.assertTrue(c.cmd('b APPEND INBOX (\\Seen) {26}').startswith('+'))
+        self.assertTrue(c.cmd('17-Jul-1996 02:44:25 -0700 {5}')
+                        .startswith('+'))
+        self.assertTrue(c.cmd('hello').startswith('b OK [APPENDUID'))
+        msg = 'Subject: x\r\n\r\n1234567890\r\n'
+        self.assertEqual(len(msg), 26)
+        self.assertTrue(c.cmd('c APPEND INBOX {26}').startswith('+'))
+        self.assertTrue(c.cmd(msg).startswith('c OK [APPENDUID'))
+        line = c.cmd('d SELECT INBOX')
+        while not line.startswith('d OK'):
+            line = c.line()
+        # the same instant (the storage may keep the zone or not)
+        self.assertIn(c.cmd('e FETCH 1 (INTERNALDATE FLAGS RFC822.SIZE)'),
+                      ['* 1 FETCH (INTERNALDATE "%s" FLAGS (\\Seen '
+                       '\\Recent) RFC822.SIZE 5)' % d for d in
+                       ('17-Jul-1996 02:44:25 -0700',
+                        '17-Jul-1996 09:44:25 +0000')])
+        c.line()
+        c.send('f FETCH 2 BODY.PEEK[]\r\n')
+        self.assertEqual(c.line(), '* 2 FETCH (BODY[] {26}')
+        self.assertEqual(c.read_exact(26).decode(), msg)
+
+    def test_list_extended(self):
+        m = self.connect('frank', 'pw')
+        self.assertIn('LIST-STATUS', m.capabilities)
+        m.append('INBOX', None, None, b'Subject: a\r\n\r\nx\r\n')
+        m.append('INBOX', '(\\Seen)', None, b'Subject: b\r\n\r\ny\r\n')
+        m.subscribe('INBOX')
+        typ, data = m._simple_command(
+            'LIST', '""', '(INBOX "Nothing*")', 'RETURN',
+            '(STATUS (MESSAGES UNSEEN) SUBSCRIBED)')
+        self.assertEqual(typ, 'OK')
+        self.assertEqual(m._untagged_response(typ, data, 'STATUS')[1],
+                         [b'"INBOX" (MESSAGES 2 UNSEEN 1)'])
+        m.untagged_responses.clear()
+        typ, data = m._simple_command('LIST', '(SPECIAL-USE)', '""', '*')
+        self.assertEqual(typ, 'OK')
+        lines = m._untagged_response(typ, data, 'LIST')[1]
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertRegex(line, rb'\\(All|Archive|Drafts|Flagged|Junk|'
+                                   rb'Sent|Trash)')
+        with self.assertRaisesRegex(imaplib.IMAP4.error, 'BAD'):
+            m._simple_command('LIST', '(RECURSIVEMATCH)', '""', '*')
+        with self.assertRaisesRegex(imaplib.IMAP4.error, 'BAD'):
+            m._simple_command('LIST', '""', '*', 'RETURN',
+                              '(STATUS (BOGUS))')
 
     def test_copy_move_append(self):
         m = self.connect('carol', 'pw')
@@ -292,6 +365,43 @@ class ImapBasic(harness.TestCase):
                 seen.append(m.group(1))
         self.assertEqual(seen, [b'a%d' % i for i in range(500)])
         s.sendall(b'z LOGOUT\r\n')
+        s.close()
+
+    def worker_rss_kb(self):
+        pids = re.findall(r'posthornd\[(\d+)\] worker 1:',
+                          self.server.log_text())
+        with open('/proc/%s/status' % pids[-1]) as f:
+            return int(re.search(r'VmRSS:\s+(\d+)', f.read()).group(1))
+
+    def test_stalled_reader_memory(self):
+        """LF-stored messages are converted while sent: with the client
+        not reading, the worker must not queue the converted bytes."""
+        body = b'Subject: lf\n\n' + (b'z' * 1000 + b'\n') * 4000
+        for _ in range(10):
+            harness.deliver(self.server, 'gina', body)
+        s = socket.create_connection((self.server.host,
+                                      self.server.port('imap')), 20)
+        s.sendall(b'a LOGIN gina pw\r\nb SELECT INBOX\r\n')
+        f = s.makefile('rb')
+        while not f.readline().startswith(b'b OK'):
+            pass
+        before = self.worker_rss_kb()
+        s.sendall(b'c FETCH 1:* (BODY.PEEK[])\r\n')
+        time.sleep(1.5)  # not reading: the answer is 40 MB
+        grown = self.worker_rss_kb() - before
+        self.assertLess(grown, 8 * 1024, 'worker grew %d kB' % grown)
+        total = 0
+        while True:
+            line = f.readline()
+            self.assertTrue(line)
+            m2 = re.search(rb'\{(\d+)\}\r\n$', line)
+            if m2:
+                data = f.read(int(m2.group(1)))
+                self.assertNotIn(b'z\nz', data)  # CRLF on the wire
+                total += len(data)
+            if line.startswith(b'c OK'):
+                break
+        self.assertGreaterEqual(total, 10 * (len(body) + 4001))
         s.close()
 
     def test_large_fetch_bounded(self):

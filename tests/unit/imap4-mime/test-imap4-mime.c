@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cunit-main.h"
+#include "imap4-mime-decode.h"
 #include "imap4-mime.h"
 #include "imap4-parser.h"
 
@@ -685,7 +686,101 @@ static void test_corpus(void)
 	CU_ASSERT(corpus_files >= 250);
 }
 
+static char *hdr_decode(const char *raw)
+{
+	struct imap_str s;
+
+	imap_str_init(&s, 0);
+	mime_header_decode(raw, &s);
+	imap_str_appends(&s, "");
+	return s.data;
+}
+
+#define CHECK_HDR(in, out)                                                     \
+	do {                                                                   \
+		char *got_ = hdr_decode(in);                                   \
+		CU_ASSERT_STRING_EQUAL(got_, out);                             \
+		free(got_);                                                    \
+	} while (0)
+
+static void test_header_decode(void)
+{
+	CHECK_HDR("plain text", "plain text");
+	CHECK_HDR("=?UTF-8?B?R3LDvMOfZQ==?= =?UTF-8?Q?_aus_K=C3=B6ln?=",
+		  "Gr\xc3\xbc\xc3\x9f"
+		  "e aus K\xc3\xb6ln");
+	CHECK_HDR("=?ISO-8859-1?Q?Andr=E9?= <a@b>", "Andr\xc3\xa9 <a@b>");
+	CHECK_HDR("=?utf-8?b?R3LDvMOfZQ?=", "Gr\xc3\xbc\xc3\x9f"
+					    "e");
+	CHECK_HDR("a =?bogus?Q?x?= b", "a x b");
+	CHECK_HDR("=?UTF-8?X?abc?= =?", "=?UTF-8?X?abc?= =?");
+	CHECK_HDR("=?UTF-8*en?Q?hi?=", "hi");
+	CHECK_HDR("=?ISO-2022-JP?B?GyRAOjRGI0stGyhK?=",
+		  "\xe4\xbd\x90\xe8\x97\xa4\xe8\xb1\x8a");
+}
+
+/* Feeds `in` to a decoder one byte at a time. */
+static char *body_decode(const char *cte, const char *charset, const char *in)
+{
+	struct mime_body_decoder d;
+	struct imap_str s;
+	size_t i;
+
+	imap_str_init(&s, 0);
+	mime_body_decoder_init(&d, cte, charset);
+	for (i = 0; in[i] != '\0'; i++)
+		mime_body_decoder_feed(&d, in + i, 1, &s);
+	mime_body_decoder_free(&d);
+	imap_str_appends(&s, "");
+	return s.data;
+}
+
+static void test_body_decode(void)
+{
+	char *got;
+
+	/* line breaks inside base64, fed one byte at a time */
+	got = body_decode("base64", "utf-8",
+			  "RGFzIFdldHRlciBp\r\nbiBLw7ZsbiE=\r\n");
+	CU_ASSERT_STRING_EQUAL(got, "Das Wetter in K\xc3\xb6ln!");
+	free(got);
+	got = body_decode("Quoted-Printable", "iso-8859-1",
+			  "Caf=E9 super=\r\ncali=\nfragil=3D=xyz\r\n");
+	CU_ASSERT_STRING_EQUAL(got, "Caf\xc3\xa9 supercalifragil==xyz\r\n");
+	free(got);
+	got = body_decode(NULL, "iso-8859-1", "\xe9t\xe9");
+	CU_ASSERT_STRING_EQUAL(got, "\xc3\xa9t\xc3\xa9");
+	free(got);
+	/* an unknown charset passes bytes through */
+	got = body_decode("7bit", "no-such-charset", "keep");
+	CU_ASSERT_STRING_EQUAL(got, "keep");
+	free(got);
+}
+
+static void test_matcher(void)
+{
+	struct mime_matcher m;
+	const char *text = "the Quick brown fox";
+	size_t i;
+
+	CU_ASSERT_EQUAL(mime_matcher_init(&m, "quick BROWN"), PH_OK);
+	for (i = 0; text[i] != '\0'; i++)
+		mime_matcher_feed(&m, text + i, 1);
+	CU_ASSERT_TRUE(m.found);
+	mime_matcher_free(&m);
+	CU_ASSERT_EQUAL(mime_matcher_init(&m, "fox!"), PH_OK);
+	mime_matcher_feed(&m, text, strlen(text));
+	CU_ASSERT_FALSE(m.found);
+	mime_matcher_free(&m);
+	CU_ASSERT_EQUAL(mime_matcher_init(&m, ""), PH_OK);
+	CU_ASSERT_TRUE(m.found);
+	mime_matcher_free(&m);
+}
+
 static CU_TestInfo mime_tests[] = {
+    {"header decode", test_header_decode},
+    {"body decode", test_body_decode},
+    {"matcher", test_matcher},
     {"multipart offsets and sections", test_multipart},
     {"message/rfc822 with LF ends", test_rfc822_lf},
     {"header without end", test_no_header_end},

@@ -157,6 +157,51 @@ static void test_random_damage(void)
 	mt_teardown(&t);
 }
 
+/* An index whose CRCs are right but whose file name climbs out of cur/
+ * ("../x") is refused and rebuilt: names in the index become paths. */
+uint32_t maildir_checksum(const void *data, size_t len);
+uint32_t maildir_crc32c(uint32_t crc, const void *data, size_t len);
+
+static void test_index_name_traversal(void)
+{
+	struct ph_mailbox_status st = PH_MAILBOX_STATUS_INIT;
+	char path[700];
+	unsigned char buf[8192];
+	const char *error;
+	uint32_t crc;
+	ssize_t n;
+	char *name;
+	int fd;
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	fill(&t);
+	path_of(&t, "posthorn-index", path, sizeof(path));
+	fd = open(path, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	n = read(fd, buf, sizeof(buf));
+	CU_ASSERT_FATAL(n > 104);
+	/* The first file name starts with the message's time stamp. */
+	name = memmem(buf + 104, (size_t)n - 104, ".M", 2);
+	CU_ASSERT_FATAL(name != NULL);
+	while (name > (char *)buf + 104 && name[-1] != '\0')
+		name--;
+	memcpy(name, "../", 3);
+	crc = maildir_checksum(buf + 104, (size_t)n - 104);
+	memcpy(buf + 96, &crc, 4);
+	memset(buf + 100, 0, 4);
+	crc = maildir_crc32c(0, buf, 104);
+	memcpy(buf + 100, &crc, 4);
+	CU_ASSERT_EQUAL(pwrite(fd, buf, (size_t)n, 0), n);
+	close(fd);
+	ph_mock_log_reset();
+	CU_ASSERT_EQUAL(t.ops->mailbox_status(t.mu, "INBOX", &st, &error),
+			PH_OK);
+	CU_ASSERT_EQUAL(st.messages, 3);
+	CU_ASSERT(ph_mock_log_count(PH_LOG_WARNING) >= 1);
+	mt_teardown(&t);
+}
+
 static void test_missing_index(void)
 {
 	char path[700];
@@ -667,6 +712,7 @@ static CU_TestInfo tests[] = {
     {"corrupt_index", test_corrupt_index},
     {"truncated_index", test_truncated_index},
     {"random_damage", test_random_damage},
+    {"index_name_traversal", test_index_name_traversal},
     {"missing_index", test_missing_index},
     {"missing_uidlist", test_missing_uidlist},
     {"garbage_uidlist", test_garbage_uidlist},
