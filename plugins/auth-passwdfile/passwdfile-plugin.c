@@ -58,7 +58,7 @@ static int pwf_same_file(const struct stat *a, const struct stat *b)
  * gone or unreadable, so a bad edit never locks everyone out. */
 static int pwf_refresh(struct pwf_state *st, const char **error_r)
 {
-	struct pwf_snapshot *snap;
+	struct pwf_snapshot *snap = NULL;
 	struct stat now;
 	int ret;
 
@@ -257,7 +257,7 @@ static int pwf_verify_plain(void *state, const struct ph_auth_request *req,
 {
 	struct pwf_state *st = state;
 	const struct passwdfile_entry *e;
-	struct pwf_snapshot *snap;
+	struct pwf_snapshot *snap = NULL;
 	char name[512];
 	int ret, match = 0;
 	/* crypt(3) sees a C string: a NUL inside would truncate it. */
@@ -344,7 +344,7 @@ static int pwf_lookup(void *state, const struct ph_auth_request *req,
 {
 	struct pwf_state *st = state;
 	const struct passwdfile_entry *e;
-	struct pwf_snapshot *snap;
+	struct pwf_snapshot *snap = NULL;
 	int ret;
 
 	e = pwf_lookup_entry(st, req, &snap, &ret, error_r);
@@ -404,7 +404,7 @@ static int pwf_lookup_credentials(void *state,
 {
 	struct pwf_state *st = state;
 	const struct passwdfile_entry *e;
-	struct pwf_snapshot *snap;
+	struct pwf_snapshot *snap = NULL;
 	enum passwdfile_scheme want;
 	char *secret;
 	int ret;
