@@ -85,6 +85,9 @@ class Reload(harness.TestCase):
         self.server.listeners['tp'] = dict(protocol='testproto', tls='none')
         self.server.reload()
         self.server.wait_log('configuration generation 2 running')
+        # Until the old worker handles its signal it may still accept:
+        # wait for its own word that it stopped.
+        self.server.wait_log('reload: no longer accepting')
         self.server.wait_ports()
         new = self.server.connect('e')
         self.assertEqual(new.line(), '+ generation two')
