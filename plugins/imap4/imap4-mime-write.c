@@ -247,6 +247,18 @@ static void write_part(struct imap_str *out, const struct mime_part *p,
 static const char empty_body[] =
     "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0";
 
+/* The extension data every body type ends with (RFC 3501 body-ext-1part
+ * and body-ext-mpart): disposition, language, location. */
+static void write_ext_tail(struct imap_str *out, const struct mime_part *p)
+{
+	imap_str_appendc(out, ' ');
+	write_disposition(out, p->hdr[MH_CONTENT_DISPOSITION]);
+	imap_str_appendc(out, ' ');
+	write_language(out, p->hdr[MH_CONTENT_LANGUAGE]);
+	imap_str_appendc(out, ' ');
+	write_hdr_nstring(out, p->hdr[MH_CONTENT_LOCATION]);
+}
+
 static void write_multipart(struct imap_str *out, const struct mime_part *p,
 			    const struct mime_content_type *ct, int ext)
 {
@@ -264,12 +276,7 @@ static void write_multipart(struct imap_str *out, const struct mime_part *p,
 	if (ext) {
 		imap_str_appendc(out, ' ');
 		write_params(out, ct, 0);
-		imap_str_appendc(out, ' ');
-		write_disposition(out, p->hdr[MH_CONTENT_DISPOSITION]);
-		imap_str_appendc(out, ' ');
-		write_language(out, p->hdr[MH_CONTENT_LANGUAGE]);
-		imap_str_appendc(out, ' ');
-		write_hdr_nstring(out, p->hdr[MH_CONTENT_LOCATION]);
+		write_ext_tail(out, p);
 	}
 	imap_str_appendc(out, ')');
 }
@@ -331,12 +338,7 @@ static void write_part(struct imap_str *out, const struct mime_part *p, int ext)
 	if (ext) {
 		imap_str_appendc(out, ' ');
 		write_hdr_nstring(out, p->hdr[MH_CONTENT_MD5]);
-		imap_str_appendc(out, ' ');
-		write_disposition(out, p->hdr[MH_CONTENT_DISPOSITION]);
-		imap_str_appendc(out, ' ');
-		write_language(out, p->hdr[MH_CONTENT_LANGUAGE]);
-		imap_str_appendc(out, ' ');
-		write_hdr_nstring(out, p->hdr[MH_CONTENT_LOCATION]);
+		write_ext_tail(out, p);
 	}
 	imap_str_appendc(out, ')');
 	mime_content_type_free(&ct);
