@@ -66,6 +66,10 @@ struct ph_conn {
 	const char *reason;
 	ev_io rio, wio;
 	ev_timer idle, hs, close_timer;
+	/* Output or a close requested outside this connection's own
+	 * callbacks (a timer, another fd, another connection) is acted on
+	 * before the loop sleeps again. */
+	ev_prepare kick;
 	unsigned idle_secs;
 	struct ph__inbuf in;
 	struct outq out;   /* being sent */
@@ -196,6 +200,7 @@ static void conn_destroy(ph_conn *c)
 	ev_timer_stop(loop, &c->idle);
 	ev_timer_stop(loop, &c->hs);
 	ev_timer_stop(loop, &c->close_timer);
+	ev_prepare_stop(loop, &c->kick);
 #ifdef PH_HAVE_AUTH
 	ph__login_destroy(&c->login);
 #endif
@@ -668,6 +673,7 @@ static void conn_wio_cb(struct ev_loop *loop, ev_io *w, int revents)
  * the socket should be read (back-pressure). */
 static void conn_after(ph_conn *c)
 {
+	ev_prepare_stop(c->env->loop, &c->kick);
 	if (c->destroy_scheduled)
 		return;
 	if (c->state != CONN_HANDSHAKE)
@@ -682,6 +688,21 @@ static void conn_after(ph_conn *c)
 		return;
 	}
 	conn_update_read(c);
+}
+
+static void conn_kick_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	conn_after(w->data);
+}
+
+/* Cheap when called inside a callback: conn_after() runs anyway and
+ * stops the watcher before the loop gets to it. */
+static void conn_kick(ph_conn *c)
+{
+	if (!c->destroy_scheduled)
+		ev_prepare_start(c->env->loop, &c->kick);
 }
 
 /* ---- idle ---- */
@@ -736,8 +757,9 @@ ph_conn *ph__conn_create(struct ph__conn_env *env, struct ph__listener_rt *l,
 	ev_init(&c->idle, conn_idle_cb);
 	ev_init(&c->hs, conn_hs_timeout_cb);
 	ev_init(&c->close_timer, conn_close_timer_cb);
+	ev_prepare_init(&c->kick, conn_kick_cb);
 	c->rio.data = c->wio.data = c->idle.data = c->hs.data =
-	    c->close_timer.data = c;
+	    c->close_timer.data = c->kick.data = c;
 	c->next = env->conns;
 	if (env->conns != NULL)
 		env->conns->prev = c;
@@ -904,6 +926,7 @@ int ph__conn_write(ph_conn *c, const void *data, size_t len)
 		len -= n;
 	}
 	conn_note_pending(c);
+	conn_kick(c);
 	return PH_OK;
 }
 
@@ -958,6 +981,7 @@ int ph__conn_write_file(ph_conn *c, int fd, uint64_t offset, uint64_t len)
 	outq_append(conn_write_queue(c), ch);
 	c->out_file += len;
 	conn_note_pending(c);
+	conn_kick(c);
 	return PH_OK;
 }
 
@@ -985,6 +1009,7 @@ void ph__conn_close(ph_conn *c)
 	/* Bounded flush: whatever is still queued then is dropped. */
 	ev_timer_set(&c->close_timer, c->env->close_timeout, 0.);
 	ev_timer_start(c->env->loop, &c->close_timer);
+	conn_kick(c);
 }
 
 int ph__conn_starttls(ph_conn *c)

@@ -143,6 +143,25 @@ class Echo(harness.TestCase):
         self.assertLess(time.time() - t, 5)
         self.server.wait_log('idle timeout after 1 s')
 
+    def test_output_from_timer_is_sent(self):
+        # Nothing arrives from the client meanwhile: the core must still
+        # flush what the plugin wrote from its timer.
+        c = self.server.connect('tp')
+        c.line()
+        self.assertEqual(c.cmd('LATER 0.2 ping'), '+OK')
+        t = time.time()
+        self.assertEqual(c.line(), '+OK later ping')
+        self.assertLess(time.time() - t, 3)
+        self.assertEqual(c.cmd('hi'), 'echo: hi')
+        c.close()
+
+    def test_close_from_timer(self):
+        c = self.server.connect('tp')
+        c.line()
+        self.assertEqual(c.cmd('LATERCLOSE 0.2'), '+OK')
+        self.assertEqual(c.line(), '+OK later bye')
+        self.assertTrue(c.is_closed())
+
     def test_input_backpressure(self):
         # The client sends without reading. testproto stops reading input
         # while its output is above the low-water mark, so the core must

@@ -14,6 +14,11 @@
  *   MECHS               "+OK <sasl_mechanisms>"
  *   SASL <mech> [<ir>]  sasl_start; then each line goes to sasl_continue:
  *                       "+ <challenge>", "+OK sasl user=<name>", "-ERR ..."
+ *   LATER <s> <text>    "+OK" now, "+OK later <text>" from a timer <s>
+ *                       seconds later (output queued outside a callback
+ *                       of this connection must still be sent)
+ *   LATERCLOSE <s>      "+OK", then "+OK later bye" and a close from a
+ *                       timer
  *   QUIT                "+OK bye", close
  *   anything else       "echo: <line>"
  */
@@ -35,7 +40,24 @@ struct tp_conn {
 	uint64_t big_left;
 	int busy; /* auth request running: read nothing meanwhile */
 	int in_sasl;
+	ph_timer *later;
+	int later_close;
+	char later_text[256];
 };
+
+static void tp_later_cb(void *ctx)
+{
+	struct tp_conn *tc = ctx;
+
+	tc->api->timer_remove(&tc->later);
+	if (tc->later_close) {
+		tc->api->conn_printf(tc->conn, "+OK later bye\r\n");
+		tc->api->conn_close(tc->conn);
+	} else {
+		tc->api->conn_printf(tc->conn, "+OK later %s\r\n",
+				     tc->later_text);
+	}
+}
 
 static void tp_input(void *cs);
 
@@ -229,6 +251,17 @@ static int tp_command(struct tp_conn *tc, char *line)
 			tc->busy = 1;
 			tc->in_sasl = 1;
 		}
+	} else if ((strcasecmp(line, "LATER") == 0 ||
+		    strcasecmp(line, "LATERCLOSE") == 0) &&
+		   arg != NULL && tc->later == NULL) {
+		char *text = strchr(arg, ' ');
+
+		tc->later_close = strcasecmp(line, "LATERCLOSE") == 0;
+		snprintf(tc->later_text, sizeof(tc->later_text), "%s",
+			 text != NULL ? text + 1 : "");
+		tc->later = api->timer_add(atof(arg), 0, tp_later_cb, tc);
+		api->conn_printf(
+		    tc->conn, tc->later != NULL ? "+OK\r\n" : "-ERR timer\r\n");
 	} else if (strcasecmp(line, "QUIT") == 0) {
 		api->conn_printf(tc->conn, "+OK bye\r\n");
 		api->conn_close(tc->conn);
@@ -300,7 +333,10 @@ static void tp_goodbye(void *cs, enum ph_goodbye_reason reason)
 
 static void tp_closed(void *cs)
 {
-	free(cs);
+	struct tp_conn *tc = cs;
+
+	tc->api->timer_remove(&tc->later);
+	free(tc);
 }
 
 static const struct ph_protocol_ops tp_ops = {
