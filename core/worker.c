@@ -48,6 +48,12 @@ struct worker {
 	int stopping; /* 1: drain, 2: shutdown */
 	ev_signal sig_term, sig_int, sig_usr1;
 	ev_timer stop_timer;
+	/* Out of descriptors: accepting is paused (the pending connection
+	 * would keep the listener readable and the loop spinning) until a
+	 * connection closes or the timer fires. */
+	ev_timer accept_resume;
+	int accept_paused;
+	int fds_exhausted; /* logged once until an accept succeeds again */
 };
 
 static unsigned ip_hash(const char *ip)
@@ -90,13 +96,55 @@ static void ip_release(struct worker *w, const char *ip)
 	}
 }
 
+static void worker_accept_resume(struct worker *w);
+
 static void worker_on_free(void *ctx, ph_conn *conn)
 {
 	struct worker *w = ctx;
 
 	ip_release(w, ph__conn_peer_ip(conn));
+	/* A descriptor is free again. */
+	worker_accept_resume(w);
 	if (w->stopping && w->env.conn_count == 0)
 		ev_break(w->loop, EVBREAK_ALL);
+}
+
+#define ACCEPT_PAUSE 0.5 /* seconds before retrying after EMFILE */
+
+static void worker_accept_pause(struct worker *w, const char *why)
+{
+	if (w->accept_paused)
+		return;
+	w->accept_paused = 1;
+	if (!w->fds_exhausted)
+		ph__log_error("accept: %s with %u connection(s) open: "
+			      "pausing accept, retrying every %.1f s",
+			      why, w->env.conn_count, ACCEPT_PAUSE);
+	w->fds_exhausted = 1;
+	for (size_t i = 0; i < w->accept_count; i++)
+		ev_io_stop(w->loop, &w->accepts[i].w);
+	ev_timer_set(&w->accept_resume, ACCEPT_PAUSE, 0.);
+	ev_timer_start(w->loop, &w->accept_resume);
+}
+
+static void worker_accept_resume(struct worker *w)
+{
+	if (!w->accept_paused || w->stopping)
+		return;
+	w->accept_paused = 0;
+	ev_timer_stop(w->loop, &w->accept_resume);
+	for (size_t i = 0; i < w->accept_count; i++) {
+		if (w->accepts[i].w.fd >= 0)
+			ev_io_start(w->loop, &w->accepts[i].w);
+	}
+}
+
+static void worker_accept_resume_cb(struct ev_loop *loop, ev_timer *t,
+				    int revents)
+{
+	(void)loop;
+	(void)revents;
+	worker_accept_resume(t->data);
 }
 
 static void worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
@@ -117,11 +165,20 @@ static void worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				worker_accept_pause(w, strerror(errno));
+				return;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				ph__log_error("accept on [listener.%s]: %s",
 					      aw->l->cfg->name,
 					      strerror(errno));
 			return;
+		}
+		if (w->fds_exhausted) {
+			w->fds_exhausted = 0;
+			ph__log_info("accept: resumed");
 		}
 		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
 			/* Replies are whole lines already: Nagle only adds
@@ -174,6 +231,7 @@ static void worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 static void worker_stop_accepting(struct worker *w)
 {
+	ev_timer_stop(w->loop, &w->accept_resume);
 	for (size_t i = 0; i < w->accept_count; i++) {
 		if (w->accepts[i].w.fd < 0)
 			continue;
@@ -349,6 +407,8 @@ int ph__worker_run(const struct ph__worker_params *p)
 		ev_io_start(w.loop, &aw->w);
 	}
 	w.accept_count = p->sock_count;
+	ev_init(&w.accept_resume, worker_accept_resume_cb);
+	w.accept_resume.data = &w;
 
 	ev_signal_init(&w.sig_term, worker_signal_cb, SIGTERM);
 	ev_signal_init(&w.sig_int, worker_signal_cb, SIGINT);

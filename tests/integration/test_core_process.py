@@ -232,5 +232,45 @@ class ReloadRemovesListener(harness.TestCase):
         self.server.ports.pop('b', None)
 
 
+def cpu_seconds(pid):
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+class DescriptorExhaustion(harness.TestCase):
+    listeners = {'tp': dict(protocol='testproto', tls='none')}
+
+    def test_emfile_pauses_accept_then_recovers(self):
+        import resource
+        import socket
+        pid = worker_pids(self.server)[0]
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (64, 64))
+        socks = []
+        try:
+            for _ in range(100):
+                socks.append(socket.create_connection(
+                    (self.server.host, self.server.port('tp')), timeout=10))
+            time.sleep(0.5)
+            # The backlog stays readable: a loop that retries at once
+            # would burn a whole CPU here.
+            before = cpu_seconds(pid)
+            time.sleep(1.5)
+            self.assertLess(cpu_seconds(pid) - before, 0.5)
+            self.server.wait_log(r'pausing accept')
+            # Logged per episode, not per retry.
+            self.assertLessEqual(
+                len(re.findall('pausing accept', self.server.log_text())), 3)
+            for s in socks[:50]:
+                s.close()
+            c = harness.LineClient(socks[-1])
+            self.assertEqual(c.line(), '+OK testproto ready')
+            self.assertEqual(c.cmd('ping'), 'echo: ping')
+            self.server.wait_log(r'accept: resumed')
+        finally:
+            for s in socks:
+                s.close()
+
+
 if __name__ == '__main__':
     harness.main()
