@@ -63,6 +63,15 @@ class ImapBadInput(harness.TestCase):
                         line)
         self.still_alive(c)
 
+    def test_literal_length_lie_long(self):
+        # announces 3 bytes, sends 10: the surplus is read as the rest of
+        # the command line, which is then malformed
+        c = self.session()
+        self.assertTrue(c.cmd('a LOGIN {3}').startswith('+'))
+        c.send('alicesecret x\r\n')
+        self.expect_tagged(c.line(), c, 'a', 'BAD')
+        self.still_alive(c)
+
     def test_literal_4294967296(self):
         c = self.session()
         line = c.cmd('a APPEND INBOX {4294967296}')
@@ -126,6 +135,24 @@ class ImapBadInput(harness.TestCase):
         c = self.session(select=False)
         self.expect_tagged(c.cmd('a CREATE ../evil'), c, 'a', 'NO')
         self.expect_tagged(c.cmd('b SELECT ../../etc'), c, 'b', 'NO')
+        self.still_alive(c)
+
+    def test_mailbox_name_slash(self):
+        # '/' is the hierarchy delimiter: a name may not start or end with
+        # it (a trailing one on CREATE is a declaration, RFC 3501 6.3.3),
+        # hold an empty component or climb out with '..'; a legal
+        # "a/b" stays inside the user's Maildir (.a.b)
+        c = self.session(select=False)
+        for i, name in enumerate(('/etc', '/', 'a//b', 'x/../../y')):
+            self.expect_tagged(c.cmd('a%d CREATE "%s"' % (i, name)), c,
+                               'a%d' % i, 'NO')
+            self.expect_tagged(c.cmd('s%d SELECT "%s"' % (i, name)), c,
+                               's%d' % i, 'NO')
+        self.expect_tagged(c.cmd('b CREATE "a/b"'), c, 'b', 'OK')
+        import os
+        self.assertTrue(os.path.isdir(
+            os.path.join(self.server.maildir('alice'), '.a.b')))
+        self.expect_tagged(c.cmd('d DELETE "a/b"'), c, 'd', 'OK')
         self.still_alive(c)
 
     def test_mailbox_name_nul(self):
