@@ -19,6 +19,7 @@
 #include "api.h"
 #include "conn.h"
 #include "inbuf.h"
+#include "linger.h"
 #include "log.h"
 #ifdef PH_HAVE_AUTH
 #include "login.h"
@@ -218,7 +219,10 @@ static void conn_destroy(ph_conn *c)
 		SSL_free(c->ssl);
 		ERR_clear_error();
 	}
-	close(c->fd);
+	if (c->eof || c->read_error)
+		close(c->fd);
+	else
+		ph__linger_close(loop, c->fd);
 	outq_free(&c->out);
 	outq_free(&c->held);
 	ph__inbuf_free(&c->in);

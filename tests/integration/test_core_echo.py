@@ -100,6 +100,22 @@ class Echo(harness.TestCase):
         self.assertEqual(c.cmd('after big'), 'echo: after big')
         c.close()
 
+    def test_close_is_clean_for_a_client_still_talking(self):
+        # After the server's last words the client may still be sending
+        # (pipelined commands). The server lingers, discarding input,
+        # instead of answering it with a RST that can destroy the last
+        # reply on its way (nginx's lingering close).
+        c = self.server.connect('tp')
+        c.line()
+        self.assertEqual(c.cmd('QUIT'), '+OK bye')
+        self.assertEqual(c.sock.recv(100), b'')  # our FIN
+        c.sock.sendall(b'NOOP\r\n' * 1000)
+        time.sleep(0.3)
+        c.sock.sendall(b'NOOP\r\n')
+        time.sleep(0.3)
+        self.assertEqual(c.sock.recv(100), b'')  # not ECONNRESET
+        c.close()
+
     def test_half_close_still_answered(self):
         # Like `printf 'cmds' | nc -N`: the client shuts down its sending
         # side right after pipelining; every answer must still arrive.
