@@ -395,9 +395,10 @@ void imap_client_process(struct imap_client *c)
 			ret = api->conn_read_line(c->conn, IMAP_SASL_LINE_MAX,
 						  &data);
 			if (ret == PH_ETOOBIG) {
-				c->wait = IMAP_WAIT_NONE;
-				imap_tagged(c, c->tag, "BAD",
-					    "SASL response too long");
+				/* The core's exchange must end too, or the
+				 * next login finds it still running. */
+				c->sasl_too_long = 1;
+				imap_sasl_line(c, (struct ph_str){"*", 1});
 				continue;
 			}
 			if (ret < 0)

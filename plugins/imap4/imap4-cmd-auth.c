@@ -115,7 +115,11 @@ static void sasl_step(void *ctx, enum ph_sasl_status status, struct ph_str data,
 	case PH_SASL_ABORTED:
 	case PH_SASL_BADINPUT:
 		c->wait = IMAP_WAIT_NONE;
-		imap_tagged(c, c->tag, "BAD", "%.*s", len, data.data);
+		if (c->sasl_too_long)
+			imap_tagged(c, c->tag, "BAD", "SASL response too long");
+		else
+			imap_tagged(c, c->tag, "BAD", "%.*s", len, data.data);
+		c->sasl_too_long = 0;
 		break;
 	}
 	imap_client_process(c);

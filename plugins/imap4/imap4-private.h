@@ -57,6 +57,8 @@ struct imap_client {
 	enum imap_state state;
 	enum imap_wait wait;
 	int closing, processing, logout;
+	int sasl_too_long; /* the exchange was cancelled for an oversized
+			      response: say so instead of "aborted" */
 	unsigned bad_commands;
 	char tag[128]; /* of the command waiting for a callback or job */
 
