@@ -26,8 +26,8 @@ int imap_session_handoff(struct imap_client *c)
 	/* A 1.0 core has no per-user sessions. */
 	if (!PH_API_HAS(api, session_handoff) || api->session_handoff == NULL)
 		return 0;
-	ret = snprintf(state, sizeof(state), "%s%s", IMAP_SESSION_MAGIC,
-		       c->tag);
+	ret =
+	    snprintf(state, sizeof(state), "%s%s", IMAP_SESSION_MAGIC, c->tag);
 	ret = api->session_handoff(c->conn, state, (size_t)ret);
 	if (ret == 0)
 		return 0;
