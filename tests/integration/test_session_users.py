@@ -101,6 +101,13 @@ class Users:
             body = MESSAGE % (name.encode(), name.encode(), name.encode())
             self.info[name]['body'] = body
             harness.deliver(maildir, name, body)
+            # A message larger than every buffer on the way, to push the
+            # TLS relay's back-pressure both ways.
+            big = (b'Subject: big\r\n\r\n' +
+                   b''.join(b'%s line %07d\r\n' % (name.encode(), i)
+                            for i in range(120000)))
+            self.info[name]['big'] = big
+            harness.deliver(maildir, name, big, folder='Big')
             for root, dirs, files in os.walk(home):
                 for d in dirs + files:
                     os.chown(os.path.join(root, d), pw.pw_uid, pw.pw_gid)
@@ -185,6 +192,8 @@ class SessionBase(harness.TestCase):
         'imaps': dict(protocol='imap4', tls='implicit'),
         'pop3': dict(protocol='pop3', tls='none', allow_plaintext='yes'),
         'pop3s': dict(protocol='pop3', tls='implicit'),
+        # An ABI 1.0-style protocol without conn_resume.
+        'tp': dict(protocol='testproto', tls='none', allow_plaintext='yes'),
     }
     users = []
     core = {'user': 'nobody'}
@@ -439,6 +448,59 @@ class SessionUsers(SessionBase):
                          r'\[auth\] first_valid_uid')
         self.assertEqual(session_procs(self.server.pid), {})
 
+    def test_big_fetch_through_tls_relay(self):
+        for name in USERS.names:
+            m = self.imap(True)
+            m.login(name, USERS.passwords[name])
+            self.assertEqual(m.select('Big')[0], 'OK')
+            typ, data = m.fetch('1', '(BODY.PEEK[])')
+            self.assertEqual(typ, 'OK')
+            self.assertEqual(data[0][1], USERS.info[name]['big'])
+            m.logout()
+
+    def test_authenticate_plain(self):
+        a = USERS.names[0]
+        uid = USERS.info[a]['uid']
+        m = self.imap(False)
+        typ, _ = m.authenticate(
+            'PLAIN', lambda _: ('\0%s\0%s' % (a, USERS.passwords[a])).encode())
+        self.assertEqual(typ, 'OK')
+        self.assertIn(uid, wait_for(self.sessions_by_uid,
+                                    what='the session process'))
+        self.assertEqual(m.select('INBOX'), ('OK', [b'1']))
+        m.logout()
+
+    def test_protocol_without_resume_refuses(self):
+        a = USERS.names[0]
+        sock, f = self.raw('tp', False)
+        f.readline()
+        sock.sendall(b'LOGIN %s %s\r\n' % (a.encode(),
+                                            USERS.passwords[a].encode()))
+        self.assertTrue(f.readline().startswith(b'-ERR'))
+        sock.close()
+        self.assertRegex(self.server.log_text(),
+                         r'login refused: user=%s uid=\d+: .*cannot resume '
+                         r'sessions' % a)
+        self.assertEqual(session_procs(self.server.pid), {})
+
+    def test_reload_keeps_sessions(self):
+        a = USERS.names[0]
+        uid = USERS.info[a]['uid']
+        m = self.imap(True)
+        m.login(a, USERS.passwords[a])
+        pid = wait_for(lambda: self.sessions_by_uid().get(uid),
+                       what='the session process')[0][0]
+        self.server.reload()
+        self.server.wait_log(r'configuration generation \d+ running')
+        # The session (and the old worker relaying its TLS) outlive the
+        # reload, and serve on.
+        self.assertEqual(m.noop()[0], 'OK')
+        self.assertEqual(m.select('INBOX'), ('OK', [b'1']))
+        self.assertIn(pid, session_procs(self.server.pid))
+        m.logout()
+        wait_for(lambda: pid not in session_procs(self.server.pid),
+                 what='the session to end after LOGOUT')
+
     def test_wrong_password_no_session(self):
         a = USERS.names[0]
         m = self.imap(False)
@@ -487,6 +549,36 @@ class SessionShutdown(SessionBase):
                                             rb'shutting down')
         self.assertEqual(self.server.proc.wait(20), 0)
         self.assertEqual(session_procs(self.server.pid), {})
+
+
+class FirstValidUidConfig(harness.unittest.TestCase):
+    """[auth] first_valid_uid is validated with FILE:LINE (no root needed)."""
+
+    HEAD = ('[core]\nplugin_dir = %s\n[auth]\n' % harness.PLUGIN_DIR)
+
+    def check(self, value):
+        return harness.check_config(self.HEAD + 'first_valid_uid = %s\n'
+                                    % value)
+
+    def test_default_and_value(self):
+        rc, out, err, _ = harness.check_config(self.HEAD)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('first_valid_uid = 500\n', out)
+        rc, out, err, _ = self.check('1000')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('first_valid_uid = 1000\n', out)
+
+    def test_not_a_number(self):
+        rc, out, err, path = self.check('abc')
+        self.assertEqual(rc, 1)
+        self.assertIn('%s:4: ' % path, err)
+        self.assertIn('first_valid_uid', err)
+
+    def test_too_big(self):
+        rc, out, err, path = self.check('4294967295')
+        self.assertEqual(rc, 1)
+        self.assertIn('%s:4: [auth] first_valid_uid: must be below' % path,
+                      err)
 
 
 if __name__ == '__main__':
