@@ -525,9 +525,12 @@ static void session_child(struct gen *g, const struct ph__handoff_msg *m,
 	child_reset_signals();
 	close_other_fds(&fd, 1);
 	ph__log_init(g->cfg->log_target, g->cfg->log_level, "session");
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	prctl(PR_SET_NAME, PH__SESSION_PROC_NAME, 0, 0, 0);
 	if (ph__session_drop_privileges(name, uid, gid, home) < 0)
+		_exit(1);
+	/* After the uid change, which clears it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
 		_exit(1);
 	exit(ph__session_run(g->cfg, &g->plugins, m, fd));
 }

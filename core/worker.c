@@ -273,6 +273,8 @@ int ph__worker_run(const struct ph__worker_params *p)
 	signal(SIGPIPE, SIG_IGN);
 	if (worker_drop_privileges(p) < 0)
 		return 1;
+	/* Changing the uid cleared it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (p->drop_privileges || getuid() != 0)
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 
