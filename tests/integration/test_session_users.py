@@ -217,6 +217,7 @@ class SessionBase(harness.TestCase):
                 f.write('rootish:{PLAIN}rpw:0:0::/root::\n')
                 f.write('lowuid:{PLAIN}lpw:100:100::/tmp::\n')
             os.chown(cls.server.mail_root, nobody.pw_uid, nobody.pw_gid)
+            cls.prepare(cls.server)
             saved = dict(os.environ)
             os.environ.update(USERS.env())
             try:
@@ -227,6 +228,10 @@ class SessionBase(harness.TestCase):
         except Exception:
             cls.server.cleanup()
             raise
+
+    @classmethod
+    def prepare(cls, server):
+        pass
 
     # ---- clients ----
 
@@ -548,6 +553,115 @@ class SessionShutdown(SessionBase):
         self.assertRegex(p.file.readline(), rb'^-ERR \[SYS/TEMP\] Server '
                                             rb'shutting down')
         self.assertEqual(self.server.proc.wait(20), 0)
+        self.assertEqual(session_procs(self.server.pid), {})
+
+
+@harness.unittest.skipIf(SKIP, SKIP)
+class SessionStartTls(SessionBase):
+    listeners = {
+        'imap': dict(protocol='imap4', tls='starttls'),
+        'pop3': dict(protocol='pop3', tls='starttls'),
+    }
+
+    def test_imap_starttls(self):
+        a = USERS.names[0]
+        m = imaplib.IMAP4(self.server.host, self.server.port('imap'),
+                          timeout=10)
+        m.starttls(ssl_context=self.ctx())
+        self.assertEqual(m.login(a, USERS.passwords[a])[0], 'OK')
+        uid = USERS.info[a]['uid']
+        self.assertIn(uid, wait_for(self.sessions_by_uid,
+                                    what='the session process'))
+        self.assertEqual(m.select('INBOX'), ('OK', [b'1']))
+        m.logout()
+
+    def test_pop3_stls(self):
+        a = USERS.names[0]
+        p = poplib.POP3(self.server.host, self.server.port('pop3'),
+                        timeout=10)
+        p.stls(context=self.ctx())
+        p.user(a)
+        self.assertTrue(p.pass_(USERS.passwords[a]).startswith(
+            b'+OK Logged in, 1 messages'))
+        self.assertEqual(p.stat()[0], 1)
+        p.quit()
+
+
+@harness.unittest.skipIf(SKIP, SKIP)
+class SessionLimit(SessionBase):
+    """Sessions count against [core] max_connections."""
+    listeners = {
+        'imap': dict(protocol='imap4', tls='none', allow_plaintext='yes'),
+    }
+    core = {'user': 'nobody', 'max_connections': '1'}
+
+    def test_second_session_refused(self):
+        a, b = USERS.names
+        # The harness's readiness probes must be gone (limit of 1).
+        wait_for(lambda: self.server.log_text().count('disconnect:') >=
+                 self.server.probes, what='the probes to disconnect')
+        ma = self.imap(False)
+        self.assertEqual(ma.login(a, USERS.passwords[a])[0], 'OK')
+        wait_for(self.sessions_by_uid, what='the first session')
+        mb = self.imap(False)
+        with self.assertRaises((imaplib.IMAP4.abort, OSError, EOFError)):
+            mb.login(b, USERS.passwords[b])
+            mb.select('INBOX')
+        self.server.wait_log(r'session limit of 1 reached: closing the '
+                             r'session of %s' % b)
+        self.assertEqual(len(session_procs(self.server.pid)), 1)
+        self.assertEqual(ma.select('INBOX'), ('OK', [b'1']))
+        ma.logout()
+
+
+@harness.unittest.skipIf(SKIP, SKIP)
+class SessionNonRootMaster(SessionBase):
+    """A master that is not root cannot switch uids: system users are
+    refused with a clear log line, virtual users are served."""
+    listeners = {
+        'imap': dict(protocol='imap4', tls='none', allow_plaintext='yes'),
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        if SKIP:
+            raise harness.unittest.SkipTest(SKIP)
+        nobody = pwd.getpwnam('nobody')
+        wrapper = tempfile.NamedTemporaryFile('w', suffix='.sh',
+                                              delete=False)
+        wrapper.write('#!/bin/sh\nexec setpriv --reuid=%d --regid=%d '
+                      '--clear-groups %s "$@"\n' %
+                      (nobody.pw_uid, nobody.pw_gid, harness.POSTHORND))
+        wrapper.close()
+        os.chmod(wrapper.name, 0o755)
+        cls.addClassCleanup(os.unlink, wrapper.name)
+        saved = harness.POSTHORND
+        harness.POSTHORND = wrapper.name
+        try:
+            super().setUpClass()
+        finally:
+            harness.POSTHORND = saved
+
+    @classmethod
+    def prepare(cls, server):
+        nobody = pwd.getpwnam('nobody')
+        for path in (server.state_dir, server.tmp):
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+
+    def test_system_user_refused(self):
+        a = USERS.names[0]
+        m = self.imap(False)
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.login(a, USERS.passwords[a])
+        m.logout()
+        m = self.imap(False)
+        self.assertEqual(m.login('virt', 'vpw')[0], 'OK')
+        self.assertEqual(m.select('INBOX')[0], 'OK')
+        m.logout()
+        self.assertRegex(self.server.log_text(),
+                         r'login refused: user=%s uid=\d+: the user needs '
+                         r'its own uid but the master does not run as '
+                         r'root' % a)
         self.assertEqual(session_procs(self.server.pid), {})
 
 
