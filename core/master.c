@@ -80,7 +80,17 @@ static struct {
 	const char *config_path;
 	struct session_proc *sessions;
 	unsigned session_count;
+	/* master_wait()'s poll set, kept between rounds (and reachable
+	 * from here in a forked session child). */
+	struct pollfd *pfds;
+	struct poll_entry *polls;
+	size_t poll_cap;
 } M;
+
+struct poll_entry {
+	struct slot *slot;
+	struct gen *gen;
+};
 
 static double now_mono(void)
 {
@@ -524,6 +534,16 @@ static void session_child(struct gen *g, const struct ph__handoff_msg *m,
 {
 	child_reset_signals();
 	close_other_fds(&fd, 1);
+	/* The session runs as the user and never does TLS (the worker
+	 * keeps it): the listeners' private keys must not be in its memory
+	 * (OpenSSL clears key material when freeing it). */
+	for (struct gen *o = M.gens; o != NULL; o = o->next) {
+		for (size_t i = 0;
+		     o->ctxs != NULL && i < o->cfg->listener_count; i++) {
+			SSL_CTX_free(o->ctxs[i]);
+			o->ctxs[i] = NULL;
+		}
+	}
 	ph__log_init(g->cfg->log_target, g->cfg->log_level, "session");
 	prctl(PR_SET_NAME, PH__SESSION_PROC_NAME, 0, 0, 0);
 	if (ph__session_drop_privileges(name, uid, gid, home) < 0)
@@ -940,8 +960,6 @@ static void shutdown_all(void)
 static int master_wait(int sfd)
 {
 	struct pollfd *pfds;
-	struct slot **slots;
-	struct gen **owners;
 	size_t n = 1, cap = 1;
 	double next = 1.;
 	int stop = 0;
@@ -949,26 +967,33 @@ static int master_wait(int sfd)
 	restart_due(&next);
 	for (struct gen *g = M.gens; g != NULL; g = g->next)
 		cap += g->worker_count;
-	pfds = calloc(cap, sizeof(*pfds));
-	slots = calloc(cap, sizeof(*slots));
-	owners = calloc(cap, sizeof(*owners));
-	if (pfds == NULL || slots == NULL || owners == NULL) {
-		free(pfds);
-		free(slots);
-		free(owners);
-		sleep(1);
-		return 0;
+	if (cap > M.poll_cap) {
+		struct pollfd *np = realloc(M.pfds, cap * sizeof(*np));
+		struct poll_entry *ne =
+		    np != NULL ? realloc(M.polls, cap * sizeof(*ne)) : NULL;
+
+		if (np != NULL)
+			M.pfds = np;
+		if (ne == NULL) {
+			sleep(1);
+			return 0;
+		}
+		M.polls = ne;
+		M.poll_cap = cap;
 	}
+	pfds = M.pfds;
 	pfds[0].fd = sfd;
 	pfds[0].events = POLLIN;
+	pfds[0].revents = 0;
 	for (struct gen *g = M.gens; g != NULL; g = g->next) {
 		for (unsigned i = 0; i < g->worker_count; i++) {
 			if (g->workers[i].handoff_fd < 0)
 				continue;
 			pfds[n].fd = g->workers[i].handoff_fd;
 			pfds[n].events = POLLIN;
-			slots[n] = &g->workers[i];
-			owners[n] = g;
+			pfds[n].revents = 0;
+			M.polls[n].slot = &g->workers[i];
+			M.polls[n].gen = g;
 			n++;
 		}
 	}
@@ -977,16 +1002,18 @@ static int master_wait(int sfd)
 			if (pfds[i].revents == 0)
 				continue;
 			/* A burst of logins: a bounded batch per round. */
+			struct slot *slot = M.polls[i].slot;
+
 			for (int k = 0; k < 16; k++) {
-				if (handoff_receive(owners[i], slots[i]) < 0) {
-					close(slots[i]->handoff_fd);
-					slots[i]->handoff_fd = -1;
+				if (handoff_receive(M.polls[i].gen, slot) < 0) {
+					close(slot->handoff_fd);
+					slot->handoff_fd = -1;
 					break;
 				}
 				if (!(pfds[i].revents & POLLIN))
 					break;
-				struct pollfd again = {slots[i]->handoff_fd,
-						       POLLIN, 0};
+				struct pollfd again = {slot->handoff_fd, POLLIN,
+						       0};
 				if (poll(&again, 1, 0) <= 0 ||
 				    !(again.revents & POLLIN))
 					break;
@@ -1009,9 +1036,6 @@ static int master_wait(int sfd)
 			}
 		}
 	}
-	free(pfds);
-	free(slots);
-	free(owners);
 	reap();
 	retire_finished();
 	return stop;
@@ -1058,6 +1082,8 @@ int ph__master_run(const char *config_path)
 	while (!master_wait(sfd))
 		;
 	close(sfd);
+	free(M.pfds);
+	free(M.polls);
 	shutdown_all();
 	ph__log_info("stopped");
 	return 0;
