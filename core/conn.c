@@ -233,13 +233,6 @@ static void conn_destroy(ph_conn *c)
 	ev_io_stop(loop, &c->relay_wio);
 	if (c->relay_fd >= 0)
 		close(c->relay_fd);
-#ifdef PH_HAVE_AUTH
-	ph__login_destroy(&c->login);
-	ph__user_destroy(&c->owned_user);
-#endif
-	free(c->handoff_state);
-	free(c->tls_version_remote);
-	free(c->tls_cipher_remote);
 	c->closing = 1;
 	if (c->opened) {
 		const char *prev = plugin_enter(c);
@@ -248,6 +241,14 @@ static void conn_destroy(ph_conn *c)
 		c->ops->conn_closed(c->pstate);
 		ph__api_set_current(prev);
 	}
+#ifdef PH_HAVE_AUTH
+	/* The plugin borrowed the user record until conn_closed. */
+	ph__login_destroy(&c->login);
+	ph__user_destroy(&c->owned_user);
+#endif
+	free(c->handoff_state);
+	free(c->tls_version_remote);
+	free(c->tls_cipher_remote);
 	if (c->ssl != NULL) {
 		if (c->tls_active && !c->tls_failed)
 			(void)SSL_shutdown(c->ssl);
