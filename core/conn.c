@@ -17,8 +17,7 @@
 
 #include "addr.h"
 #include "api.h"
-#include "conn.h"
-#include "handoff.h"
+#include "conn-private.h"
 #include "inbuf.h"
 #include "log.h"
 #ifdef PH_HAVE_AUTH
@@ -26,107 +25,10 @@
 #include "user.h"
 #endif
 
-#define CONN_CHUNK_SIZE	  16384
-#define CONN_SENDFILE_MAX (1u << 20)
-#define CONN_MAX_LINE	  65536
-/* A TLS relay stops reading the session while this much output waits. */
-#define CONN_RELAY_HIGH 65536
-
-enum conn_state {
-	CONN_HANDSHAKE,	     /* TLS handshake running */
-	CONN_OPEN,	     /* protocol running */
-	CONN_STARTTLS_FLUSH, /* flushing the go-ahead before a handshake */
-};
-
-struct out_chunk {
-	struct out_chunk *next;
-	int fd; /* file range when >= 0 */
-	uint64_t file_off, file_left;
-	unsigned char *stage; /* TLS: file bytes read but not yet sent */
-	size_t stage_len, stage_off;
-	size_t len, off, cap; /* memory chunk */
-	unsigned char data[];
-};
-
-struct outq {
-	struct out_chunk *head, *tail;
-};
-
-/* Moving a session to a per-user process (worker side). */
-enum conn_handoff {
-	CONN_HANDOFF_NONE = 0,
-	CONN_HANDOFF_PENDING, /* plugin detached; flush, then send */
-	CONN_HANDOFF_RELAY,   /* TLS stays here; plaintext to the session */
-};
-
-struct ph_conn {
-	struct ph__conn_env *env;
-	struct ph__listener_rt *l;
-	ph_conn *prev, *next;
-	int fd;
-	enum conn_state state;
-	SSL *ssl;
-	int tls_active;
-	int ssl_write_wants_read;
-	int opened;  /* conn_open succeeded: conn_closed is owed */
-	int closing; /* no more input; flush then free */
-	int eof;
-	int read_error; /* reset or TLS failure, not a clean EOF */
-	int destroy_scheduled;
-	int tls_failed; /* skip SSL_shutdown */
-	const char *reason;
-	ev_io rio, wio;
-	ev_timer idle, hs, close_timer;
-	/* Output or a close requested outside this connection's own
-	 * callbacks (a timer, another fd, another connection) is acted on
-	 * before the loop sleeps again. */
-	ev_prepare kick;
-	unsigned idle_secs;
-	struct ph__inbuf in;
-	struct outq out;   /* being sent */
-	struct outq held;  /* written during a STARTTLS handshake: sent
-			      through TLS once it is up */
-	size_t out_mem;	   /* memory bytes queued */
-	uint64_t out_file; /* file bytes queued */
-	int above_lowat;
-	uint64_t bytes_in, bytes_out;
-	void *pstate;
-	const struct ph_protocol_ops *ops;
-	char session_id[12];
-	char peer_ip[64], local_ip[64];
-	unsigned short peer_port, local_port;
-	char log_prefix[96];
-	char *printf_buf;
-#ifdef PH_HAVE_AUTH
-	struct ph__login *login;
-#endif
-	ph_auth_done_fn *auth_cb;
-	void *auth_ctx;
-	ph_sasl_fn *sasl_cb;
-	void *sasl_ctx;
-	char *auth_user;
-	/* Worker side of a session handoff. */
-	enum conn_handoff handoff;
-	void *handoff_state;
-	size_t handoff_state_len;
-	ev_io master_wio; /* the master's socket was full: retry */
-	int relay_fd;	  /* socketpair end to the session, or -1 */
-	ev_io relay_rio, relay_wio;
-	int relay_shut; /* the client's EOF was passed on */
-	/* Session side: the record we were started for, the TLS facts of
-	 * the worker that keeps the TLS session. */
-	ph_user *owned_user;
-	int tls_remote;
-	char *tls_version_remote, *tls_cipher_remote;
-};
-
 static void conn_after(ph_conn *c);
 static void conn_flush(ph_conn *c);
 static void conn_update_read(ph_conn *c);
 static void conn_tls_start(ph_conn *c);
-static void handoff_step(ph_conn *c);
-static void relay_update(ph_conn *c);
-static void relay_push(ph_conn *c);
 
 /* ---- helpers ---- */
 
@@ -477,7 +379,7 @@ static void conn_read_socket(ph_conn *c)
 	if (got && c->idle_secs > 0 && c->handoff == CONN_HANDOFF_NONE)
 		ev_timer_again(c->env->loop, &c->idle);
 	if (got && c->handoff == CONN_HANDOFF_RELAY)
-		relay_push(c);
+		ph__conn_relay_push(c);
 	else if (got)
 		conn_dispatch_input(c);
 	/* A reset ends everything; a clean EOF (the client may only have
@@ -717,7 +619,7 @@ static void conn_after(ph_conn *c)
 	if (c->destroy_scheduled)
 		return;
 	if (c->handoff == CONN_HANDOFF_PENDING) {
-		handoff_step(c);
+		ph__conn_handoff_step(c);
 		return;
 	}
 	if (c->state != CONN_HANDSHAKE)
@@ -725,7 +627,7 @@ static void conn_after(ph_conn *c)
 	if (c->destroy_scheduled)
 		return;
 	if (c->handoff == CONN_HANDOFF_RELAY) {
-		relay_update(c);
+		ph__conn_relay_update(c);
 		if (!c->destroy_scheduled)
 			conn_update_read(c);
 		return;
@@ -778,10 +680,6 @@ static void conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- creation ---- */
 
-static void master_wio_cb(struct ev_loop *loop, ev_io *w, int revents);
-static void relay_rio_cb(struct ev_loop *loop, ev_io *w, int revents);
-static void relay_wio_cb(struct ev_loop *loop, ev_io *w, int revents);
-
 /* What ph__conn_create() and ph__conn_adopt() share: watchers and the
  * env's lists. */
 static void conn_init(ph_conn *c, struct ph__conn_env *env,
@@ -790,7 +688,6 @@ static void conn_init(ph_conn *c, struct ph__conn_env *env,
 	c->env = env;
 	c->l = l;
 	c->fd = fd;
-	c->relay_fd = -1;
 	c->ops = l->proto->desc->ops;
 	c->state = CONN_OPEN;
 	ev_io_init(&c->rio, conn_rio_cb, fd, EV_READ);
@@ -799,12 +696,9 @@ static void conn_init(ph_conn *c, struct ph__conn_env *env,
 	ev_init(&c->hs, conn_hs_timeout_cb);
 	ev_init(&c->close_timer, conn_close_timer_cb);
 	ev_prepare_init(&c->kick, conn_kick_cb);
-	ev_init(&c->master_wio, master_wio_cb);
-	ev_init(&c->relay_rio, relay_rio_cb);
-	ev_init(&c->relay_wio, relay_wio_cb);
 	c->rio.data = c->wio.data = c->idle.data = c->hs.data =
-	    c->close_timer.data = c->kick.data = c->master_wio.data =
-		c->relay_rio.data = c->relay_wio.data = c;
+	    c->close_timer.data = c->kick.data = c;
+	ph__conn_session_init(c);
 	c->next = env->conns;
 	if (env->conns != NULL)
 		env->conns->prev = c;
@@ -1159,7 +1053,6 @@ const ph_config *ph__conn_config(ph_conn *c)
 
 #ifdef PH_HAVE_AUTH
 #define CONN_LOGIN_NOT_PERMITTED "Login not permitted for this account"
-static int conn_login_refused(ph_conn *c, const ph_user *u);
 
 static void conn_auth_done(void *ctx, int result, const ph_user *user,
 			   const char *message)
@@ -1169,7 +1062,7 @@ static void conn_auth_done(void *ctx, int result, const ph_user *user,
 	const char *prev;
 
 	c->auth_cb = NULL;
-	if (result == PH_OK && conn_login_refused(c, user)) {
+	if (result == PH_OK && ph__conn_login_refused(c, user)) {
 		result = PH_EAUTH;
 		user = NULL;
 		message = CONN_LOGIN_NOT_PERMITTED;
@@ -1196,7 +1089,7 @@ static void conn_sasl_step(void *ctx, enum ph_sasl_status status,
 	ph_conn *c = ctx;
 	const char *prev;
 
-	if (status == PH_SASL_SUCCESS && conn_login_refused(c, user)) {
+	if (status == PH_SASL_SUCCESS && ph__conn_login_refused(c, user)) {
 		status = PH_SASL_FAILURE;
 		data = PH_STR_LIT(CONN_LOGIN_NOT_PERMITTED);
 		user = NULL;
@@ -1296,397 +1189,54 @@ int ph__conn_sasl_continue(ph_conn *c, struct ph_str response)
 #endif
 }
 
-/* ---- per-user sessions: the worker's half ---- */
+/* ---- what conn-session.c uses of this file ---- */
 
-#ifdef PH_HAVE_AUTH
-static enum ph__session_decision
-conn_session_decide(ph_conn *c, const ph_user *u, const char **why_r)
+const char *ph__conn_plugin_enter(ph_conn *c)
 {
-	struct ph__session_policy p = {
-	    .euid = geteuid(),
-	    .first_valid_uid = c->env->first_valid_uid,
-	    .master_root = c->env->master_root,
-	    .have_channel = c->env->handoff_fd >= 0,
-	    .can_resume = ph__protocol_can_resume(c->ops),
-	};
-	uid_t uid;
-	gid_t gid;
-
-	return ph__session_decide(&p, ph__user_get(u, "uid"),
-				  ph__user_get(u, "gid"), &uid, &gid, why_r);
+	return plugin_enter(c);
 }
 
-/* Before a plugin hears of a successful login: a user who needs a uid
- * of their own and cannot get one is refused here, never served under
- * the worker's uid. Returns 1 when refused (and logged). */
-static int conn_login_refused(ph_conn *c, const ph_user *u)
+void ph__conn_logf(ph_conn *c, enum ph_log_level level, const char *fmt, ...)
 {
-	const char *why = NULL;
+	va_list ap;
 
-	if (u == NULL || conn_session_decide(c, u, &why) != PH__SESSION_REFUSE)
-		return 0;
-	conn_log(c, PH_LOG_WARNING, "login refused: user=%s uid=%s: %s",
-		 ph__user_get(u, "user") != NULL ? ph__user_get(u, "user")
-						 : "?",
-		 ph__user_get(u, "uid"), why);
-	return 1;
+	va_start(ap, fmt);
+	ph__vlog(level, c->log_prefix, fmt, ap);
+	va_end(ap);
 }
-#endif
 
-int ph__conn_session_handoff(ph_conn *c, const void *state, size_t len)
+void ph__conn_close_now(ph_conn *c, const char *reason)
 {
-	if (c == NULL || (len > 0 && state == NULL))
-		return PH_EINVAL;
-	if (c->closing || c->handoff != CONN_HANDOFF_NONE)
-		return PH_ECLOSED;
-	if (len > PH_SESSION_STATE_MAX)
-		return PH_ETOOBIG;
-	if (c->owned_user != NULL)
-		return 0; /* already in the user's own process */
-#ifdef PH_HAVE_AUTH
-	const ph_user *u = c->login != NULL ? ph__login_user(c->login) : NULL;
-	const char *why = NULL;
+	conn_close_now(c, reason);
+}
 
-	if (u == NULL)
-		return PH_EINVAL;
-	switch (conn_session_decide(c, u, &why)) {
-	case PH__SESSION_STAY:
-		return 0;
-	case PH__SESSION_REFUSE:
-		conn_log(c, PH_LOG_WARNING, "session not moved: %s", why);
-		return PH_EPERM;
-	case PH__SESSION_HANDOFF:
-		break;
-	}
-	if (ph__inbuf_used(&c->in) > PH__HANDOFF_MAX_INPUT)
-		return PH_ETOOBIG;
-	if (len > 0) {
-		c->handoff_state = malloc(len);
-		if (c->handoff_state == NULL)
-			return PH_ENOMEM;
-		memcpy(c->handoff_state, state, len);
-	}
-	c->handoff_state_len = len;
-	c->handoff = CONN_HANDOFF_PENDING;
-	ev_io_stop(c->env->loop, &c->rio);
+void ph__conn_schedule_destroy(ph_conn *c, double after)
+{
+	schedule_destroy(c, after);
+}
+
+void ph__conn_after(ph_conn *c)
+{
+	conn_after(c);
+}
+
+void ph__conn_kick(ph_conn *c)
+{
 	conn_kick(c);
-	return 1;
-#else
-	return 0;
-#endif
 }
 
-/* Sends the session to the master: >0 sent, 0 the socket is full (try
- * again when writable), <0 failed. */
-static int handoff_sendmsg(ph_conn *c, const unsigned char *buf, size_t len,
-			   int fd)
+void ph__conn_flush(ph_conn *c)
 {
-	struct iovec iov = {(void *)buf, len};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *cm;
-
-	memset(&u, 0, sizeof(u));
-	mh.msg_control = u.buf;
-	mh.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	for (;;) {
-		ssize_t n = sendmsg(c->env->handoff_fd, &mh,
-				    MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n >= 0)
-			return 1;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-			return 0;
-		conn_log(c, PH_LOG_ERROR,
-			 "handing the session to the master: %s",
-			 strerror(errno));
-		return -1;
-	}
+	conn_flush(c);
 }
 
-static void relay_start(ph_conn *c, int fd)
+void ph__conn_dispatch_input(ph_conn *c)
 {
-	c->relay_fd = fd;
-	c->handoff = CONN_HANDOFF_RELAY;
-	ev_io_set(&c->relay_rio, fd, EV_READ);
-	ev_io_set(&c->relay_wio, fd, EV_WRITE);
-	ev_io_start(c->env->loop, &c->relay_rio);
-	/* The session process keeps its own idle timeout. */
-	ev_timer_stop(c->env->loop, &c->idle);
-	c->idle_secs = 0;
+	conn_dispatch_input(c);
 }
 
-static void handoff_send(ph_conn *c)
+void ph__conn_init(ph_conn *c, struct ph__conn_env *env,
+		   struct ph__listener_rt *l, int fd)
 {
-#ifdef PH_HAVE_AUTH
-	static unsigned char buf[PH__HANDOFF_MSG_MAX];
-	const ph_user *u = c->login != NULL ? ph__login_user(c->login) : NULL;
-	char *record = u != NULL ? ph__user_serialize(u) : NULL;
-	struct ph__handoff_msg m = {0};
-	int sv[2] = {-1, -1}, len, ret;
-
-	if (record == NULL) {
-		conn_close_now(c, "session handoff failed");
-		return;
-	}
-	m.flags = c->tls_active ? PH__HANDOFF_TLS : 0;
-	m.peer_port = c->peer_port;
-	m.local_port = c->local_port;
-	m.listener = (struct ph_str){c->l->cfg->name, strlen(c->l->cfg->name)};
-	m.protocol =
-	    (struct ph_str){c->l->proto->name, strlen(c->l->proto->name)};
-	m.session_id = (struct ph_str){c->session_id, strlen(c->session_id)};
-	m.peer_ip = (struct ph_str){c->peer_ip, strlen(c->peer_ip)};
-	m.local_ip = (struct ph_str){c->local_ip, strlen(c->local_ip)};
-	if (c->tls_active) {
-		const char *v = SSL_get_version(c->ssl);
-		const char *ci =
-		    SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl));
-
-		m.tls_version = (struct ph_str){v, v != NULL ? strlen(v) : 0};
-		m.tls_cipher = (struct ph_str){ci, ci != NULL ? strlen(ci) : 0};
-	}
-	m.user = (struct ph_str){record, strlen(record)};
-	m.state = (struct ph_str){c->handoff_state, c->handoff_state_len};
-	m.input = (struct ph_str){(const char *)c->in.data + c->in.start,
-				  ph__inbuf_used(&c->in)};
-	len = ph__handoff_encode(buf, &m);
-	explicit_bzero(record, strlen(record));
-	free(record);
-	if (len < 0) {
-		conn_log(c, PH_LOG_WARNING,
-			 "session handoff: message too big (%zu input bytes)",
-			 ph__inbuf_used(&c->in));
-		conn_close_now(c, "session handoff failed");
-		return;
-	}
-	if (c->tls_active &&
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
-		       sv) < 0) {
-		conn_log(c, PH_LOG_ERROR, "socketpair: %s", strerror(errno));
-		conn_close_now(c, "session handoff failed");
-		return;
-	}
-	ret =
-	    handoff_sendmsg(c, buf, (size_t)len, c->tls_active ? sv[1] : c->fd);
-	if (sv[1] >= 0)
-		close(sv[1]);
-	if (ret == 0) {
-		/* Full: wait, then encode again (nothing changed meanwhile:
-		 * input is not read while the handoff is pending). */
-		if (sv[0] >= 0)
-			close(sv[0]);
-		ev_io_set(&c->master_wio, c->env->handoff_fd, EV_WRITE);
-		ev_io_start(c->env->loop, &c->master_wio);
-		return;
-	}
-	if (ret < 0) {
-		if (sv[0] >= 0)
-			close(sv[0]);
-		conn_close_now(c, "session handoff failed");
-		return;
-	}
-	conn_log(c, PH_LOG_INFO, "session moved to a process of its own%s",
-		 c->tls_active ? " (TLS relayed here)" : "");
-	ph__inbuf_clear(&c->in);
-	if (!c->tls_active) {
-		/* The master holds the socket now; ours just closes. */
-		c->reason = "moved to a session process";
-		c->closing = 1;
-		ev_io_stop(c->env->loop, &c->wio);
-		schedule_destroy(c, 0.);
-		return;
-	}
-	relay_start(c, sv[0]);
-	conn_after(c);
-#else
-	conn_close_now(c, "session handoff failed");
-#endif
-}
-
-static void master_wio_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	ph_conn *c = w->data;
-
-	ev_io_stop(loop, w);
-	handoff_send(c);
-}
-
-/* The plugin is off the stack: end its state, flush what it said, then
- * send (plaintext output must leave before the socket does). */
-static void handoff_step(ph_conn *c)
-{
-	if (c->opened) {
-		const char *prev = plugin_enter(c);
-
-		c->opened = 0;
-		c->ops->conn_closed(c->pstate);
-		c->pstate = NULL;
-		ph__api_set_current(prev);
-	}
-	if (c->state != CONN_HANDSHAKE)
-		conn_flush(c);
-	if (c->destroy_scheduled || c->out.head != NULL ||
-	    ev_is_active(&c->master_wio))
-		return;
-	handoff_send(c);
-}
-
-/* ---- the TLS relay: client (TLS, here) <-> session (plaintext) ---- */
-
-/* Decrypted client input goes to the session as the socket allows; the
- * client's EOF follows once everything before it is through. */
-static void relay_push(ph_conn *c)
-{
-	while (ph__inbuf_used(&c->in) > 0) {
-		ssize_t n =
-		    send(c->relay_fd, c->in.data + c->in.start,
-			 ph__inbuf_used(&c->in), MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				ev_io_start(c->env->loop, &c->relay_wio);
-				return;
-			}
-			conn_close_now(c, "session process gone");
-			return;
-		}
-		c->in.start += (size_t)n;
-		if (c->in.start == c->in.end)
-			ph__inbuf_clear(&c->in);
-	}
-	ev_io_stop(c->env->loop, &c->relay_wio);
-	if (c->eof && !c->relay_shut) {
-		shutdown(c->relay_fd, SHUT_WR);
-		c->relay_shut = 1;
-	}
-}
-
-/* Reads the session while the client drains what we queued. */
-static void relay_update(ph_conn *c)
-{
-	int want;
-
-	if (c->closing) {
-		ev_io_stop(c->env->loop, &c->relay_rio);
-		ev_io_stop(c->env->loop, &c->relay_wio);
-		return;
-	}
-	relay_push(c);
-	if (c->destroy_scheduled)
-		return;
-	want = c->out_mem + c->out_file < CONN_RELAY_HIGH;
-	if (want && !ev_is_active(&c->relay_rio))
-		ev_io_start(c->env->loop, &c->relay_rio);
-	else if (!want)
-		ev_io_stop(c->env->loop, &c->relay_rio);
-}
-
-static void relay_rio_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	ph_conn *c = w->data;
-	unsigned char buf[CONN_CHUNK_SIZE];
-	ssize_t n;
-
-	if (c->closing) {
-		ev_io_stop(loop, w);
-		return;
-	}
-	n = read(c->relay_fd, buf, sizeof(buf));
-	if (n > 0) {
-		ph__conn_write(c, buf, (size_t)n);
-	} else if (n == 0) {
-		/* The session ended: flush its last words, then close. */
-		ev_io_stop(loop, w);
-		c->reason = "session ended";
-		ph__conn_close(c);
-	} else if (errno != EAGAIN && errno != EINTR) {
-		conn_close_now(c, "session process gone");
-	}
-	conn_after(c);
-}
-
-static void relay_wio_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	ph_conn *c = w->data;
-
-	relay_push(c);
-	conn_after(c);
-}
-
-/* ---- per-user sessions: the session process's half ---- */
-
-static void copy_field(char *dst, size_t size, struct ph_str s)
-{
-	snprintf(dst, size, "%.*s", (int)s.len, s.data);
-}
-
-ph_conn *ph__conn_adopt(struct ph__conn_env *env, struct ph__listener_rt *l,
-			int fd, const struct ph__handoff_msg *m, ph_user *user)
-{
-	size_t size = env->input_buffer + 2;
-	ph_conn *c = calloc(1, sizeof(*c));
-	const char *prev;
-	int ret;
-
-	if (size < m->input.len)
-		size = m->input.len;
-	if (c == NULL || ph__inbuf_init(&c->in, size) < 0) {
-		free(c);
-		close(fd);
-#ifdef PH_HAVE_AUTH
-		ph__user_destroy(&user);
-#endif
-		return NULL;
-	}
 	conn_init(c, env, l, fd);
-	c->owned_user = user;
-	copy_field(c->session_id, sizeof(c->session_id), m->session_id);
-	copy_field(c->peer_ip, sizeof(c->peer_ip), m->peer_ip);
-	copy_field(c->local_ip, sizeof(c->local_ip), m->local_ip);
-	c->peer_port = m->peer_port;
-	c->local_port = m->local_port;
-	if (m->flags & PH__HANDOFF_TLS) {
-		c->tls_remote = 1;
-		c->tls_version_remote =
-		    strndup(m->tls_version.data, m->tls_version.len);
-		c->tls_cipher_remote =
-		    strndup(m->tls_cipher.data, m->tls_cipher.len);
-	}
-	snprintf(c->log_prefix, sizeof(c->log_prefix), "%s %s", c->session_id,
-		 c->peer_ip);
-	if (m->input.len > 0) {
-		unsigned char *tail;
-
-		ph__inbuf_prepare(&c->in, &tail);
-		memcpy(tail, m->input.data, m->input.len);
-		ph__inbuf_commit(&c->in, m->input.len);
-	}
-	ph__conn_set_idle_timeout(c, env->default_idle_timeout);
-	prev = plugin_enter(c);
-	ret = c->ops->conn_resume(l->proto->state, c, user, m->state.data,
-				  m->state.len, &c->pstate);
-	ph__api_set_current(prev);
-	if (ret < 0) {
-		conn_close_now(c, "refused by protocol");
-		return c;
-	}
-	c->opened = 1;
-	/* Pipelined commands that came along with the login. */
-	if (ph__inbuf_used(&c->in) > 0)
-		conn_dispatch_input(c);
-	conn_after(c);
-	return c;
 }
