@@ -463,6 +463,32 @@ class SessionUsers(SessionBase):
             self.assertEqual(data[0][1], USERS.info[name]['big'])
             m.logout()
 
+    def test_big_append_through_tls_relay(self):
+        # Client -> session direction: a literal far larger than the
+        # relay's buffers, stored as the user.
+        a = USERS.names[0]
+        body = (b'Subject: up\r\n\r\n' +
+                b''.join(b'upload %07d\r\n' % i for i in range(150000)))
+        m = self.imap(True)
+        m.login(a, USERS.passwords[a])
+        self.assertEqual(m.create('Up')[0], 'OK')
+        try:
+            self.assertEqual(m.append('Up', None, None, body)[0], 'OK')
+            self.assertEqual(m.select('Up'), ('OK', [b'1']))
+            typ, data = m.fetch('1', '(BODY.PEEK[])')
+            self.assertEqual(data[0][1], body)
+            # Written by the session: owned by the user.
+            stored = glob.glob(os.path.join(USERS.info[a]['maildir'],
+                                            '.Up', '*', '*'))
+            self.assertTrue(stored)
+            for path in stored:
+                self.assertEqual(os.stat(path).st_uid,
+                                 USERS.info[a]['uid'], path)
+            m.close()
+        finally:
+            m.delete('Up')
+            m.logout()
+
     def test_authenticate_plain(self):
         a = USERS.names[0]
         uid = USERS.info[a]['uid']
