@@ -302,6 +302,8 @@ static const struct ph_core_api core_api = {
     .user_get = api_user_get,
     .user_set = api_user_set,
     .storage_get = api_storage_get,
+    /* ABI 1.1 */
+    .session_handoff = ph__conn_session_handoff,
 };
 
 const struct ph_core_api *ph__api(void)

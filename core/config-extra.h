@@ -16,6 +16,9 @@ int ph__config_check_sections(const struct ph__config *cfg, char **error_r);
  * shutdown_timeout, ...); 0 when unset. */
 uint64_t ph__config_core_uint(const struct ph__config *cfg, const char *key);
 
+/* [auth] first_valid_uid after defaults (500 without an [auth]). */
+unsigned ph__config_first_valid_uid(const struct ph__config *cfg);
+
 /* Line of `key` in `section`, else the section header's line. */
 int ph__config_key_line(const ph_config *section, const char *key);
 /* The config file a section came from. */

@@ -83,6 +83,8 @@ static const struct ph_setting_def auth_defs[] = {
      "auth plugin chain, space separated"},
     {"workers", PH_SETTING_UINT, "4", NULL, 0,
      "threads running auth plugin calls"},
+    {"first_valid_uid", PH_SETTING_UINT, "500", NULL, 0,
+     "system users below this uid (and uid 0) may not log in"},
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 
@@ -479,6 +481,13 @@ uint64_t ph__config_core_uint(const struct ph__config *cfg, const char *key)
 	return sec != NULL ? get_num(sec, key) : 0;
 }
 
+unsigned ph__config_first_valid_uid(const struct ph__config *cfg)
+{
+	const ph_config *sec = ph__config_section(cfg, "auth");
+
+	return sec != NULL ? (unsigned)get_num(sec, "first_valid_uid") : 500;
+}
+
 static int entry_line(const ph_config *sec, const char *key)
 {
 	const struct ph__config_entry *e = section_entry(sec, key);
@@ -735,6 +744,13 @@ static int load_storage_auth(struct ph__config *cfg, char **error_r)
 		cfg->auth_workers = (unsigned)get_num(sec, "workers");
 		if (cfg->auth_workers == 0)
 			cfg->auth_workers = 1;
+		if (get_num(sec, "first_valid_uid") >= UINT32_MAX) {
+			*error_r = config_error(
+			    sec, entry_line(sec, "first_valid_uid"),
+			    "[auth] first_valid_uid: must be below %u",
+			    (unsigned)UINT32_MAX);
+			return PH_EINVAL;
+		}
 		for (size_t i = 0; i < cfg->auth_plugin_count; i++) {
 			for (size_t j = 0; j < i; j++) {
 				if (strcmp(cfg->auth_plugins[i],

@@ -17,85 +17,14 @@
 
 #include "addr.h"
 #include "api.h"
-#include "conn.h"
+#include "conn-private.h"
 #include "inbuf.h"
 #include "linger.h"
 #include "log.h"
 #ifdef PH_HAVE_AUTH
 #include "login.h"
+#include "user.h"
 #endif
-
-#define CONN_CHUNK_SIZE	  16384
-#define CONN_SENDFILE_MAX (1u << 20)
-#define CONN_MAX_LINE	  65536
-
-enum conn_state {
-	CONN_HANDSHAKE,	     /* TLS handshake running */
-	CONN_OPEN,	     /* protocol running */
-	CONN_STARTTLS_FLUSH, /* flushing the go-ahead before a handshake */
-};
-
-struct out_chunk {
-	struct out_chunk *next;
-	int fd; /* file range when >= 0 */
-	uint64_t file_off, file_left;
-	unsigned char *stage; /* TLS: file bytes read but not yet sent */
-	size_t stage_len, stage_off;
-	size_t len, off, cap; /* memory chunk */
-	unsigned char data[];
-};
-
-struct outq {
-	struct out_chunk *head, *tail;
-};
-
-struct ph_conn {
-	struct ph__conn_env *env;
-	struct ph__listener_rt *l;
-	ph_conn *prev, *next;
-	int fd;
-	enum conn_state state;
-	SSL *ssl;
-	int tls_active;
-	int ssl_write_wants_read;
-	int opened;  /* conn_open succeeded: conn_closed is owed */
-	int closing; /* no more input; flush then free */
-	int eof;
-	int read_error; /* reset or TLS failure, not a clean EOF */
-	int destroy_scheduled;
-	int tls_failed; /* skip SSL_shutdown */
-	const char *reason;
-	ev_io rio, wio;
-	ev_timer idle, hs, close_timer;
-	/* Output or a close requested outside this connection's own
-	 * callbacks (a timer, another fd, another connection) is acted on
-	 * before the loop sleeps again. */
-	ev_prepare kick;
-	unsigned idle_secs;
-	struct ph__inbuf in;
-	struct outq out;   /* being sent */
-	struct outq held;  /* written during a STARTTLS handshake: sent
-			      through TLS once it is up */
-	size_t out_mem;	   /* memory bytes queued */
-	uint64_t out_file; /* file bytes queued */
-	int above_lowat;
-	uint64_t bytes_in, bytes_out;
-	void *pstate;
-	const struct ph_protocol_ops *ops;
-	char session_id[12];
-	char peer_ip[64], local_ip[64];
-	unsigned short peer_port, local_port;
-	char log_prefix[96];
-	char *printf_buf;
-#ifdef PH_HAVE_AUTH
-	struct ph__login *login;
-#endif
-	ph_auth_done_fn *auth_cb;
-	void *auth_ctx;
-	ph_sasl_fn *sasl_cb;
-	void *sasl_ctx;
-	char *auth_user;
-};
 
 static void conn_after(ph_conn *c);
 static void conn_flush(ph_conn *c);
@@ -202,9 +131,11 @@ static void conn_destroy(ph_conn *c)
 	ev_timer_stop(loop, &c->hs);
 	ev_timer_stop(loop, &c->close_timer);
 	ev_prepare_stop(loop, &c->kick);
-#ifdef PH_HAVE_AUTH
-	ph__login_destroy(&c->login);
-#endif
+	ev_io_stop(loop, &c->master_wio);
+	ev_io_stop(loop, &c->relay_rio);
+	ev_io_stop(loop, &c->relay_wio);
+	if (c->relay_fd >= 0)
+		close(c->relay_fd);
 	c->closing = 1;
 	if (c->opened) {
 		const char *prev = plugin_enter(c);
@@ -213,6 +144,14 @@ static void conn_destroy(ph_conn *c)
 		c->ops->conn_closed(c->pstate);
 		ph__api_set_current(prev);
 	}
+#ifdef PH_HAVE_AUTH
+	/* The plugin borrowed the user record until conn_closed. */
+	ph__login_destroy(&c->login);
+	ph__user_destroy(&c->owned_user);
+#endif
+	free(c->handoff_state);
+	free(c->tls_version_remote);
+	free(c->tls_cipher_remote);
 	if (c->ssl != NULL) {
 		if (c->tls_active && !c->tls_failed)
 			(void)SSL_shutdown(c->ssl);
@@ -441,9 +380,11 @@ static void conn_read_socket(ph_conn *c)
 		c->bytes_in += (uint64_t)n;
 		got = 1;
 	}
-	if (got && c->idle_secs > 0)
+	if (got && c->idle_secs > 0 && c->handoff == CONN_HANDOFF_NONE)
 		ev_timer_again(c->env->loop, &c->idle);
-	if (got)
+	if (got && c->handoff == CONN_HANDOFF_RELAY)
+		ph__conn_relay_push(c);
+	else if (got)
 		conn_dispatch_input(c);
 	/* A reset ends everything; a clean EOF (the client may only have
 	 * shut down its sending side) lets the protocol answer what it has
@@ -483,7 +424,8 @@ static void conn_rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void conn_update_read(ph_conn *c)
 {
 	int want = !c->closing && !c->eof && c->state == CONN_OPEN &&
-		   !ph__inbuf_full(&c->in);
+		   !ph__inbuf_full(&c->in) &&
+		   c->handoff != CONN_HANDOFF_PENDING;
 
 	if (c->ssl_write_wants_read && !c->closing)
 		want = 1;
@@ -680,10 +622,20 @@ static void conn_after(ph_conn *c)
 	ev_prepare_stop(c->env->loop, &c->kick);
 	if (c->destroy_scheduled)
 		return;
+	if (c->handoff == CONN_HANDOFF_PENDING) {
+		ph__conn_handoff_step(c);
+		return;
+	}
 	if (c->state != CONN_HANDSHAKE)
 		conn_flush(c);
 	if (c->destroy_scheduled)
 		return;
+	if (c->handoff == CONN_HANDOFF_RELAY) {
+		ph__conn_relay_update(c);
+		if (!c->destroy_scheduled)
+			conn_update_read(c);
+		return;
+	}
 	/* After the peer's EOF: once everything the protocol had to say is
 	 * sent (it had its conn_input / conn_output_ready calls), close. */
 	if (c->eof && !c->closing && c->state == CONN_OPEN &&
@@ -732,6 +684,33 @@ static void conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- creation ---- */
 
+/* What ph__conn_create() and ph__conn_adopt() share: watchers and the
+ * env's lists. */
+static void conn_init(ph_conn *c, struct ph__conn_env *env,
+		      struct ph__listener_rt *l, int fd)
+{
+	c->env = env;
+	c->l = l;
+	c->fd = fd;
+	c->ops = l->proto->desc->ops;
+	c->state = CONN_OPEN;
+	ev_io_init(&c->rio, conn_rio_cb, fd, EV_READ);
+	ev_io_init(&c->wio, conn_wio_cb, fd, EV_WRITE);
+	ev_init(&c->idle, conn_idle_cb);
+	ev_init(&c->hs, conn_hs_timeout_cb);
+	ev_init(&c->close_timer, conn_close_timer_cb);
+	ev_prepare_init(&c->kick, conn_kick_cb);
+	c->rio.data = c->wio.data = c->idle.data = c->hs.data =
+	    c->close_timer.data = c->kick.data = c;
+	ph__conn_session_init(c);
+	c->next = env->conns;
+	if (env->conns != NULL)
+		env->conns->prev = c;
+	env->conns = c;
+	env->conn_count++;
+	l->conn_count++;
+}
+
 ph_conn *ph__conn_create(struct ph__conn_env *env, struct ph__listener_rt *l,
 			 int fd, const struct sockaddr *peer)
 {
@@ -744,11 +723,7 @@ ph_conn *ph__conn_create(struct ph__conn_env *env, struct ph__listener_rt *l,
 		close(fd);
 		return NULL;
 	}
-	c->env = env;
-	c->l = l;
-	c->fd = fd;
-	c->ops = l->proto->desc->ops;
-	c->state = CONN_OPEN;
+	conn_init(c, env, l, fd);
 	session_id_make(c->session_id);
 	ph__addr_format(peer, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
 	if (getsockname(fd, (struct sockaddr *)&local, &local_len) == 0)
@@ -756,20 +731,6 @@ ph_conn *ph__conn_create(struct ph__conn_env *env, struct ph__listener_rt *l,
 				sizeof(c->local_ip), &c->local_port);
 	snprintf(c->log_prefix, sizeof(c->log_prefix), "%s %s", c->session_id,
 		 c->peer_ip);
-	ev_io_init(&c->rio, conn_rio_cb, fd, EV_READ);
-	ev_io_init(&c->wio, conn_wio_cb, fd, EV_WRITE);
-	ev_init(&c->idle, conn_idle_cb);
-	ev_init(&c->hs, conn_hs_timeout_cb);
-	ev_init(&c->close_timer, conn_close_timer_cb);
-	ev_prepare_init(&c->kick, conn_kick_cb);
-	c->rio.data = c->wio.data = c->idle.data = c->hs.data =
-	    c->close_timer.data = c->kick.data = c;
-	c->next = env->conns;
-	if (env->conns != NULL)
-		env->conns->prev = c;
-	env->conns = c;
-	env->conn_count++;
-	l->conn_count++;
 	conn_log(c, PH_LOG_INFO, "connect: listener=%s peer=%s:%u local=%s:%u",
 		 l->cfg->name, c->peer_ip, c->peer_port, c->local_ip,
 		 c->local_port);
@@ -797,7 +758,9 @@ ph_conn *ph__conn_create(struct ph__conn_env *env, struct ph__listener_rt *l,
 
 void ph__conn_shutdown(ph_conn *c)
 {
-	if (c->closing)
+	/* A relay's session process says goodbye itself (the master signals
+	 * it too) and closes: the relay follows its EOF. */
+	if (c->closing || c->handoff == CONN_HANDOFF_RELAY)
 		return;
 	c->reason = "shutdown";
 	if (!c->opened || c->state == CONN_HANDSHAKE) {
@@ -850,7 +813,8 @@ int ph__conn_read_line(ph_conn *c, size_t max_len, struct ph_str *line_r)
 {
 	if (c == NULL || line_r == NULL)
 		return PH_EINVAL;
-	if (c->closing && ph__inbuf_used(&c->in) == 0) {
+	if (c->handoff != CONN_HANDOFF_NONE ||
+	    (c->closing && ph__inbuf_used(&c->in) == 0)) {
 		line_r->data = NULL;
 		line_r->len = 0;
 		return PH_ECLOSED;
@@ -864,7 +828,8 @@ int ph__conn_read_bytes(ph_conn *c, size_t max, struct ph_str *data_r)
 {
 	if (c == NULL || data_r == NULL)
 		return PH_EINVAL;
-	if (c->closing && ph__inbuf_used(&c->in) == 0) {
+	if (c->handoff != CONN_HANDOFF_NONE ||
+	    (c->closing && ph__inbuf_used(&c->in) == 0)) {
 		data_r->data = NULL;
 		data_r->len = 0;
 		return PH_ECLOSED;
@@ -897,7 +862,7 @@ int ph__conn_write(ph_conn *c, const void *data, size_t len)
 
 	if (c == NULL || (data == NULL && len > 0))
 		return PH_EINVAL;
-	if (c->closing)
+	if (c->closing || c->handoff == CONN_HANDOFF_PENDING)
 		return PH_ECLOSED;
 	if (conn_overflow(c, len))
 		return PH_ETOOBIG;
@@ -968,7 +933,7 @@ int ph__conn_write_file(ph_conn *c, int fd, uint64_t offset, uint64_t len)
 
 	if (c == NULL || fd < 0)
 		return PH_EINVAL;
-	if (c->closing)
+	if (c->closing || c->handoff != CONN_HANDOFF_NONE)
 		return PH_ECLOSED;
 	if (len == 0)
 		return PH_OK;
@@ -1055,12 +1020,15 @@ int ph__conn_info(ph_conn *c, struct ph_conn_info *info)
 	full.peer_port = c->peer_port;
 	full.local_ip = c->local_ip;
 	full.local_port = c->local_port;
-	full.tls = c->tls_active;
+	full.tls = c->tls_active || c->tls_remote;
 	full.tls_mode = (int)c->l->cfg->tls;
 	if (c->tls_active) {
 		full.tls_version = SSL_get_version(c->ssl);
 		full.tls_cipher =
 		    SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl));
+	} else if (c->tls_remote) {
+		full.tls_version = c->tls_version_remote;
+		full.tls_cipher = c->tls_cipher_remote;
 	}
 	full.allow_plaintext = c->l->cfg->allow_plaintext;
 	full.struct_size = info->struct_size;
@@ -1088,6 +1056,8 @@ const ph_config *ph__conn_config(ph_conn *c)
 /* ---- API: authentication (through login.c) ---- */
 
 #ifdef PH_HAVE_AUTH
+#define CONN_LOGIN_NOT_PERMITTED "Login not permitted for this account"
+
 static void conn_auth_done(void *ctx, int result, const ph_user *user,
 			   const char *message)
 {
@@ -1096,6 +1066,11 @@ static void conn_auth_done(void *ctx, int result, const ph_user *user,
 	const char *prev;
 
 	c->auth_cb = NULL;
+	if (result == PH_OK && ph__conn_login_refused(c, user)) {
+		result = PH_EAUTH;
+		user = NULL;
+		message = CONN_LOGIN_NOT_PERMITTED;
+	}
 	if (result == PH_OK)
 		conn_log(c, PH_LOG_INFO, "login: user=%s method=plain",
 			 ph__api()->user_get(user, "user"));
@@ -1118,6 +1093,11 @@ static void conn_sasl_step(void *ctx, enum ph_sasl_status status,
 	ph_conn *c = ctx;
 	const char *prev;
 
+	if (status == PH_SASL_SUCCESS && ph__conn_login_refused(c, user)) {
+		status = PH_SASL_FAILURE;
+		data = PH_STR_LIT(CONN_LOGIN_NOT_PERMITTED);
+		user = NULL;
+	}
 	if (status == PH_SASL_SUCCESS)
 		conn_log(c, PH_LOG_INFO, "login: user=%s method=sasl",
 			 ph__api()->user_get(user, "user"));
@@ -1211,4 +1191,56 @@ int ph__conn_sasl_continue(ph_conn *c, struct ph_str response)
 #else
 	return PH_EINVAL;
 #endif
+}
+
+/* ---- what conn-session.c uses of this file ---- */
+
+const char *ph__conn_plugin_enter(ph_conn *c)
+{
+	return plugin_enter(c);
+}
+
+void ph__conn_logf(ph_conn *c, enum ph_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ph__vlog(level, c->log_prefix, fmt, ap);
+	va_end(ap);
+}
+
+void ph__conn_close_now(ph_conn *c, const char *reason)
+{
+	conn_close_now(c, reason);
+}
+
+void ph__conn_schedule_destroy(ph_conn *c, double after)
+{
+	schedule_destroy(c, after);
+}
+
+void ph__conn_after(ph_conn *c)
+{
+	conn_after(c);
+}
+
+void ph__conn_kick(ph_conn *c)
+{
+	conn_kick(c);
+}
+
+void ph__conn_flush(ph_conn *c)
+{
+	conn_flush(c);
+}
+
+void ph__conn_dispatch_input(ph_conn *c)
+{
+	conn_dispatch_input(c);
+}
+
+void ph__conn_init(ph_conn *c, struct ph__conn_env *env,
+		   struct ph__listener_rt *l, int fd)
+{
+	conn_init(c, env, l, fd);
 }

@@ -35,7 +35,24 @@ struct ph__conn_env {
 	void *ctx;
 	ph_conn *conns; /* every live connection */
 	unsigned conn_count;
+	/* Per-user session processes (see handoff.h). */
+	int handoff_fd;		  /* socket to the master, -1: none */
+	int master_root;	  /* the master can start sessions */
+	unsigned first_valid_uid; /* [auth] first_valid_uid */
 };
+
+struct ph__handoff_msg;
+
+/* A session process's connection: `fd` (owned) is the client socket or
+ * the worker's TLS relay, already logged in as `user` (owned afterwards,
+ * also on failure). Preloads m->input, takes the connection facts from
+ * `m` and calls the protocol's conn_resume(). NULL on failure (fd
+ * closed, user freed). */
+ph_conn *ph__conn_adopt(struct ph__conn_env *env, struct ph__listener_rt *l,
+			int fd, const struct ph__handoff_msg *m,
+			ph_user *user);
+/* API entry session_handoff (ABI 1.1, see posthorn/core.h). */
+int ph__conn_session_handoff(ph_conn *conn, const void *state, size_t len);
 
 /* Takes `fd` (accepted, owned afterwards). Starts TLS for implicit
  * listeners, otherwise opens the protocol at once. NULL on failure (fd

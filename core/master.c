@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,16 +28,27 @@
 #include "log.h"
 #include "master.h"
 #include "plugins.h"
+#include "session.h"
 #include "tls.h"
 #include "worker.h"
 #ifdef PH_HAVE_AUTH
 #include "auth-service.h"
+#include "user.h"
 #endif
 
 struct slot {
 	pid_t pid;
 	double started, restart_at;
 	unsigned quick_failures;
+	int handoff_fd; /* master end of the worker's handoff socket */
+};
+
+/* A per-user session process (see session.h). */
+struct session_proc {
+	struct session_proc *next;
+	pid_t pid;
+	uid_t uid;
+	char user[64];
 };
 
 struct gen {
@@ -65,7 +78,19 @@ static struct {
 	unsigned next_id;
 	int stopping;
 	const char *config_path;
+	struct session_proc *sessions;
+	unsigned session_count;
+	/* master_wait()'s poll set, kept between rounds (and reachable
+	 * from here in a forked session child). */
+	struct pollfd *pfds;
+	struct poll_entry *polls;
+	size_t poll_cap;
 } M;
+
+struct poll_entry {
+	struct slot *slot;
+	struct gen *gen;
+};
 
 static double now_mono(void)
 {
@@ -93,6 +118,10 @@ static void gen_free(struct gen *g)
 			SSL_CTX_free(g->ctxs[i]);
 	}
 	free(g->ctxs);
+	for (unsigned i = 0; g->workers != NULL && i < g->worker_count; i++) {
+		if (g->workers[i].handoff_fd >= 0)
+			close(g->workers[i].handoff_fd);
+	}
 	free(g->workers);
 	free(g->auth_path);
 	ph__plugin_set_clear(&g->plugins);
@@ -167,6 +196,8 @@ static struct gen *gen_prepare(const char *path, char **error_r)
 	g->workers = calloc(g->worker_count, sizeof(*g->workers));
 	if (g->workers == NULL)
 		goto fail;
+	for (unsigned i = 0; i < g->worker_count; i++)
+		g->workers[i].handoff_fd = -1;
 	return g;
 fail:
 	if (*error_r == NULL)
@@ -291,10 +322,21 @@ static void child_reset_signals(void)
 
 static pid_t spawn_worker(struct gen *g, unsigned idx, int auth_fd)
 {
-	pid_t pid = fork();
+	int hv[2] = {-1, -1};
+	pid_t pid;
 
+	/* The worker hands sessions of system users back over this. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hv) < 0) {
+		ph__log_error("socketpair: %s", strerror(errno));
+		hv[0] = hv[1] = -1;
+	}
+	pid = fork();
 	if (pid < 0) {
 		ph__log_error("fork: %s", strerror(errno));
+		if (hv[0] >= 0) {
+			close(hv[0]);
+			close(hv[1]);
+		}
 		return -1;
 	}
 	if (pid == 0) {
@@ -310,8 +352,10 @@ static pid_t spawn_worker(struct gen *g, unsigned idx, int auth_fd)
 		    .drop_privileges = g->drop,
 		    .uid = g->uid,
 		    .gid = g->gid,
+		    .handoff_fd = hv[1],
+		    .master_root = getuid() == 0,
 		};
-		int *keep = calloc(g->sock_count + 1, sizeof(int));
+		int *keep = calloc(g->sock_count + 2, sizeof(int));
 		size_t n = 0;
 
 		child_reset_signals();
@@ -319,11 +363,17 @@ static pid_t spawn_worker(struct gen *g, unsigned idx, int auth_fd)
 			for (size_t i = 0; i < g->sock_count; i++)
 				keep[n++] = g->socks[i].fd;
 			keep[n++] = auth_fd;
+			keep[n++] = hv[1];
 			close_other_fds(keep, n);
 			free(keep);
 		}
 		exit(ph__worker_run(&p));
 	}
+	if (hv[1] >= 0)
+		close(hv[1]);
+	if (g->workers[idx].handoff_fd >= 0)
+		close(g->workers[idx].handoff_fd);
+	g->workers[idx].handoff_fd = hv[0];
 	g->workers[idx].pid = pid;
 	g->workers[idx].started = now_mono();
 	g->workers[idx].restart_at = 0;
@@ -450,6 +500,192 @@ static int gen_start(struct gen *g)
 	return PH_OK;
 }
 
+/* ---- per-user session processes ---- */
+
+static int session_reaped(pid_t pid, const char *what)
+{
+	for (struct session_proc **pp = &M.sessions; *pp != NULL;
+	     pp = &(*pp)->next) {
+		struct session_proc *sp = *pp;
+
+		if (sp->pid != pid)
+			continue;
+		ph__log_info("session process for %s (uid %lu) %s", sp->user,
+			     (unsigned long)sp->uid, what);
+		*pp = sp->next;
+		free(sp);
+		M.session_count--;
+		return 1;
+	}
+	return 0;
+}
+
+static void signal_sessions(int sig)
+{
+	for (struct session_proc *sp = M.sessions; sp != NULL; sp = sp->next)
+		kill(sp->pid, sig);
+}
+
+#ifdef PH_HAVE_AUTH
+/* In the child: become the user, then serve. Never returns. */
+static void session_child(struct gen *g, const struct ph__handoff_msg *m,
+			  int fd, const char *name, uid_t uid, gid_t gid,
+			  const char *home)
+{
+	child_reset_signals();
+	close_other_fds(&fd, 1);
+	/* The session runs as the user and never does TLS (the worker
+	 * keeps it): the listeners' private keys must not be in its memory
+	 * (OpenSSL clears key material when freeing it). */
+	for (struct gen *o = M.gens; o != NULL; o = o->next) {
+		for (size_t i = 0;
+		     o->ctxs != NULL && i < o->cfg->listener_count; i++) {
+			SSL_CTX_free(o->ctxs[i]);
+			o->ctxs[i] = NULL;
+		}
+	}
+	ph__log_init(g->cfg->log_target, g->cfg->log_level, "session");
+	prctl(PR_SET_NAME, PH__SESSION_PROC_NAME, 0, 0, 0);
+	if (ph__session_drop_privileges(name, uid, gid, home) < 0)
+		_exit(1);
+	/* After the uid change, which clears it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(1);
+	exit(ph__session_run(g->cfg, &g->plugins, m, fd));
+}
+
+/* A worker handed us a logged-in session: check it again (the worker is
+ * unprivileged, we are root), then fork its process. Takes `fd`. */
+static void session_spawn(struct gen *g, const struct ph__handoff_msg *m,
+			  int fd)
+{
+	ph_user *user = ph__user_deserialize(m->user.data, m->user.len);
+	const char *name = user != NULL ? ph__user_get(user, "user") : NULL;
+	const char *home = user != NULL ? ph__user_get(user, "home") : NULL;
+	struct ph__plugin *proto =
+	    ph__plugin_set_find(&g->plugins, m->protocol.data);
+	struct ph__session_policy policy = {
+	    .euid = geteuid(),
+	    .first_valid_uid = ph__config_first_valid_uid(g->cfg),
+	    .master_root = getuid() == 0,
+	    .have_channel = 1,
+	    .can_resume = proto != NULL &&
+			  proto->desc->kind == PH_PLUGIN_PROTOCOL &&
+			  ph__protocol_can_resume(proto->desc->ops),
+	};
+	const char *why = "malformed user record";
+	struct session_proc *sp = NULL;
+	int listener_ok = 0;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+
+	for (size_t i = 0; i < g->cfg->listener_count; i++) {
+		const struct ph__listener_config *l = &g->cfg->listeners[i];
+
+		if (strcmp(l->name, m->listener.data) == 0 &&
+		    strcmp(l->protocol, m->protocol.data) == 0)
+			listener_ok = 1;
+	}
+	if (!listener_ok)
+		why = "unknown listener or protocol";
+	if (user == NULL || name == NULL || !listener_ok ||
+	    ph__session_decide(&policy, ph__user_get(user, "uid"),
+			       ph__user_get(user, "gid"), &uid, &gid,
+			       &why) != PH__SESSION_HANDOFF) {
+		ph__log_error("session handoff refused: user=%s: %s",
+			      name != NULL ? name : "?",
+			      why != NULL ? why : "uid of the master");
+		goto out;
+	}
+	if (g->cfg->max_connections > 0 &&
+	    M.session_count >= g->cfg->max_connections) {
+		ph__log_warning("session limit of %u reached: closing the "
+				"session of %s",
+				g->cfg->max_connections, name);
+		goto out;
+	}
+	sp = calloc(1, sizeof(*sp));
+	if (sp == NULL)
+		goto out;
+	pid = fork();
+	if (pid == 0) {
+		free(sp); /* the parent's bookkeeping */
+		session_child(g, m, fd, name, uid, gid, home);
+	}
+	if (pid < 0) {
+		ph__log_error("fork: %s", strerror(errno));
+		free(sp);
+		goto out;
+	}
+	sp->pid = pid;
+	sp->uid = uid;
+	snprintf(sp->user, sizeof(sp->user), "%s", name);
+	sp->next = M.sessions;
+	M.sessions = sp;
+	M.session_count++;
+	ph__log_info("session process for %s (uid %lu) started: pid %ld", name,
+		     (unsigned long)uid, (long)pid);
+out:
+	close(fd);
+	ph__user_destroy(&user);
+}
+#endif
+
+/* Reads one handoff datagram from a worker. Returns -1 when the worker's
+ * end is gone. */
+static int handoff_receive(struct gen *g, struct slot *s)
+{
+	static unsigned char buf[PH__HANDOFF_MSG_MAX + 1];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} u;
+	struct iovec iov = {buf, sizeof(buf)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	struct ph__handoff_msg m;
+	int fds[4], nfds = 0, ok;
+	ssize_t n;
+
+	n = recvmsg(s->handoff_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+	     cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0;
+		     CMSG_LEN((i + 1) * sizeof(int)) <= cm->cmsg_len &&
+		     nfds < 4;
+		     i++)
+			memcpy(&fds[nfds++], CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(int));
+	}
+	ok = nfds == 1 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
+	     ph__handoff_decode(buf, (size_t)n, &m) == PH_OK;
+	if (!ok) {
+		ph__log_error("worker (pid %ld) sent a malformed session "
+			      "handoff: ignored",
+			      (long)s->pid);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return 0;
+	}
+#ifdef PH_HAVE_AUTH
+	session_spawn(g, &m, fds[0]);
+#else
+	(void)g;
+	close(fds[0]);
+#endif
+	return 0;
+}
+
 static void describe_status(int status, char *buf, size_t size)
 {
 	if (WIFSIGNALED(status))
@@ -468,6 +704,8 @@ static void reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		describe_status(status, what, sizeof(what));
+		if (session_reaped(pid, what))
+			continue;
 		for (struct gen *g = M.gens; g != NULL; g = g->next) {
 			if (pid == g->auth_pid) {
 				g->auth_pid = 0;
@@ -497,6 +735,9 @@ static void reap(void)
 				if (s->pid != pid)
 					continue;
 				s->pid = 0;
+				if (s->handoff_fd >= 0)
+					close(s->handoff_fd);
+				s->handoff_fd = -1;
 				if (M.stopping || g->retiring) {
 					ph__log_info("worker %u (pid %ld) %s",
 						     i + 1, (long)pid, what);
@@ -657,6 +898,9 @@ static void shutdown_all(void)
 	M.stopping = 1;
 	for (struct gen *g = M.gens; g != NULL; g = g->next)
 		signal_gen(g, SIGTERM);
+	/* Sessions say goodbye themselves; TLS relays in the workers carry
+	 * it out and close when their session does. */
+	signal_sessions(SIGTERM);
 	deadline =
 	    now_mono() +
 	    (M.gens != NULL
@@ -670,15 +914,18 @@ static void shutdown_all(void)
 		struct timespec ts = {0, 200000000L};
 
 		reap();
+		alive = M.session_count;
 		for (struct gen *g = M.gens; g != NULL; g = g->next)
 			alive += gen_alive(g);
 		if (alive == 0)
 			break;
 		if (now_mono() > deadline) {
-			ph__log_warning("%u worker(s) did not stop: killing",
+			ph__log_warning("%u worker(s) or session(s) did not "
+					"stop: killing",
 					alive);
 			for (struct gen *g = M.gens; g != NULL; g = g->next)
 				signal_gen(g, SIGKILL);
+			signal_sessions(SIGKILL);
 			deadline = now_mono() + 5.;
 		}
 		sigtimedwait(&set, NULL, &ts);
@@ -708,11 +955,98 @@ static void shutdown_all(void)
 	}
 }
 
+/* One round of the master's loop: waits for a signal, a handoff or the
+ * next restart, handles them. Returns 1 when told to stop. */
+static int master_wait(int sfd)
+{
+	struct pollfd *pfds;
+	size_t n = 1, cap = 1;
+	double next = 1.;
+	int stop = 0;
+
+	restart_due(&next);
+	for (struct gen *g = M.gens; g != NULL; g = g->next)
+		cap += g->worker_count;
+	if (cap > M.poll_cap) {
+		struct pollfd *np = realloc(M.pfds, cap * sizeof(*np));
+		struct poll_entry *ne =
+		    np != NULL ? realloc(M.polls, cap * sizeof(*ne)) : NULL;
+
+		if (np != NULL)
+			M.pfds = np;
+		if (ne == NULL) {
+			sleep(1);
+			return 0;
+		}
+		M.polls = ne;
+		M.poll_cap = cap;
+	}
+	pfds = M.pfds;
+	pfds[0].fd = sfd;
+	pfds[0].events = POLLIN;
+	pfds[0].revents = 0;
+	for (struct gen *g = M.gens; g != NULL; g = g->next) {
+		for (unsigned i = 0; i < g->worker_count; i++) {
+			if (g->workers[i].handoff_fd < 0)
+				continue;
+			pfds[n].fd = g->workers[i].handoff_fd;
+			pfds[n].events = POLLIN;
+			pfds[n].revents = 0;
+			M.polls[n].slot = &g->workers[i];
+			M.polls[n].gen = g;
+			n++;
+		}
+	}
+	if (poll(pfds, n, (int)(next * 1000.) + 1) > 0) {
+		for (size_t i = 1; i < n; i++) {
+			if (pfds[i].revents == 0)
+				continue;
+			/* A burst of logins: a bounded batch per round. */
+			struct slot *slot = M.polls[i].slot;
+
+			for (int k = 0; k < 16; k++) {
+				if (handoff_receive(M.polls[i].gen, slot) < 0) {
+					close(slot->handoff_fd);
+					slot->handoff_fd = -1;
+					break;
+				}
+				if (!(pfds[i].revents & POLLIN))
+					break;
+				struct pollfd again = {slot->handoff_fd, POLLIN,
+						       0};
+				if (poll(&again, 1, 0) <= 0 ||
+				    !(again.revents & POLLIN))
+					break;
+			}
+		}
+		if (pfds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGTERM ||
+				    si.ssi_signo == SIGINT) {
+					ph__log_info("%s: stopping",
+						     si.ssi_signo == SIGTERM
+							 ? "SIGTERM"
+							 : "SIGINT");
+					stop = 1;
+				} else if (si.ssi_signo == SIGHUP && !stop) {
+					reload();
+				}
+			}
+		}
+	}
+	reap();
+	retire_finished();
+	return stop;
+}
+
 int ph__master_run(const char *config_path)
 {
 	struct gen *g;
 	char *err = NULL;
 	sigset_t set;
+	int sfd;
 
 	M.config_path = config_path;
 	sigemptyset(&set);
@@ -737,27 +1071,19 @@ int ph__master_run(const char *config_path)
 	ph__log_info("posthornd %s starting: %u worker(s), %zu socket(s)",
 		     PH_CORE_VERSION, g->worker_count, g->sock_count);
 	gen_start(g);
-
-	for (;;) {
-		double next = 1.;
-		struct timespec ts;
-		siginfo_t info;
-		int sig;
-
-		restart_due(&next);
-		ts.tv_sec = (time_t)next;
-		ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
-		sig = sigtimedwait(&set, &info, &ts);
-		if (sig == SIGTERM || sig == SIGINT) {
-			ph__log_info("%s: stopping",
-				     sig == SIGTERM ? "SIGTERM" : "SIGINT");
-			break;
-		}
-		if (sig == SIGHUP)
-			reload();
-		reap();
-		retire_finished();
+	/* Signals arrive as reads on a signalfd, so the master can also
+	 * wait for session handoffs from its workers. */
+	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		ph__log_error("signalfd: %s", strerror(errno));
+		shutdown_all();
+		return 1;
 	}
+	while (!master_wait(sfd))
+		;
+	close(sfd);
+	free(M.pfds);
+	free(M.polls);
 	shutdown_all();
 	ph__log_info("stopped");
 	return 0;

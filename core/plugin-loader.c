@@ -30,7 +30,8 @@ static size_t ops_min_size(enum ph_plugin_kind kind)
 {
 	switch (kind) {
 	case PH_PLUGIN_PROTOCOL:
-		return sizeof(struct ph_protocol_ops);
+		/* 1.1 appended conn_resume; readers check struct_size. */
+		return offsetof(struct ph_protocol_ops, conn_resume);
 	case PH_PLUGIN_STORAGE:
 		return sizeof(struct ph_storage_ops);
 	case PH_PLUGIN_AUTH:

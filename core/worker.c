@@ -331,6 +331,8 @@ int ph__worker_run(const struct ph__worker_params *p)
 	signal(SIGPIPE, SIG_IGN);
 	if (worker_drop_privileges(p) < 0)
 		return 1;
+	/* Changing the uid cleared it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (p->drop_privileges || getuid() != 0)
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 
@@ -366,6 +368,9 @@ int ph__worker_run(const struct ph__worker_params *p)
 	w.env.default_idle_timeout = cfg->idle_timeout;
 	w.env.on_free = worker_on_free;
 	w.env.ctx = &w;
+	w.env.handoff_fd = p->handoff_fd;
+	w.env.master_root = p->master_root;
+	w.env.first_valid_uid = ph__config_first_valid_uid(cfg);
 #ifdef PH_HAVE_AUTH
 	if (p->auth_fd >= 0 || p->auth_path != NULL) {
 		int afd = p->auth_fd >= 0 ? p->auth_fd

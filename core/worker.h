@@ -26,6 +26,10 @@ struct ph__worker_params {
 	int drop_privileges;
 	uid_t uid;
 	gid_t gid;
+	/* Per-user sessions: this worker's end of its socketpair with the
+	 * master (-1: none), and whether the master runs as root. */
+	int handoff_fd;
+	int master_root;
 };
 
 /* Runs the worker until it is told to stop; returns the exit status.

@@ -5,12 +5,18 @@
 #include "imap4-private.h"
 
 int imap_plaintext_ok(struct imap_client *c);
+/* imap4-session.c: 1 when the session moved to a per-user process (or
+ * the move failed and was answered); 0: carry on here. */
+int imap_session_handoff(struct imap_client *c);
+void imap_login_resumed(struct imap_client *c, const ph_user *user);
 
 static void login_finish(struct imap_client *c, const ph_user *user)
 {
 	const char *error = NULL, *name = c->api->user_get(user, "user");
 	int ret;
 
+	if (imap_session_handoff(c))
+		return;
 	snprintf(c->username, sizeof(c->username), "%s",
 		 name != NULL ? name : "?");
 	ret = c->api->storage_get(&c->storage, &c->storage_state);
@@ -33,6 +39,12 @@ static void login_finish(struct imap_client *c, const ph_user *user)
 	imap_capability_string(c, &c->out);
 	imap_str_appends(&c->out, "] Logged in\r\n");
 	imap_client_flush(c);
+}
+
+/* The login continued in a per-user session process. */
+void imap_login_resumed(struct imap_client *c, const ph_user *user)
+{
+	login_finish(c, user);
 }
 
 static void login_done(void *ctx, int result, const ph_user *user,

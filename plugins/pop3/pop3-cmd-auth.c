@@ -14,6 +14,10 @@ void pop3_login_finish(struct pop3_conn *pc, const ph_user *user)
 	const char *code, *error = NULL, *name;
 	int ret;
 
+	/* A system user's session continues in a process of its own
+	 * (pop3-session.c); this connection's state ends here. */
+	if (pop3_session_handoff(pc))
+		return;
 	name = pc->api->user_get(user, "user");
 	if (name != NULL)
 		snprintf(pc->username, sizeof(pc->username), "%s", name);

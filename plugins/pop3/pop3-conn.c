@@ -159,14 +159,14 @@ void pop3_job_pump(struct pop3_conn *pc)
 
 /* ---- protocol ops ---- */
 
-int pop3_conn_open(void *plugin_state, ph_conn *conn, void **conn_state_r)
+struct pop3_conn *pop3_conn_new(void *plugin_state, ph_conn *conn)
 {
 	struct pop3_plugin *plugin = plugin_state;
 	const struct ph_core_api *api = plugin->api;
 	struct pop3_conn *pc = calloc(1, sizeof(*pc));
 
 	if (pc == NULL)
-		return PH_ENOMEM;
+		return NULL;
 	pc->plugin = plugin;
 	pc->api = api;
 	pc->conn = conn;
@@ -174,6 +174,15 @@ int pop3_conn_open(void *plugin_state, ph_conn *conn, void **conn_state_r)
 	pc->retr.body = (struct ph_message_body)PH_MESSAGE_BODY_INIT;
 	pop3_settings_load(api, api->conn_config(conn), &pc->set);
 	api->conn_set_idle_timeout(conn, pc->set.idle_timeout);
+	return pc;
+}
+
+int pop3_conn_open(void *plugin_state, ph_conn *conn, void **conn_state_r)
+{
+	struct pop3_conn *pc = pop3_conn_new(plugin_state, conn);
+
+	if (pc == NULL)
+		return PH_ENOMEM;
 	/* No APOP timestamp: the worker cannot fetch a shared secret. */
 	pop3_reply_ok(pc, "Posthorn POP3 ready.");
 	*conn_state_r = pc;

@@ -31,6 +31,7 @@ static const struct ph_protocol_ops pop3_ops = {
     .conn_output_ready = pop3_conn_output_ready,
     .conn_goodbye = pop3_conn_goodbye,
     .conn_closed = pop3_conn_closed,
+    .conn_resume = pop3_conn_resume,
 };
 
 PH_EXPORT const struct ph_plugin posthorn_plugin = {

@@ -125,6 +125,10 @@ int pop3_maildrop_uidl(struct pop3_conn *pc, uint32_t seq, char *buf,
  * and returns -1 when it is not a live message of the snapshot. */
 int pop3_msg_arg(struct pop3_conn *pc, struct ph_str arg, uint32_t *seq_r);
 
+/* pop3-session.c: offers the logged-in session to the core for a
+ * per-user process. 1: moved or failed (answered); 0: carry on here. */
+int pop3_session_handoff(struct pop3_conn *pc);
+
 /* pop3-cmd-auth.c: a login completed; opens the maildrop and answers. */
 void pop3_login_finish(struct pop3_conn *pc, const ph_user *user);
 

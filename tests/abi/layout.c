@@ -1,5 +1,5 @@
-/* ABI 1.0 layout locks: a change to any of these offsets or sizes breaks
- * every plugin built before it, so it must fail the build. Checked for
+/* ABI 1.0 and 1.1 layout locks: a change to any of these offsets or sizes
+ * breaks every plugin built before it, so it must fail the build. Checked for
  * LP64 (x86_64, aarch64), the platforms Posthorn ships for. */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 #define LOCK_SIZE(type, size)                                                  \
 	_Static_assert(sizeof(struct type) == (size), #type " changed size")
 
-_Static_assert(PH_ABI_MAJOR == 1 && PH_ABI_MINOR == 0, "ABI version");
+_Static_assert(PH_ABI_MAJOR == 1 && PH_ABI_MINOR == 1, "ABI version");
 _Static_assert(PH_OK == 0 && PH_AGAIN == -1 && PH_ETOOBIG == -4 &&
 		   PH_EABI == -17 && PH_EINTERNAL == -18,
 	       "result codes are ABI");
@@ -80,7 +80,9 @@ LOCK_OFF(ph_core_api, sasl_continue, 208);
 LOCK_OFF(ph_core_api, user_get, 216);
 LOCK_OFF(ph_core_api, user_set, 224);
 LOCK_OFF(ph_core_api, storage_get, 232);
-LOCK_SIZE(ph_core_api, 240);
+/* ABI 1.1: appended after the 1.0 table, which keeps its size. */
+LOCK_OFF(ph_core_api, session_handoff, 240);
+LOCK_SIZE(ph_core_api, 248);
 
 LOCK_OFF(ph_conn_info, struct_size, 0);
 LOCK_OFF(ph_conn_info, session_id, 8);
@@ -102,7 +104,8 @@ LOCK_OFF(ph_protocol_ops, conn_input, 16);
 LOCK_OFF(ph_protocol_ops, conn_output_ready, 24);
 LOCK_OFF(ph_protocol_ops, conn_goodbye, 32);
 LOCK_OFF(ph_protocol_ops, conn_closed, 40);
-LOCK_SIZE(ph_protocol_ops, 48);
+LOCK_OFF(ph_protocol_ops, conn_resume, 48); /* ABI 1.1 */
+LOCK_SIZE(ph_protocol_ops, 56);
 
 LOCK_OFF(ph_auth_request, struct_size, 0);
 LOCK_OFF(ph_auth_request, user, 8);
@@ -161,7 +164,23 @@ LOCK_OFF(ph_message_body, crlf, 24);
 LOCK_SIZE(ph_message_body, 32);
 #endif
 
+_Static_assert(PH_SESSION_STATE_MAX == 4096, "session state limit is ABI");
+
+/* A 1.0 plugin's tables end where 1.1 appended: PH_HAS_FIELD must say no
+ * for the new entries when given the 1.0 sizes, yes for the 1.1 ones. */
 int main(void)
 {
+	struct ph_core_api api10 = {.struct_size = 240};
+	struct ph_core_api api11 = {.struct_size = sizeof(struct ph_core_api)};
+	struct ph_protocol_ops ops10 = {.struct_size = 48};
+	struct ph_protocol_ops ops11 = {PH_PROTOCOL_OPS_INIT};
+
+	if (PH_API_HAS(&api10, session_handoff) ||
+	    !PH_API_HAS(&api10, storage_get) ||
+	    !PH_API_HAS(&api11, session_handoff))
+		return 1;
+	if (PH_HAS_FIELD(&ops10, conn_resume) ||
+	    !PH_HAS_FIELD(&ops11, conn_resume))
+		return 1;
 	return 0;
 }

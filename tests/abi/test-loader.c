@@ -8,6 +8,7 @@
 
 #include "core/api.h"
 #include "core/config.h"
+#include "core/handoff.h"
 #include "core/plugin-loader.h"
 #include "core/plugins.h"
 #include "cunit-main.h"
@@ -66,8 +67,8 @@ static void test_check_major(void)
 
 	p.abi_major = 2;
 	CU_ASSERT_EQUAL(check(&p), PH_EABI);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 2.0"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 1.0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 2.1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 1.1"));
 	p.abi_major = 0;
 	CU_ASSERT_EQUAL(check(&p), PH_EABI);
 }
@@ -78,8 +79,8 @@ static void test_check_minor(void)
 
 	p.abi_minor = PH_ABI_MINOR + 1;
 	CU_ASSERT_EQUAL(check(&p), PH_EABI);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 1.2"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 1.1"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 1.0"));
 }
 
 static void test_check_size(void)
@@ -159,12 +160,34 @@ static void test_load_good(void)
 	CU_ASSERT_PTR_NULL(p);
 }
 
+/* A plugin built against ABI 1.0 (its ops table ends before
+ * conn_resume) keeps loading in a 1.1 core, and the core sees that it
+ * cannot resume sessions. */
+static void test_load_v10(void)
+{
+	char *e = NULL;
+	struct ph__plugin *p = ph__plugin_load(PH_ABI_PLUGIN_DIR, "abi-v10",
+					       PH_PLUGIN_PROTOCOL, &e);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NULL(e);
+	CU_ASSERT_EQUAL(p->desc->abi_minor, 0);
+	CU_ASSERT_FALSE(ph__protocol_can_resume(p->desc->ops));
+	CU_ASSERT_EQUAL(ph__plugin_init(p, ph__api(), NULL, &e), PH_OK);
+	ph__plugin_unload(&p);
+	p = ph__plugin_load(PH_ABI_PLUGIN_DIR, "abi-good", PH_PLUGIN_PROTOCOL,
+			    &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_TRUE(ph__protocol_can_resume(p->desc->ops));
+	ph__plugin_unload(&p);
+}
+
 static void test_load_major(void)
 {
 	char *e = load_error(PH_ABI_PLUGIN_DIR, "abi-bad-major");
 
-	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 2.0") : NULL);
-	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.0") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 2.1") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.1") : NULL);
 	free(e);
 }
 
@@ -172,8 +195,8 @@ static void test_load_minor(void)
 {
 	char *e = load_error(PH_ABI_PLUGIN_DIR, "abi-bad-minor");
 
-	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.3") : NULL);
-	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.0") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.4") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.1") : NULL);
 	free(e);
 }
 
@@ -315,6 +338,7 @@ static CU_TestInfo tests[] = {
     {"check: kind and name", test_check_kind_name},
     {"check: init and ops", test_check_ops},
     {"load: good plugin", test_load_good},
+    {"load: ABI 1.0 plugin in a 1.1 core", test_load_v10},
     {"load: wrong major", test_load_major},
     {"load: newer minor", test_load_minor},
     {"load: missing symbol", test_load_nosym},

@@ -146,6 +146,7 @@ class Server:
         self.mail_root = os.path.join(self.tmp, 'mail')
         os.makedirs(self.mail_root)
         self.users_file = os.path.join(self.tmp, 'users')
+        self.core_extra = dict(core or {})
         self.write_users(self.users)
         self.ports = {}
         self.hosts = {}  # listener -> host of its first address
@@ -155,7 +156,6 @@ class Server:
             self.listeners[name] = dict(opts)
         self.extra = {k: dict(v) for k, v in (extra or {}).items()}
         self.workers = workers
-        self.core_extra = dict(core or {})
         self.use_storage = storage and plugin_exists('storage-maildir',
                                                      plugin_dir)
         self.use_auth = auth and plugin_exists('auth-passwdfile', plugin_dir)
@@ -168,7 +168,13 @@ class Server:
     # ---- configuration ----
 
     def write_users(self, users):
+        # Virtual users carry the uid the workers run as (the mail uid),
+        # so they are served in the workers, not in per-user sessions.
         uid, gid = os.getuid(), os.getgid()
+        if self.core_extra.get('user') and os.getuid() == 0:
+            import pwd
+            pw = pwd.getpwnam(self.core_extra['user'])
+            uid, gid = pw.pw_uid, pw.pw_gid
         with open(self.users_file, 'w') as f:
             for u in users:
                 name, password = u[0], u[1]

@@ -243,7 +243,50 @@ struct ph_core_api {
 	int (*storage_get)(const struct ph_storage_ops **ops_r,
 			   void **storage_state_r);
 
-	/* ABI 1.0 ends here. Append new entries below, never above. */
+	/* ABI 1.0 ends here. */
+
+	/* ---- Per-user session processes (ABI 1.1) ---- */
+
+	/* Moves an authenticated session to a process running with the
+	 * user's own uid. Call it from the successful-login callback
+	 * (auth_plain's PH_OK, or PH_SASL_SUCCESS), before answering the
+	 * login command and before opening storage. Test for it with
+	 * PH_API_HAS(api, session_handoff).
+	 *
+	 * The core decides from the user record: a record whose "uid"
+	 * differs from this process's effective uid (a system user) is
+	 * handed to a new process that has switched to that uid/gid and
+	 * the user's home; a record without a uid, or with this process's
+	 * uid (virtual users), stays here.
+	 *
+	 * `state`/`state_len`: up to PH_SESSION_STATE_MAX opaque bytes the
+	 * plugin wants back in the new process (e.g. the login command's
+	 * tag); copied. May be NULL/0.
+	 *
+	 * Returns 1: the session moves. The plugin must write nothing more
+	 * and stop reading: further conn_* calls answer PH_ECLOSED, and the
+	 * core ends this connection's plugin state with conn_closed() from
+	 * the loop (never inside this call). Input the plugin has not read
+	 * yet moves along with the session. The protocol's conn_resume()
+	 * continues it in the new process, where the login is answered.
+	 * Returns 0: the session stays in this process; carry on (open the
+	 * storage, answer the login).
+	 * Returns < 0: PH_ETOOBIG (too much input buffered), PH_ENOMEM,
+	 * PH_EPERM, PH_EINVAL (not logged in), PH_ECLOSED: answer a
+	 * temporary failure.
+	 *
+	 * A login whose user would need a process of their own but cannot
+	 * get one (uid 0, a uid below [auth] first_valid_uid, a master that
+	 * is not root, a protocol without conn_resume) is refused by the
+	 * core before the plugin's callback hears of it: the plugin gets a
+	 * failed login, never a user to serve under a shared uid. */
+	int (*session_handoff)(ph_conn *conn, const void *state,
+			       size_t state_len);
+
+	/* ABI 1.1 ends here. Append new entries below, never above. */
 };
+
+/* Largest plugin state session_handoff() carries (bytes). ABI 1.1. */
+#define PH_SESSION_STATE_MAX 4096
 
 #endif /* POSTHORN_CORE_H */

@@ -41,6 +41,26 @@ struct ph_protocol_ops {
 	void (*conn_closed)(void *conn_state);
 
 	/* ABI 1.0 ends here. */
+
+	/* ABI 1.1. The second half of session_handoff(): the connection
+	 * continues, already logged in as `user` (borrowed until
+	 * conn_closed), in a per-user session process (uid/gid/home already
+	 * switched; storage available through storage_get()). `state`/`len`
+	 * are the bytes the plugin passed to session_handoff() in the
+	 * process that authenticated (borrowed for the call). Answer the
+	 * login command here (open storage, then e.g. "tag OK Logged in"),
+	 * store the per-connection state in *conn_state_r and return PH_OK;
+	 * conn_input() follows at once when the client's pipelined input
+	 * is already buffered. Return < 0 to refuse (the core closes
+	 * without calling conn_closed).
+	 * May be NULL, or absent in a 1.0 plugin (struct_size): the core
+	 * then refuses logins of users who need their own uid instead of
+	 * serving them under a shared one. */
+	int (*conn_resume)(void *plugin_state, ph_conn *conn,
+			   const ph_user *user, const void *state, size_t len,
+			   void **conn_state_r);
+
+	/* ABI 1.1 ends here. */
 };
 
 #define PH_PROTOCOL_OPS_INIT .struct_size = sizeof(struct ph_protocol_ops)

@@ -5,7 +5,9 @@
  *   ABI_MINOR_OFF   built for a minor newer than the core's
  *   ABI_NO_SYMBOL   exports no posthorn_plugin at all
  *   ABI_WRONG_NAME  declares a name other than its file name
- *   ABI_VERSION2    abi-good with version "2" (an upgraded file) */
+ *   ABI_VERSION2    abi-good with version "2" (an upgraded file)
+ *   ABI_V10         built as an ABI 1.0 plugin: minor 0, an ops table
+ *                   that ends before the 1.1 conn_resume */
 #include <posthorn/posthorn.h>
 
 static int abi_init(const struct ph_core_api *api, const ph_config *config,
@@ -28,8 +30,20 @@ static void abi_closed(void *cs)
 {
 }
 
+#ifndef ABI_V10
+static int abi_resume(void *ps, ph_conn *conn, const ph_user *user,
+		      const void *state, size_t len, void **cs)
+{
+	return PH_EINVAL;
+}
+#endif
+
 static const struct ph_protocol_ops abi_ops = {
-    PH_PROTOCOL_OPS_INIT,
+#ifdef ABI_V10
+    .struct_size = 48, /* sizeof(struct ph_protocol_ops) in ABI 1.0 */
+#else
+    PH_PROTOCOL_OPS_INIT,  .conn_resume = abi_resume,
+#endif
     .conn_open = abi_open,
     .conn_input = abi_input,
     .conn_closed = abi_closed,
@@ -43,6 +57,9 @@ PH_EXPORT const struct ph_plugin posthorn_plugin = {
     PH_PLUGIN_INIT,
 #ifdef ABI_MAJOR_OFF
     .abi_major = PH_ABI_MAJOR + 1,
+#endif
+#ifdef ABI_V10
+    .abi_minor = 0,
 #endif
 #ifdef ABI_MINOR_OFF
     .abi_minor = PH_ABI_MINOR + 3,

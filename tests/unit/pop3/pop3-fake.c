@@ -359,6 +359,27 @@ static void f_io_remove(ph_io **io)
 	*io = NULL;
 }
 
+static int fake_handoff_result;
+static char fake_handoff_buf[PH_SESSION_STATE_MAX + 1];
+
+void fake_set_handoff_result(int result)
+{
+	fake_handoff_result = result;
+	fake_handoff_buf[0] = '\0';
+}
+
+const char *fake_handoff_state(void)
+{
+	return fake_handoff_buf;
+}
+
+static int f_session_handoff(ph_conn *c, const void *state, size_t len)
+{
+	snprintf(fake_handoff_buf, sizeof(fake_handoff_buf), "%.*s", (int)len,
+		 (const char *)state);
+	return fake_handoff_result;
+}
+
 static const struct ph_core_api fake_api = {
     .struct_size = sizeof(struct ph_core_api),
     .abi_major = PH_ABI_MAJOR,
@@ -392,6 +413,7 @@ static const struct ph_core_api fake_api = {
     .user_get = f_user_get,
     .user_set = f_user_set,
     .storage_get = f_storage_get,
+    .session_handoff = f_session_handoff,
 };
 
 const struct ph_core_api *fake_core_api(void)
@@ -409,6 +431,27 @@ struct ph_conn *fake_conn_open(const struct ph_plugin *plugin, void *pstate,
 	c->opts = *opts;
 	c->out = calloc(1, 1);
 	if (fake_ops->conn_open(pstate, c, &c->state) < 0) {
+		free(c->out);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct ph_conn *fake_conn_resume(const struct ph_plugin *plugin, void *pstate,
+				 const char *user, const void *state,
+				 size_t len)
+{
+	struct ph_conn *c = calloc(1, sizeof(*c));
+	struct fake_conn_opts opts = FAKE_CONN_OPTS_DEFAULT;
+
+	fake_defs = plugin->settings;
+	fake_ops = plugin->ops;
+	c->opts = opts;
+	c->out = calloc(1, 1);
+	snprintf(fake_user.name, sizeof(fake_user.name), "%s", user);
+	if (fake_ops->conn_resume(pstate, c, &fake_user, state, len,
+				  &c->state) < 0) {
 		free(c->out);
 		free(c);
 		return NULL;

@@ -62,6 +62,16 @@ void fake_conn_drain(struct ph_conn *c, size_t n);
 /* Completes pending auth requests (passwords: alice/secret, bob/hunter2).
  */
 void fake_run(struct ph_conn *c);
+/* session_handoff (ABI 1.1): what the fake core answers (default 0:
+ * the session stays), and the state the plugin last passed. */
+void fake_set_handoff_result(int result);
+const char *fake_handoff_state(void);
+/* A connection resumed in a session process as `user` with `state`:
+ * conn_resume instead of conn_open. NULL when the plugin refused. */
+struct ph_conn *fake_conn_resume(const struct ph_plugin *plugin, void *pstate,
+				 const char *user, const void *state,
+				 size_t len);
+
 /* conn_closed + free (also when the plugin asked to close). */
 void fake_conn_free(struct ph_conn *c);
 

@@ -592,7 +592,72 @@ static void test_goodbye(void)
 	CU_ASSERT_EQUAL(fake_storage_count(), 3);
 }
 
+/* ---- per-user session processes (ABI 1.1) ---- */
+
+/* The core moves the session: the plugin answers nothing more and reads
+ * nothing more (the pipelined STAT travels with the connection). */
+static void test_handoff_moves(void)
+{
+	struct ph_conn *c = conn_default();
+
+	fill();
+	fake_set_handoff_result(1);
+	CU_ASSERT_STRING_EQUAL(cmd(c, "USER alice"),
+			       "+OK Send your password\r\n");
+	fake_conn_sendz(c, "PASS secret\r\nSTAT\r\n");
+	fake_run(c);
+	CU_ASSERT_STRING_EQUAL(fake_conn_take(c), "");
+	CU_ASSERT_STRING_EQUAL(fake_handoff_state(), "pop3/1");
+	CU_ASSERT_EQUAL(c->in_len - c->in_pos, 6);
+	CU_ASSERT(memcmp(c->in + c->in_pos, "STAT\r\n", 6) == 0);
+	CU_ASSERT_FALSE(c->close_requested);
+	fake_conn_free(c);
+	fake_set_handoff_result(0);
+}
+
+static void test_handoff_fails(void)
+{
+	struct ph_conn *c = conn_default();
+
+	fill();
+	fake_set_handoff_result(PH_ETEMP);
+	cmd(c, "USER alice");
+	CU_ASSERT_STRING_EQUAL(
+	    cmd(c, "PASS secret"),
+	    "-ERR [SYS/TEMP] Temporary failure, try again later\r\n");
+	CU_ASSERT_TRUE(c->close_requested);
+	fake_conn_free(c);
+	fake_set_handoff_result(0);
+}
+
+/* In the session process: the login is answered there, then the
+ * pipelined input. */
+static void test_resume(void)
+{
+	struct ph_conn *c;
+
+	fill();
+	c = fake_conn_resume(&posthorn_plugin, pstate, "alice", "pop3/1", 6);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(fake_conn_take(c),
+			       "+OK Logged in, 3 messages (144 octets)\r\n");
+	CU_ASSERT_STRING_EQUAL(cmd(c, "STAT"), "+OK 3 144\r\n");
+	fake_conn_free(c);
+}
+
+static void test_resume_bad_state(void)
+{
+	CU_ASSERT_PTR_NULL(
+	    fake_conn_resume(&posthorn_plugin, pstate, "alice", "imap4/1", 7));
+	CU_ASSERT_PTR_NULL(
+	    fake_conn_resume(&posthorn_plugin, pstate, "alice", "", 0));
+}
+
 static CU_TestInfo tests[] = {
+    {"session handoff moves", test_handoff_moves},
+    {"session handoff fails", test_handoff_fails},
+    {"session resume", test_resume},
+    {"session resume: foreign state", test_resume_bad_state},
     {"greeting and idle timeout", test_greeting_idle_timeout},
     {"capa", test_capa},
     {"capa from settings", test_capa_settings},

@@ -1,0 +1,73 @@
+/* core/handoff.h - moving a logged-in session to a per-user process.
+ *
+ * The policy (which users need their own process) and the one message a
+ * worker sends the master over its handoff socket (SOCK_SEQPACKET, one
+ * datagram, set up at fork): header {type, len, request_id = 0}, then
+ *   u32 flags (PH__HANDOFF_TLS: the fd is a relay socketpair whose other
+ *   end the worker keeps with the TLS session; else the client socket),
+ *   u32 peer_port, u32 local_port, then the strings listener, protocol,
+ *   session_id, peer_ip, local_ip, tls_version, tls_cipher, user record
+ *   ("k=v\tk=v"), plugin state and buffered input, each as u32 length +
+ *   bytes + a NUL. Only state and input may hold NULs.
+ * The datagram carries exactly one fd (SCM_RIGHTS). Both ends are on the
+ * same host, so integers are in host order. The master parses it as
+ * root: the decoder is strict and fuzzed (tests/fuzz/fuzz-handoff.c). */
+#ifndef PH_CORE_HANDOFF_H
+#define PH_CORE_HANDOFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <posthorn/posthorn.h>
+
+#define PH__HANDOFF_MSG_SESSION 1
+#define PH__HANDOFF_TLS		0x1u
+
+/* Limits: every field, and the datagram as a whole. */
+#define PH__HANDOFF_MAX_NAME   256 /* listener, protocol, ids, ips, tls */
+#define PH__HANDOFF_MAX_RECORD 16384
+#define PH__HANDOFF_MAX_STATE  PH_SESSION_STATE_MAX
+#define PH__HANDOFF_MAX_INPUT  65536
+#define PH__HANDOFF_MSG_MAX    (128 * 1024)
+
+struct ph__handoff_msg {
+	uint32_t flags;
+	uint16_t peer_port, local_port;
+	struct ph_str listener, protocol, session_id, peer_ip, local_ip,
+	    tls_version, tls_cipher, user, state, input;
+};
+
+/* Writes the datagram into buf (PH__HANDOFF_MSG_MAX bytes); returns its
+ * length or PH_ETOOBIG when a field passes its limit. */
+int ph__handoff_encode(unsigned char *buf, const struct ph__handoff_msg *m);
+/* Parses a datagram in place (strings point into buf, NUL-terminated
+ * there). PH_OK or PH_EINVAL for anything malformed. */
+int ph__handoff_decode(unsigned char *buf, size_t len,
+		       struct ph__handoff_msg *m_r);
+
+enum ph__session_decision {
+	PH__SESSION_STAY = 0,	 /* serve here (virtual user, same uid) */
+	PH__SESSION_HANDOFF = 1, /* move to a process with the user's uid */
+	PH__SESSION_REFUSE = -1, /* must not be served at all */
+};
+
+struct ph__session_policy {
+	uid_t euid;		  /* this process's effective uid */
+	unsigned first_valid_uid; /* [auth] first_valid_uid */
+	int master_root;	  /* the master can switch uids */
+	int have_channel;	  /* a handoff socket to the master exists */
+	int can_resume;		  /* the protocol has conn_resume */
+};
+
+/* Decides from the record's "uid" and "gid" fields (NULL: absent).
+ * uid_r and gid_r get the parsed ids for HANDOFF; why_r says why for
+ * REFUSE (static text for the log). */
+enum ph__session_decision ph__session_decide(const struct ph__session_policy *p,
+					     const char *uid, const char *gid,
+					     uid_t *uid_r, gid_t *gid_r,
+					     const char **why_r);
+
+/* The protocol ops table has a conn_resume (ABI 1.1). */
+int ph__protocol_can_resume(const struct ph_protocol_ops *ops);
+
+#endif

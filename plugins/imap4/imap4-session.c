@@ -1,0 +1,130 @@
+/* imap4-session.c - per-user session processes (ABI 1.1): after a
+ * successful LOGIN / AUTHENTICATE a system user's session is handed to
+ * the core, and resumed in the process that runs with the user's uid,
+ * where the tagged OK is sent. The only state that travels is the tag;
+ * commands pipelined behind the login travel with the connection's
+ * buffered input. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "imap4-private.h"
+
+/* "imap4/1\n" + tag: a blob from another plugin version is refused
+ * rather than misread. */
+#define IMAP_SESSION_MAGIC "imap4/1\n"
+
+extern const struct ph_protocol_ops imap_protocol_ops;
+int imap_session_handoff(struct imap_client *c);
+void imap_login_resumed(struct imap_client *c, const ph_user *user);
+
+int imap_session_handoff(struct imap_client *c)
+{
+	const struct ph_core_api *api = c->api;
+	char state[sizeof(IMAP_SESSION_MAGIC) + sizeof(c->tag)];
+	int ret;
+
+	/* A 1.0 core has no per-user sessions. */
+	if (!PH_API_HAS(api, session_handoff) || api->session_handoff == NULL)
+		return 0;
+	ret =
+	    snprintf(state, sizeof(state), "%s%s", IMAP_SESSION_MAGIC, c->tag);
+	ret = api->session_handoff(c->conn, state, (size_t)ret);
+	if (ret == 0)
+		return 0;
+	if (ret > 0) {
+		/* Not a byte more from here; conn_closed() follows. */
+		c->closing = 1;
+		return 1;
+	}
+	api->conn_log(c->conn, PH_LOG_ERROR, "session handoff failed: %s",
+		      api->strerror(ret));
+	imap_tagged(c, c->tag, "NO",
+		    "[UNAVAILABLE] Temporary failure, try again later");
+	imap_client_close(c);
+	return 1;
+}
+
+/* A client in the not-authenticated state, without the greeting (the
+ * worker sent it). Mirrors imap_conn_open() in imap4-client.c. */
+static struct imap_client *session_client_create(struct imap_plugin *plugin,
+						 ph_conn *conn)
+{
+	struct imap_client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->plugin = plugin;
+	c->api = plugin->api;
+	c->conn = conn;
+	c->state = IMAP_STATE_NOTAUTH;
+	c->parser = imap_parser_create(NULL);
+	if (c->parser == NULL) {
+		free(c);
+		return NULL;
+	}
+	imap_str_init(&c->out, 16 * 1024 * 1024);
+	c->api->conn_set_idle_timeout(conn, IMAP_AUTOLOGOUT_SECS);
+	return c;
+}
+
+static int imap_session_resume(void *plugin_state, ph_conn *conn,
+			       const ph_user *user, const void *state,
+			       size_t len, void **conn_state_r)
+{
+	const size_t magic = strlen(IMAP_SESSION_MAGIC);
+	const char *tag = (const char *)state + magic;
+	struct imap_client *c;
+
+	if (state == NULL || len <= magic ||
+	    memcmp(state, IMAP_SESSION_MAGIC, magic) != 0 ||
+	    len - magic >= sizeof(c->tag) ||
+	    memchr(tag, '\0', len - magic) != NULL ||
+	    memchr(tag, '\n', len - magic) != NULL ||
+	    memchr(tag, '\r', len - magic) != NULL)
+		return PH_EINVAL;
+	c = session_client_create(plugin_state, conn);
+	if (c == NULL)
+		return PH_ENOMEM;
+	memcpy(c->tag, tag, len - magic);
+	c->tag[len - magic] = '\0';
+	*conn_state_r = c;
+	/* Opens the mail store as the user and sends the tagged OK. */
+	imap_login_resumed(c, user);
+	return PH_OK;
+}
+
+/* The descriptor's table: imap4-client.c's ops plus conn_resume. */
+static int session_open(void *ps, ph_conn *conn, void **cs)
+{
+	return imap_protocol_ops.conn_open(ps, conn, cs);
+}
+
+static void session_input(void *cs)
+{
+	imap_protocol_ops.conn_input(cs);
+}
+
+static void session_output_ready(void *cs)
+{
+	imap_protocol_ops.conn_output_ready(cs);
+}
+
+static void session_goodbye(void *cs, enum ph_goodbye_reason reason)
+{
+	imap_protocol_ops.conn_goodbye(cs, reason);
+}
+
+static void session_closed(void *cs)
+{
+	imap_protocol_ops.conn_closed(cs);
+}
+
+const struct ph_protocol_ops imap_session_ops = {
+    PH_PROTOCOL_OPS_INIT,
+    .conn_open = session_open,
+    .conn_input = session_input,
+    .conn_output_ready = session_output_ready,
+    .conn_goodbye = session_goodbye,
+    .conn_closed = session_closed,
+    .conn_resume = imap_session_resume,
+};

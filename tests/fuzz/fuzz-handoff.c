@@ -1,0 +1,37 @@
+/* Fuzz target: the session handoff message the master (root) decodes
+ * from an unprivileged worker (core/handoff.c). What decodes must
+ * re-encode to the same bytes, and its user record must parse or be
+ * refused without harm. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/handoff.h"
+#include "core/user.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static unsigned char out[PH__HANDOFF_MSG_MAX];
+	struct ph__handoff_msg m;
+	unsigned char *buf;
+	int n;
+
+	if (size > PH__HANDOFF_MSG_MAX + 16)
+		return 0;
+	buf = malloc(size > 0 ? size : 1);
+	if (buf == NULL)
+		return 0;
+	memcpy(buf, data, size);
+	if (ph__handoff_decode(buf, size, &m) == 0) {
+		ph_user *user = ph__user_deserialize(m.user.data, m.user.len);
+
+		n = ph__handoff_encode(out, &m);
+		if (n != (int)size || memcmp(out, data, size) != 0)
+			abort();
+		if (strlen(m.listener.data) != m.listener.len ||
+		    strlen(m.user.data) != m.user.len)
+			abort();
+		ph__user_destroy(&user);
+	}
+	free(buf);
+	return 0;
+}
