@@ -158,7 +158,9 @@ static void conn_destroy(ph_conn *c)
 		SSL_free(c->ssl);
 		ERR_clear_error();
 	}
-	if (c->eof || c->read_error)
+	/* Lingering shuts the socket down, which would also cut off a
+	 * session process that received this socket. */
+	if (c->eof || c->read_error || c->handoff == CONN_HANDOFF_PENDING)
 		close(c->fd);
 	else
 		ph__linger_close(loop, c->fd);
