@@ -386,11 +386,24 @@ void imap_client_process(struct imap_client *c)
 				break;
 			continue;
 		}
-		if (c->wait != IMAP_WAIT_NONE && c->wait != IMAP_WAIT_SASL_LINE)
+		if (c->wait != IMAP_WAIT_NONE &&
+		    c->wait != IMAP_WAIT_SASL_LINE && c->wait != IMAP_WAIT_IDLE)
 			break;
 		if (api->conn_output_pending(c->conn) >=
 		    api->conn_output_lowat(c->conn))
 			break;
+		if (c->wait == IMAP_WAIT_IDLE) {
+			ret = api->conn_read_line(c->conn, IMAP_IDLE_LINE_MAX,
+						  &data);
+			if (ret == PH_ETOOBIG) {
+				data.data = "";
+				data.len = 0; /* not DONE: ends IDLE, BAD */
+			} else if (ret < 0) {
+				break;
+			}
+			imap_idle_line(c, data);
+			continue;
+		}
 		if (c->wait == IMAP_WAIT_SASL_LINE) {
 			ret = api->conn_read_line(c->conn, IMAP_SASL_LINE_MAX,
 						  &data);
@@ -473,6 +486,7 @@ static void imap_conn_input(void *conn_state)
 
 static void imap_conn_output_ready(void *conn_state)
 {
+	imap_idle_output_ready(conn_state);
 	imap_client_process(conn_state);
 }
 
@@ -493,6 +507,7 @@ static void imap_conn_closed(void *conn_state)
 {
 	struct imap_client *c = conn_state;
 
+	imap_idle_stop(c);
 	job_end(c);
 	imap_append_abort(c);
 	imap_unselect(c);
