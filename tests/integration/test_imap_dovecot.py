@@ -40,6 +40,11 @@ _spec.loader.exec_module(diff_dovecot)
 SEARCHES = [('SUBJECT', 'test'), ('FROM', 'barry'), ('TO', 'example'),
             ('BODY', 'hello'), ('HEADER', 'X-Mailer', ''),
             ('SUBJECT', 'mime'), ('TEXT', 'attachment')]
+# CHARSET UTF-8 searches whose case differs from the text beyond ASCII
+# (RFC 2047 subjects, iso-8859-1 / utf-8 bodies, a header value).
+UNICODE_SEARCHES = [('SUBJECT', 'PÄRING'), ('SUBJECT', 'eelanalÜÜsi'),
+                    ('SUBJECT', 'FOUCHÉ'), ('BODY', 'ÉLECTRONIQUE'),
+                    ('BODY', 'FRANÇAISE'), ('TEXT', 'JØRN STØYLEN')]
 
 
 def ensure_dovecot():
@@ -184,6 +189,20 @@ class ImapDovecot(harness.TestCase):
     def test_header_fields(self):
         self.compare(b'BODY[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)]',
                      allowed_ok=False)
+
+    def test_search_unicode_case(self):
+        for key, text in UNICODE_SEARCHES:
+            found = []
+            for m in (self.ours, self.theirs):
+                m.literal = text.encode()
+                typ, data = m.search('UTF-8', key)
+                self.assertEqual(typ, 'OK')
+                found.append(data[0].split())
+            got = {self.name_of[self.our_seqs[int(n)]] for n in found[0]}
+            want = {self.name_of[self.their_seqs[int(n)]]
+                    for n in found[1]}
+            self.assertTrue(want, (key, text))  # the key finds something
+            self.assertEqual(got, want, (key, text))
 
     def test_search(self):
         for key in SEARCHES:
