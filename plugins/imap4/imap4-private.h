@@ -14,6 +14,7 @@
 #define IMAP_MAX_SEQ_RANGES   100000
 #define IMAP_SASL_LINE_MAX    16384
 #define IMAP_IDLE_LINE_MAX    1024
+#define IMAP_MULTIAPPEND_MAX  100 /* messages in one APPEND (fds held) */
 
 struct imap_plugin {
 	const struct ph_core_api *api;
@@ -45,7 +46,11 @@ typedef int imap_job_fn(struct imap_client *c);
 
 /* APPEND streaming state (the message literal goes to storage). */
 struct imap_append_state {
-	ph_append *ap;
+	ph_append *ap;	  /* the message streaming now */
+	ph_append **done; /* earlier messages of a MULTIAPPEND (RFC 3502),
+			     streamed and committed only when the command
+			     ends, so a failure appends none */
+	size_t ndone;
 	char *mailbox;
 	const char *error; /* first failure; static or storage-owned */
 	int error_code;
