@@ -205,19 +205,43 @@ static int buffered_first(struct imap_client *c, const char *tag)
 	return 1;
 }
 
+static void cancel_empty(struct imap_client *c)
+{
+	if (c->append.ap != NULL)
+		c->storage->append_abort(&c->append.ap);
+	c->append.ap = NULL;
+	c->append.error_code = PH_EINVAL;
+	c->append.error = "Empty message: append cancelled";
+}
+
+/* Starts the storage append for the literal just announced; -1 after
+ * answering. */
+static int literal_message(struct imap_client *c, const struct imap_event *ev)
+{
+	const struct imap_arg *root = imap_parser_root(c->parser);
+	int ret;
+
+	if (c->append.mailbox != NULL) {
+		if (c->append.ap == NULL && !ev->literal_sync)
+			return 0; /* an earlier message failed or cancelled:
+				     drain this one, answer NO at the end */
+		return further_message(c, ev->tag, NULL, ev->literal_size);
+	}
+	ret = buffered_first(c, ev->tag);
+	if (ret != 0)
+		return ret < 0 ? -1
+			       : further_message(c, ev->tag, NULL,
+						 ev->literal_size);
+	return append_start(c, ev->tag, imap_arg_child(c->parser, root), NULL,
+			    ev->literal_size);
+}
+
 int imap_append_literal_begin(struct imap_client *c,
 			      const struct imap_event *ev)
 {
-	const struct imap_arg *root = imap_parser_root(c->parser);
-	int ret = 0;
+	int ret;
 
-	if (c->append.mailbox == NULL)
-		ret = buffered_first(c, ev->tag);
-	if (ret < 0 ||
-	    (c->append.mailbox != NULL
-		 ? further_message(c, ev->tag, NULL, ev->literal_size) < 0
-		 : append_start(c, ev->tag, imap_arg_child(c->parser, root),
-				NULL, ev->literal_size) < 0)) {
+	if (literal_message(c, ev) < 0) {
 		/* answered; the client does not send a refused {n} */
 		return imap_parser_literal_begin(c->parser,
 						 IMAP_LITERAL_REJECT);
@@ -228,6 +252,10 @@ int imap_append_literal_begin(struct imap_client *c,
 		if (!imap_parser_must_close(c->parser))
 			imap_tagged(c, ev->tag, "NO",
 				    "[TOOBIG] Message too large");
+	} else if (ev->literal_size == 0) {
+		/* RFC 3502: an empty message cancels the whole APPEND; the
+		 * rest of the command is read and answered NO */
+		cancel_empty(c);
 	}
 	return ret;
 }
@@ -320,6 +348,8 @@ void imap_cmd_append(struct imap_client *c, const char *tag,
 				return;
 			imap_append_literal_data(c, ARG_STR(c, last),
 						 last->len);
+			if (last->len == 0)
+				cancel_empty(c);
 		}
 		append_commit(c, tag);
 		return;
@@ -332,5 +362,7 @@ void imap_cmd_append(struct imap_client *c, const char *tag,
 	if (append_start(c, tag, args, last, last->len) < 0)
 		return;
 	imap_append_literal_data(c, ARG_STR(c, last), last->len);
+	if (last->len == 0)
+		cancel_empty(c);
 	append_commit(c, tag);
 }

@@ -158,6 +158,29 @@ class ImapMultiappend(harness.TestCase):
         self.assertTrue(line.startswith('m NO [TRYCREATE]'), line)
         self.assertTrue(self.c.cmd('n NOOP').startswith('n OK'))
 
+    def test_empty_message_cancels(self):
+        self.create('B6')
+        line = self.append_sync('B6', [('', msg(1)), (' ', msg(2)),
+                                       (' ', b'')])
+        self.assertTrue(line.startswith('m NO'), line)
+        self.assertEqual(self.count('B6'), 0)
+
+    def test_empty_message_nonsync_cancels(self):
+        self.create('B7')
+        self.c.send(b'm APPEND B7 {%d+}\r\n%s {0+}\r\n {%d+}\r\n%s\r\n'
+                    % (len(msg(1)), msg(1), len(msg(2)), msg(2)))
+        line = self.c.line()
+        self.assertTrue(line.startswith('m NO'), line)
+        self.assertTrue(self.c.cmd('n NOOP').startswith('n OK'))
+        self.assertEqual(self.count('B7'), 0)
+
+    def test_single_empty_message(self):
+        self.create('B8')
+        line = self.append_sync('B8', [('', b'')])
+        self.assertTrue(line.startswith('m NO'), line)
+        self.assertTrue(self.c.cmd('q APPEND B8 ""').startswith('q NO'))
+        self.assertEqual(self.count('B8'), 0)
+
     def test_too_many_messages(self):
         self.create('B3')
         line = self.append_sync('B3', [(' ', msg(n)) for n in range(150)])
