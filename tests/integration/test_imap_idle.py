@@ -326,5 +326,26 @@ class ImapIdle(harness.TestCase):
             self.assertEqual(i.done()[-1], 'i OK Idle completed.')
 
 
+class ImapIdleAutologout(harness.TestCase):
+    """A daemon whose default connection timeout ([core] idle_timeout) is
+    1 s: IMAP's autologout is at least 30 minutes (RFC 3501 5.4), so an
+    idler that sends nothing for several seconds is not dropped, still
+    gets news, and DONE works (RFC 2177: clients re-IDLE every 29
+    minutes, which must be within the autologout)."""
+    listeners = ImapIdle.listeners
+    users = [('alice', 'secret')]
+    core = {'idle_timeout': '1s'}
+
+    def test_idler_outlives_core_timeout(self):
+        i = Idler(self.server, 'alice', 'secret')
+        self.addCleanup(i.close)
+        i.idle()
+        time.sleep(3)
+        self.assertFalse(i.c.is_closed(timeout=0.5))
+        harness.deliver(self.server, 'alice', msg('after a quiet while'))
+        i.wait_for(r'\* 1 EXISTS$')
+        self.assertEqual(i.done()[-1], 'i OK Idle completed.')
+
+
 if __name__ == '__main__':
     harness.main()
