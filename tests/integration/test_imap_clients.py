@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Real IMAP clients against posthornd: curl (imap:// with STARTTLS and
-imaps://: listing, UID fetch, search, upload), mbsync (Debian isync)
+"""Real IMAP clients against posthornd: curl (imap:// with STARTTLS,
+imaps:// and plaintext imap://: listing, UID fetch, search, upload), mbsync (Debian isync)
 syncing an account both ways with a local Maildir, and neomutt driven
 headless in tmux opening INBOX and reading a message.
 
@@ -49,6 +49,7 @@ class ImapClients(harness.TestCase):
     listeners = {
         'imap': dict(protocol='imap4', tls='starttls', allow_plaintext='no'),
         'imaps': dict(protocol='imap4', tls='implicit'),
+        'plain': dict(protocol='imap4', tls='none', allow_plaintext='yes'),
     }
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw'),
              ('dave', 'pw')]
@@ -96,10 +97,12 @@ class ImapClients(harness.TestCase):
                         folder='Work')
 
     def urls(self):
-        """(base URL, extra curl options) for STARTTLS and implicit TLS."""
+        """(base URL, extra curl options) for STARTTLS, implicit TLS and
+        plaintext (a listener that allows it)."""
         return [('imap://127.0.0.1:%d' % self.server.port('imap'),
                  ['--ssl-reqd']),
-                ('imaps://127.0.0.1:%d' % self.server.port('imaps'), [])]
+                ('imaps://127.0.0.1:%d' % self.server.port('imaps'), []),
+                ('imap://127.0.0.1:%d' % self.server.port('plain'), [])]
 
     def test_curl_list(self):
         self.curl_setup()
