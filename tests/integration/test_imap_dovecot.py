@@ -204,6 +204,34 @@ class ImapDovecot(harness.TestCase):
             self.assertTrue(want, (key, text))  # the key finds something
             self.assertEqual(got, want, (key, text))
 
+    @staticmethod
+    def esearch(m, args):
+        """(COUNT, set of sequence numbers) of SEARCH RETURN (COUNT ALL)."""
+        typ, data = m._simple_command('SEARCH', 'RETURN', '(COUNT ALL)',
+                                      *args)
+        typ, data = m._untagged_response(typ, data, 'ESEARCH')
+        text = data[-1].decode()
+        count = int(re.search(r'COUNT (\d+)', text).group(1))
+        seqs = set()
+        mm = re.search(r'ALL (\S+)', text)
+        for part in (mm.group(1).split(',') if mm else []):
+            lo, _, hi = part.partition(':')
+            seqs.update(range(int(lo), int(hi or lo) + 1))
+        return count, seqs
+
+    def test_esearch(self):
+        for key in SEARCHES:
+            args = [k if k else '""' for k in key]
+            count, ours = self.esearch(self.ours, args)
+            tcount, theirs = self.esearch(self.theirs, args)
+            self.assertEqual(count, len(ours), key)
+            got = {self.name_of[self.our_seqs[n]] for n in ours}
+            want = {self.name_of[self.their_seqs[n]] for n in theirs}
+            self.assertTrue(want, key)
+            self.assertEqual(got, want, key)
+            # both serve the same files, duplicates included
+            self.assertEqual(count, tcount, key)
+
     def test_search(self):
         for key in SEARCHES:
             args = [k if k else '""' for k in key]
