@@ -386,11 +386,24 @@ void imap_client_process(struct imap_client *c)
 				break;
 			continue;
 		}
-		if (c->wait != IMAP_WAIT_NONE && c->wait != IMAP_WAIT_SASL_LINE)
+		if (c->wait != IMAP_WAIT_NONE &&
+		    c->wait != IMAP_WAIT_SASL_LINE && c->wait != IMAP_WAIT_IDLE)
 			break;
 		if (api->conn_output_pending(c->conn) >=
 		    api->conn_output_lowat(c->conn))
 			break;
+		if (c->wait == IMAP_WAIT_IDLE) {
+			ret = api->conn_read_line(c->conn, IMAP_IDLE_LINE_MAX,
+						  &data);
+			if (ret == PH_ETOOBIG) {
+				data.data = "";
+				data.len = 0; /* not DONE: ends IDLE, BAD */
+			} else if (ret < 0) {
+				break;
+			}
+			imap_idle_line(c, data);
+			continue;
+		}
 		if (c->wait == IMAP_WAIT_SASL_LINE) {
 			ret = api->conn_read_line(c->conn, IMAP_SASL_LINE_MAX,
 						  &data);
@@ -435,26 +448,34 @@ void imap_client_process(struct imap_client *c)
 
 /* ---- protocol ops ---- */
 
-static int imap_conn_open(void *plugin_state, ph_conn *conn,
-			  void **conn_state_r)
+struct imap_client *imap_client_create(struct imap_plugin *plugin,
+				       ph_conn *conn)
 {
-	struct imap_plugin *plugin = plugin_state;
-	const struct ph_core_api *api = plugin->api;
 	struct imap_client *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
-		return PH_ENOMEM;
+		return NULL;
 	c->plugin = plugin;
-	c->api = api;
+	c->api = plugin->api;
 	c->conn = conn;
 	c->state = IMAP_STATE_NOTAUTH;
 	c->parser = imap_parser_create(NULL);
 	if (c->parser == NULL) {
 		free(c);
-		return PH_ENOMEM;
+		return NULL;
 	}
 	imap_str_init(&c->out, 16 * 1024 * 1024);
-	api->conn_set_idle_timeout(conn, IMAP_AUTOLOGOUT_SECS);
+	c->api->conn_set_idle_timeout(conn, IMAP_AUTOLOGOUT_SECS);
+	return c;
+}
+
+static int imap_conn_open(void *plugin_state, ph_conn *conn,
+			  void **conn_state_r)
+{
+	struct imap_client *c = imap_client_create(plugin_state, conn);
+
+	if (c == NULL)
+		return PH_ENOMEM;
 	imap_str_appends(&c->out, "* OK [");
 	imap_capability_string(c, &c->out);
 	imap_str_appends(&c->out, "] Posthorn IMAP4rev1 ready.\r\n");
@@ -474,6 +495,7 @@ static void imap_conn_input(void *conn_state)
 
 static void imap_conn_output_ready(void *conn_state)
 {
+	imap_idle_output_ready(conn_state);
 	imap_client_process(conn_state);
 }
 
@@ -494,6 +516,7 @@ static void imap_conn_closed(void *conn_state)
 {
 	struct imap_client *c = conn_state;
 
+	imap_idle_stop(c);
 	job_end(c);
 	imap_append_abort(c);
 	imap_unselect(c);

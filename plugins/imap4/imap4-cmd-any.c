@@ -21,9 +21,11 @@ int imap_plaintext_ok(struct imap_client *c)
 
 void imap_capability_string(struct imap_client *c, struct imap_str *out)
 {
-	imap_str_appends(out, "CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID "
-			      "ENABLE UNSELECT CHILDREN NAMESPACE UIDPLUS MOVE "
-			      "LIST-STATUS SPECIAL-USE");
+	imap_str_appends(out,
+			 "CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID "
+			 "ENABLE UNSELECT CHILDREN NAMESPACE UIDPLUS MOVE "
+			 "LIST-EXTENDED LIST-STATUS SPECIAL-USE IDLE ESEARCH "
+			 "MULTIAPPEND");
 	if (c->state == IMAP_STATE_NOTAUTH) {
 		struct ph_conn_info info = PH_CONN_INFO_INIT;
 		const char *mechs = c->api->sasl_mechanisms(c->conn);

@@ -1,5 +1,9 @@
-/* imap4-cmd-append.c - APPEND (RFC 3501 6.3.11, UIDPLUS APPENDUID). The
- * message literal streams into storage_ops->append_write() by size. */
+/* imap4-cmd-append.c - APPEND (RFC 3501 6.3.11, UIDPLUS APPENDUID) and
+ * MULTIAPPEND (RFC 3502). Each message literal streams into
+ * storage_ops->append_write() by size; the messages of one command are
+ * committed together when it ends, and none is committed when one fails
+ * (a commit failing after others succeeded, an fsync or rename error, is
+ * the one case that leaves some appended). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,12 +19,15 @@ int imap_append_wants_literal(struct imap_client *c, uint64_t size)
 
 	if (cmd == NULL || strcasecmp(cmd, "APPEND") != 0 ||
 	    !(c->state & (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)) ||
-	    c->append.mailbox != NULL || root == NULL || root->count < 1 ||
+	    root == NULL || root->count < 1 ||
 	    !imap_arg_is_string(imap_arg_child(c->parser, root)))
 		return 0;
+	/* the options of this message follow the previous one */
 	for (a = ARG_NEXT(c, imap_arg_child(c->parser, root)); a != NULL;
 	     a = ARG_NEXT(c, a))
-		have_date |= imap_arg_is_string(a);
+		have_date = a->type == IMAP_ARG_LITERAL_STREAMED
+				? 0
+				: have_date | imap_arg_is_string(a);
 	/* a date-time sent as a literal is 26 bytes: buffer it; if it was
 	 * the message after all, the command is complete without a streamed
 	 * literal and imap_cmd_append() takes it from the arguments */
@@ -29,9 +36,16 @@ int imap_append_wants_literal(struct imap_client *c, uint64_t size)
 
 void imap_append_abort(struct imap_client *c)
 {
+	size_t i;
+
 	if (c->append.ap != NULL)
 		c->storage->append_abort(&c->append.ap);
 	c->append.ap = NULL;
+	for (i = 0; i < c->append.ndone; i++)
+		c->storage->append_abort(&c->append.done[i]);
+	free(c->append.done);
+	c->append.done = NULL;
+	c->append.ndone = 0;
 	free(c->append.mailbox);
 	c->append.mailbox = NULL;
 	c->append.error = NULL;
@@ -85,20 +99,19 @@ bad:
 	return -1;
 }
 
-static int append_start(struct imap_client *c, const char *tag,
-			const struct imap_arg *first,
-			const struct imap_arg *end, uint64_t size)
+/* Starts the storage append of one message whose options are the
+ * arguments from `opts` up to `end`. Answers and aborts the whole command
+ * on failure (-1). */
+static int begin_message(struct imap_client *c, const char *tag,
+			 const struct imap_arg *opts,
+			 const struct imap_arg *end, uint64_t size)
 {
 	struct ph_append_request req = PH_APPEND_REQUEST_INIT;
 	const char *kw[MAX_APPEND_KEYWORDS], *error = NULL;
 	size_t nkw;
 	int ret;
 
-	c->append.mailbox = imap_mailbox_arg(c, tag, first);
-	if (c->append.mailbox == NULL)
-		return -1;
-	if (append_options(c, tag, ARG_NEXT(c, first), end, &req, kw, &nkw) <
-	    0) {
+	if (append_options(c, tag, opts, end, &req, kw, &nkw) < 0) {
 		imap_append_abort(c);
 		return -1;
 	}
@@ -116,14 +129,119 @@ static int append_start(struct imap_client *c, const char *tag,
 	return 0;
 }
 
-int imap_append_literal_begin(struct imap_client *c,
-			      const struct imap_event *ev)
+static int append_start(struct imap_client *c, const char *tag,
+			const struct imap_arg *first,
+			const struct imap_arg *end, uint64_t size)
+{
+	c->append.mailbox = imap_mailbox_arg(c, tag, first);
+	if (c->append.mailbox == NULL)
+		return -1;
+	return begin_message(c, tag, ARG_NEXT(c, first), end, size);
+}
+
+/* The next message of a MULTIAPPEND: the one streamed so far waits for
+ * the command's end; its options follow the last streamed literal. */
+static int further_message(struct imap_client *c, const char *tag,
+			   const struct imap_arg *end, uint64_t size)
+{
+	const struct imap_arg *a, *opts = NULL;
+	ph_append **done;
+
+	if (c->append.ap == NULL) {
+		int ret =
+		    c->append.error_code != 0 ? c->append.error_code : PH_EIO;
+
+		imap_tagged(c, tag, "NO", "%s%s", imap_error_code(ret),
+			    c->append.error != NULL ? c->append.error
+						    : "Append failed");
+		imap_append_abort(c);
+		return -1;
+	}
+	if (c->append.ndone + 1 >= IMAP_MULTIAPPEND_MAX) {
+		imap_tagged(c, tag, "NO", "[LIMIT] Too many messages");
+		imap_append_abort(c);
+		return -1;
+	}
+	done = realloc(c->append.done,
+		       (c->append.ndone + 1) * sizeof(*c->append.done));
+	if (done == NULL) {
+		imap_tagged(c, tag, "NO", "[SERVERBUG] Out of memory");
+		imap_append_abort(c);
+		return -1;
+	}
+	c->append.done = done;
+	done[c->append.ndone++] = c->append.ap;
+	c->append.ap = NULL;
+	for (a = imap_arg_child(c->parser, imap_parser_root(c->parser));
+	     a != NULL && a != end; a = ARG_NEXT(c, a)) {
+		if (a->type == IMAP_ARG_LITERAL_STREAMED)
+			opts = ARG_NEXT(c, a);
+	}
+	return begin_message(c, tag, opts, end, size);
+}
+
+/* The first message of a MULTIAPPEND may be a 26-byte literal that was
+ * buffered as a possible date-time; it is a message when it is not one.
+ * Starts (and writes) it; returns 1 when it did, 0 when there is none,
+ * -1 after answering. */
+static int buffered_first(struct imap_client *c, const char *tag)
+{
+	const struct imap_arg *first =
+	    imap_arg_child(c->parser, imap_parser_root(c->parser));
+	const struct imap_arg *a, *message = NULL;
+	int64_t t;
+	int32_t tz;
+
+	for (a = ARG_NEXT(c, first); a != NULL; a = ARG_NEXT(c, a)) {
+		if (a->type == IMAP_ARG_LITERAL &&
+		    imap_parse_datetime(ARG_STR(c, a), &t, &tz) < 0)
+			message = a;
+	}
+	if (message == NULL)
+		return 0;
+	if (append_start(c, tag, first, message, message->len) < 0)
+		return -1;
+	imap_append_literal_data(c, ARG_STR(c, message), message->len);
+	return 1;
+}
+
+static void cancel_empty(struct imap_client *c)
+{
+	if (c->append.ap != NULL)
+		c->storage->append_abort(&c->append.ap);
+	c->append.ap = NULL;
+	c->append.error_code = PH_EINVAL;
+	c->append.error = "Empty message: append cancelled";
+}
+
+/* Starts the storage append for the literal just announced; -1 after
+ * answering. */
+static int literal_message(struct imap_client *c, const struct imap_event *ev)
 {
 	const struct imap_arg *root = imap_parser_root(c->parser);
 	int ret;
 
-	if (append_start(c, ev->tag, imap_arg_child(c->parser, root), NULL,
-			 ev->literal_size) < 0) {
+	if (c->append.mailbox != NULL) {
+		if (c->append.ap == NULL && !ev->literal_sync)
+			return 0; /* an earlier message failed or cancelled:
+				     drain this one, answer NO at the end */
+		return further_message(c, ev->tag, NULL, ev->literal_size);
+	}
+	ret = buffered_first(c, ev->tag);
+	if (ret != 0)
+		return ret < 0 ? -1
+			       : further_message(c, ev->tag, NULL,
+						 ev->literal_size);
+	return append_start(c, ev->tag, imap_arg_child(c->parser, root), NULL,
+			    ev->literal_size);
+}
+
+int imap_append_literal_begin(struct imap_client *c,
+			      const struct imap_event *ev)
+{
+	int ret;
+
+	if (literal_message(c, ev) < 0) {
 		/* answered; the client does not send a refused {n} */
 		return imap_parser_literal_begin(c->parser,
 						 IMAP_LITERAL_REJECT);
@@ -134,6 +252,10 @@ int imap_append_literal_begin(struct imap_client *c,
 		if (!imap_parser_must_close(c->parser))
 			imap_tagged(c, ev->tag, "NO",
 				    "[TOOBIG] Message too large");
+	} else if (ev->literal_size == 0) {
+		/* RFC 3502: an empty message cancels the whole APPEND; the
+		 * rest of the command is read and answered NO */
+		cancel_empty(c);
 	}
 	return ret;
 }
@@ -154,11 +276,15 @@ void imap_append_literal_data(struct imap_client *c, const char *data,
 	}
 }
 
+/* Commits every message of the command in order and answers with their
+ * UIDs ([APPENDUID validity uid-set]). */
 static void append_commit(struct imap_client *c, const char *tag)
 {
-	uint32_t validity = 0, uid = 0;
+	uint32_t validity = 0, uid = 0, lo = 0, hi = 0;
 	const char *error = NULL;
-	int ret;
+	struct imap_str uids;
+	size_t i, n = c->append.ndone + 1;
+	int ret = PH_OK;
 
 	if (c->append.ap == NULL) {
 		ret = c->append.error_code != 0 ? c->append.error_code : PH_EIO;
@@ -168,17 +294,37 @@ static void append_commit(struct imap_client *c, const char *tag)
 		imap_append_abort(c);
 		return;
 	}
-	ret = c->storage->append_commit(&c->append.ap, &validity, &uid, &error);
-	c->append.ap = NULL;
-	imap_append_abort(c);
+	imap_str_init(&uids, 0);
+	for (i = 0; i < n && ret >= 0; i++) {
+		ph_append **ap =
+		    i < c->append.ndone ? &c->append.done[i] : &c->append.ap;
+
+		ret = c->storage->append_commit(ap, &validity, &uid, &error);
+		*ap = NULL;
+		if (ret < 0)
+			break;
+		/* the uid-set, runs compressed (RFC 4315) */
+		if (lo != 0 && uid == hi + 1) {
+			hi = uid;
+			continue;
+		}
+		if (lo != 0)
+			imap_str_printf(&uids, lo == hi ? "%u," : "%u:%u,", lo,
+					hi);
+		lo = hi = uid;
+	}
+	if (lo != 0)
+		imap_str_printf(&uids, lo == hi ? "%u" : "%u:%u", lo, hi);
+	imap_append_abort(c); /* the rest, after a failed commit */
 	if (ret < 0) {
 		imap_tagged(c, tag, "NO", "%s%s", imap_error_code(ret),
 			    error != NULL ? error : "Append failed");
-		return;
+	} else {
+		imap_sync(c, 0);
+		imap_tagged(c, tag, "OK", "[APPENDUID %u %s] Append completed.",
+			    validity, uids.data != NULL ? uids.data : "0");
 	}
-	imap_sync(c, 0);
-	imap_tagged(c, tag, "OK", "[APPENDUID %u %u] Append completed.",
-		    validity, uid);
+	imap_str_free(&uids);
 }
 
 void imap_cmd_append(struct imap_client *c, const char *tag,
@@ -189,12 +335,21 @@ void imap_cmd_append(struct imap_client *c, const char *tag,
 	for (a = args; a != NULL; a = ARG_NEXT(c, a))
 		last = a;
 	if (c->append.mailbox != NULL) {
-		/* the message was streamed; it must be the last argument */
-		if (last == NULL || last->type != IMAP_ARG_LITERAL_STREAMED) {
-			imap_append_abort(c);
-			imap_tagged(c, tag, "BAD",
-				    "MULTIAPPEND is not supported");
-			return;
+		/* messages were streamed; the last one may have come as a
+		 * quoted string or a small literal after them */
+		if (last->type != IMAP_ARG_LITERAL_STREAMED) {
+			if (!imap_arg_is_string(last)) {
+				imap_append_abort(c);
+				imap_tagged(c, tag, "BAD",
+					    "Invalid APPEND arguments");
+				return;
+			}
+			if (further_message(c, tag, last, last->len) < 0)
+				return;
+			imap_append_literal_data(c, ARG_STR(c, last),
+						 last->len);
+			if (last->len == 0)
+				cancel_empty(c);
 		}
 		append_commit(c, tag);
 		return;
@@ -207,5 +362,7 @@ void imap_cmd_append(struct imap_client *c, const char *tag,
 	if (append_start(c, tag, args, last, last->len) < 0)
 		return;
 	imap_append_literal_data(c, ARG_STR(c, last), last->len);
+	if (last->len == 0)
+		cancel_empty(c);
 	append_commit(c, tag);
 }

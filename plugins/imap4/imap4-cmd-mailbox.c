@@ -1,6 +1,6 @@
 /* imap4-cmd-mailbox.c - SELECT/EXAMINE, CREATE, DELETE, RENAME,
- * SUBSCRIBE/UNSUBSCRIBE, LIST/LSUB (CHILDREN, special-use attributes),
- * STATUS, CLOSE, UNSELECT. */
+ * SUBSCRIBE/UNSUBSCRIBE, LIST/LSUB (LIST-EXTENDED with RECURSIVEMATCH,
+ * CHILDREN, special-use attributes), STATUS, CLOSE, UNSELECT. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -324,9 +324,21 @@ struct list_ctx {
 	char sep;
 	int lsub;
 	int sel_subscribed, sel_special_use; /* RFC 5258 / 6154 */
+	int sel_recursive;		     /* RECURSIVEMATCH */
 	int ret_subscribed;
 	unsigned ret_status; /* RFC 5819 LIST-STATUS items */
 	unsigned count;
+	/* RECURSIVEMATCH: every mailbox, collected first */
+	struct list_entry *entries;
+	size_t nentries, cap;
+};
+
+struct list_entry {
+	char *name;
+	uint32_t attrs;
+	unsigned char added;	   /* an ancestor that is not in the list */
+	unsigned char desc_any;	   /* a descendant meets the selection */
+	unsigned char desc_hidden; /* ... and does not match the patterns */
 };
 
 static int list_pattern_match(const struct list_ctx *l, const char *name)
@@ -345,14 +357,9 @@ static int list_pattern_match(const struct list_ctx *l, const char *name)
 	return 0;
 }
 
-static int list_one(void *ctx, const struct ph_mailbox_info *info)
+/* Whether a mailbox meets the selection options (LSUB: subscribed). */
+static int list_selected(const struct list_ctx *l, uint32_t attrs)
 {
-	struct list_ctx *l = ctx;
-	struct imap_client *c = l->c;
-	uint32_t attrs = info->attrs;
-	const char *name = info->name, *error = NULL;
-	unsigned i, n = 0;
-
 	if ((l->lsub || l->sel_subscribed) &&
 	    !(attrs & (PH_MBOX_SUBSCRIBED | PH_MBOX_NONEXISTENT)))
 		return 0;
@@ -360,8 +367,18 @@ static int list_one(void *ctx, const struct ph_mailbox_info *info)
 		return 0;
 	if (l->sel_special_use && !(attrs & PH_MBOX_SPECIAL_USE_MASK))
 		return 0;
-	if (!list_pattern_match(l, name))
-		return 0;
+	return 1;
+}
+
+/* One "* LIST" / "* LSUB" line (and its STATUS); `childinfo`: a
+ * descendant meets the selection (RECURSIVEMATCH). */
+static void list_write(struct list_ctx *l, const char *name, uint32_t attrs,
+		       int childinfo)
+{
+	struct imap_client *c = l->c;
+	const char *error = NULL;
+	unsigned i, n = 0;
+
 	if ((attrs & PH_MBOX_NONEXISTENT) && l->lsub)
 		attrs |= PH_MBOX_NOSELECT;
 	imap_str_printf(&c->out, "* %s (", l->lsub ? "LSUB" : "LIST");
@@ -384,12 +401,177 @@ static int list_one(void *ctx, const struct ph_mailbox_info *info)
 	imap_str_printf(&c->out, ") \"%s%c\" ",
 			l->sep == '\\' || l->sep == '"' ? "\\" : "", l->sep);
 	write_name(c, &c->out, name);
+	if (childinfo) {
+		/* the selection options that made it come back */
+		imap_str_appends(&c->out, " (\"CHILDINFO\" (");
+		if (l->sel_subscribed)
+			imap_str_appends(&c->out, "\"SUBSCRIBED\"");
+		if (l->sel_special_use)
+			imap_str_appends(&c->out, l->sel_subscribed
+						      ? " \"SPECIAL-USE\""
+						      : "\"SPECIAL-USE\"");
+		imap_str_appends(&c->out, "))");
+	}
 	imap_str_appends(&c->out, "\r\n");
 	imap_client_flush(c);
 	if (l->ret_status != 0 &&
 	    !(attrs & (PH_MBOX_NOSELECT | PH_MBOX_NONEXISTENT)))
 		(void)write_status(c, name, l->ret_status, &error);
 	l->count++;
+}
+
+static int list_one(void *ctx, const struct ph_mailbox_info *info)
+{
+	struct list_ctx *l = ctx;
+
+	if (list_selected(l, info->attrs) && list_pattern_match(l, info->name))
+		list_write(l, info->name, info->attrs, 0);
+	return 0;
+}
+
+/* ---- RECURSIVEMATCH (RFC 5258 3.1, 3.5) ---- */
+
+static int list_entry_add(struct list_ctx *l, const char *name, size_t len,
+			  uint32_t attrs, int added)
+{
+	struct list_entry *e;
+
+	if (l->nentries == l->cap) {
+		size_t cap = l->cap == 0 ? 64 : l->cap * 2;
+
+		e = realloc(l->entries, cap * sizeof(*e));
+		if (e == NULL)
+			return PH_ENOMEM;
+		l->entries = e;
+		l->cap = cap;
+	}
+	e = &l->entries[l->nentries];
+	memset(e, 0, sizeof(*e));
+	e->name = strndup(name, len);
+	if (e->name == NULL)
+		return PH_ENOMEM;
+	e->attrs = attrs;
+	e->added = (unsigned char)added;
+	l->nentries++;
+	return PH_OK;
+}
+
+static int list_collect(void *ctx, const struct ph_mailbox_info *info)
+{
+	return list_entry_add(ctx, info->name, strlen(info->name), info->attrs,
+			      0);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct list_entry *x = a, *y = b;
+	int d = strcmp(x->name, y->name);
+
+	/* a listed mailbox before an added ancestor of the same name */
+	return d != 0 ? d : (int)x->added - (int)y->added;
+}
+
+static int entry_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct list_entry *)a)->name,
+		      ((const struct list_entry *)b)->name);
+}
+
+/* After the duplicates are gone: names are unique. */
+static struct list_entry *entry_find(struct list_ctx *l, const char *name)
+{
+	struct list_entry key = {.name = (char *)name};
+
+	return bsearch(&key, l->entries, l->nentries, sizeof(key),
+		       entry_name_cmp);
+}
+
+static void list_entries_free(struct list_ctx *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nentries; i++)
+		free(l->entries[i].name);
+	free(l->entries);
+	l->entries = NULL;
+	l->nentries = l->cap = 0;
+}
+
+/* Lists parents whose descendants meet the selection with CHILDINFO: every
+ * mailbox is collected, ancestors missing from the list are added as
+ * \NonExistent, and each selected mailbox marks its ancestors. */
+static int list_recursive(struct list_ctx *l, const char **error_r)
+{
+	struct imap_client *c = l->c;
+	size_t i, n, j;
+	int ret;
+
+	ret = c->storage->mailbox_list(c->mu, list_collect, l, error_r);
+	if (ret < 0)
+		return ret;
+	n = l->nentries;
+	for (i = 0; i < n; i++) {
+		const char *name = l->entries[i].name, *p;
+
+		if (!list_selected(l, l->entries[i].attrs))
+			continue;
+		for (p = strchr(name, l->sep); p != NULL;
+		     p = strchr(p + 1, l->sep)) {
+			if (list_entry_add(l, name, (size_t)(p - name),
+					   PH_MBOX_NONEXISTENT, 1) < 0)
+				return PH_ENOMEM;
+			name = l->entries[i].name; /* entries moved */
+		}
+	}
+	qsort(l->entries, l->nentries, sizeof(*l->entries), entry_cmp);
+	/* one entry per name: a listed mailbox wins over an added one */
+	for (i = 0, j = 0; i < l->nentries; i++) {
+		if (j > 0 &&
+		    strcmp(l->entries[j - 1].name, l->entries[i].name) == 0) {
+			free(l->entries[i].name);
+			continue;
+		}
+		l->entries[j++] = l->entries[i];
+	}
+	l->nentries = j;
+	for (i = 0; i < l->nentries; i++) {
+		struct list_entry *e = &l->entries[i];
+		char *name, *p;
+		int hidden;
+
+		if (e->added || !list_selected(l, e->attrs))
+			continue;
+		hidden = !list_pattern_match(l, e->name);
+		/* each ancestor: the name cut at each separator, in a copy
+		 * (the entries stay sorted by their own names) */
+		if ((name = strdup(e->name)) == NULL)
+			return PH_ENOMEM;
+		while ((p = strrchr(name, l->sep)) != NULL) {
+			struct list_entry *a;
+
+			*p = '\0';
+			a = entry_find(l, name);
+			if (a != NULL) {
+				a->desc_any = 1;
+				a->desc_hidden |= (unsigned char)hidden;
+			}
+		}
+		free(name);
+	}
+	for (i = 0; i < l->nentries; i++) {
+		struct list_entry *e = &l->entries[i];
+
+		if (!list_pattern_match(l, e->name))
+			continue;
+		if (!e->added && list_selected(l, e->attrs))
+			list_write(l, e->name, e->attrs, e->desc_any);
+		else if (e->desc_hidden)
+			list_write(l, e->name,
+				   e->added ? PH_MBOX_NONEXISTENT
+					    : e->attrs &
+						  ~(uint32_t)PH_MBOX_SUBSCRIBED,
+				   1);
+	}
 	return 0;
 }
 
@@ -440,9 +622,14 @@ static void list(struct imap_client *c, const char *tag,
 				l.sel_subscribed = 1;
 			else if (ARG_IS(c, o, "SPECIAL-USE"))
 				l.sel_special_use = 1;
+			else if (ARG_IS(c, o, "RECURSIVEMATCH"))
+				l.sel_recursive = 1;
 			else if (!ARG_IS(c, o, "REMOTE"))
 				goto bad;
 		}
+		/* RECURSIVEMATCH needs another selection option (3.1) */
+		if (l.sel_recursive && !l.sel_subscribed && !l.sel_special_use)
+			goto bad;
 		a = ARG_NEXT(c, a);
 	}
 	ref = a;
@@ -496,9 +683,13 @@ static void list(struct imap_client *c, const char *tag,
 		if (list_add_pattern(c, &l, ref, pats) < 0)
 			goto bad;
 	}
-	ret = l.npatterns > 0
-		  ? c->storage->mailbox_list(c->mu, list_one, &l, &error)
-		  : 0;
+	if (l.npatterns == 0)
+		ret = 0;
+	else if (l.sel_recursive)
+		ret = list_recursive(&l, &error);
+	else
+		ret = c->storage->mailbox_list(c->mu, list_one, &l, &error);
+	list_entries_free(&l);
 	for (k = 0; k < l.npatterns; k++)
 		free(l.patterns[k]);
 	if (ret < 0)

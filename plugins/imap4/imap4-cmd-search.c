@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include "imap4-esearch.h"
 #include "imap4-mime-decode.h"
 #include "imap4-mime.h"
 #include "imap4-private.h"
@@ -679,9 +680,12 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 	p.text.body = (struct ph_message_body)PH_MESSAGE_BODY_INIT;
 	uint32_t count = c->storage->message_count(c->box), seq, star_uid = 0;
 	struct ph_message_info last = PH_MESSAGE_INFO_INIT;
+	struct imap_esearch es; /* RETURN (...): answered with ESEARCH */
 	unsigned i;
 	int root;
 
+	if (imap_esearch_arg(c, tag, &args, &es) < 0)
+		return;
 	if (args != NULL && ARG_IS(c, args, "CHARSET")) {
 		const struct imap_arg *cs = ARG_NEXT(c, args);
 
@@ -718,7 +722,8 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 			else if (p.nodes[i].type == N_UIDSET)
 				imap_seqset_resolve(&p.nodes[i].set, star_uid);
 		}
-		imap_str_appends(&c->out, "* SEARCH");
+		if (!es.ret)
+			imap_str_appends(&c->out, "* SEARCH");
 		for (seq = 1; seq <= count; seq++) {
 			struct ph_message_info m = PH_MESSAGE_INFO_INIT;
 
@@ -726,9 +731,14 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 			    m.expunged)
 				continue;
 			p.seq = seq;
-			if (eval(&p, (unsigned)root, seq, &m))
+			if (!eval(&p, (unsigned)root, seq, &m)) {
+				/* no match */
+			} else if (es.ret) {
+				imap_esearch_add(&es, uid ? m.uid : seq);
+			} else {
 				imap_str_printf(&c->out, " %u",
 						uid ? m.uid : seq);
+			}
 			text_free(&p);
 			if (c->out.len > 8192) {
 				/* keep memory bounded: send as we go */
@@ -737,9 +747,14 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 				imap_str_truncate(&c->out, 0);
 			}
 		}
-		imap_str_appends(&c->out, "\r\n");
-		imap_client_flush(c);
+		if (es.ret) {
+			imap_esearch_write(c, tag, &es, uid);
+		} else {
+			imap_str_appends(&c->out, "\r\n");
+			imap_client_flush(c);
+		}
 	}
+	imap_esearch_free(&es);
 	for (i = 0; i < p.n; i++) {
 		imap_seqset_free(&p.nodes[i].set);
 		free(p.nodes[i].str);

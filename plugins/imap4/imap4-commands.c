@@ -10,6 +10,7 @@
 static const struct imap_command commands[] = {
     {"CAPABILITY", ANY, imap_cmd_capability, 0},
     {"NOOP", ANY, imap_cmd_noop, 0},
+    {"IDLE", AUTHED, imap_cmd_idle, 0},
     {"LOGOUT", ANY, imap_cmd_logout, 0},
     {"ID", ANY, imap_cmd_id, 0},
     {"STARTTLS", NOTAUTH, imap_cmd_starttls, 0},

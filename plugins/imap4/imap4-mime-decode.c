@@ -2,7 +2,7 @@
  * imap4-mime-decode.c - text for SEARCH: RFC 2047 encoded words in header
  * values, and body parts undone from base64 / quoted-printable and
  * converted to UTF-8 (iconv), streamed in pieces; plus a streaming
- * case-insensitive (ASCII case map) substring matcher.
+ * case-insensitive (Unicode simple case folding) substring matcher.
  */
 #include <errno.h>
 #include <iconv.h>
@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <openssl/evp.h>
 #include <posthorn/abi.h>
+#include "imap4-casefold.h"
 #include "imap4-mime-decode.h"
 
 /* Appends `len` bytes in `charset` as UTF-8; unknown charsets and bad
@@ -349,25 +350,22 @@ void mime_body_decoder_feed(struct mime_body_decoder *d, const char *in,
 
 /* ---- matcher ---- */
 
-static unsigned char fold(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-}
-
 int mime_matcher_init(struct mime_matcher *m, const char *needle)
 {
-	size_t i;
+	struct imap_str n;
 
 	memset(m, 0, sizeof(*m));
-	m->len = strlen(needle);
-	m->needle = malloc(m->len + 1);
+	imap_str_init(&n, 0);
+	imap_casefold_utf8(needle, strlen(needle), 0, &n);
+	imap_str_init(&m->folded, 0);
+	m->len = n.len;
+	m->needle = n.data != NULL ? n.data : strdup("");
+	/* the joint needs len - 1 bytes of the previous piece */
 	m->tail = malloc(m->len + 1);
-	if (m->needle == NULL || m->tail == NULL) {
+	if (n.failed || m->needle == NULL || m->tail == NULL) {
 		mime_matcher_free(m);
 		return PH_ENOMEM;
 	}
-	for (i = 0; i < m->len; i++)
-		m->needle[i] = (char)fold((unsigned char)needle[i]);
 	m->found = m->len == 0;
 	return PH_OK;
 }
@@ -376,52 +374,64 @@ void mime_matcher_free(struct mime_matcher *m)
 {
 	free(m->needle);
 	free(m->tail);
+	imap_str_free(&m->folded);
 	m->needle = m->tail = NULL;
 }
 
-static int match_at(const struct mime_matcher *m, const char *hay, size_t len)
+/* Folds the next piece into m->folded, carrying a torn UTF-8 sequence
+ * over to the next piece. */
+static void fold_piece(struct mime_matcher *m, const char *data, size_t len)
 {
-	size_t i, j;
+	size_t used;
 
-	if (len < m->len)
-		return 0;
-	for (i = 0; i + m->len <= len; i++) {
-		for (j = 0; j < m->len; j++) {
-			if (fold((unsigned char)hay[i + j]) !=
-			    (unsigned char)m->needle[j])
-				break;
-		}
-		if (j == m->len)
-			return 1;
-	}
-	return 0;
-}
+	imap_str_truncate(&m->folded, 0);
+	if (m->carry_len > 0) {
+		char tmp[8];
+		size_t take = len < 3 ? len : 3, n = m->carry_len + take;
 
-void mime_matcher_feed(struct mime_matcher *m, const char *data, size_t len)
-{
-	char joint[512];
-	size_t a, b, keep;
-
-	if (m->found || len == 0)
-		return;
-	/* across the previous piece's end: tail + head of this one */
-	if (m->tail_len > 0 && m->len <= sizeof(joint) / 2) {
-		a = m->tail_len;
-		b = len < m->len - 1 ? len : m->len - 1;
-		memcpy(joint, m->tail, a);
-		memcpy(joint + a, data, b);
-		if (match_at(m, joint, a + b)) {
-			m->found = 1;
+		memcpy(tmp, m->carry, m->carry_len);
+		memcpy(tmp + m->carry_len, data, take);
+		used = imap_casefold_utf8(tmp, n, 1, &m->folded);
+		if (used < m->carry_len) {
+			/* still incomplete (piece shorter than the rest) */
+			memcpy(m->carry, tmp, n);
+			m->carry_len = n;
 			return;
 		}
+		data += used - m->carry_len;
+		len -= used - m->carry_len;
+		m->carry_len = 0;
 	}
-	if (match_at(m, data, len)) {
-		m->found = 1;
-		return;
+	used = imap_casefold_utf8(data, len, 1, &m->folded);
+	m->carry_len = len - used;
+	memcpy(m->carry, data + used, m->carry_len);
+}
+
+/* Matches the folded piece, and across the joint with the last one. */
+static int match_piece(struct mime_matcher *m, const char *data, size_t len)
+{
+	size_t keep = m->len - 1, b;
+
+	if (m->tail_len > 0 && len > 0) {
+		/* tail + head of this piece; the tail is shorter than the
+		 * needle so a match here spans the joint */
+		char *joint;
+		int hit;
+
+		b = len < keep ? len : keep;
+		joint = malloc(m->tail_len + b);
+		if (joint != NULL) {
+			memcpy(joint, m->tail, m->tail_len);
+			memcpy(joint + m->tail_len, data, b);
+			hit = memmem(joint, m->tail_len + b, m->needle,
+				     m->len) != NULL;
+			free(joint);
+			if (hit)
+				return 1;
+		}
 	}
-	keep = m->len > 0 ? m->len - 1 : 0;
-	if (keep > sizeof(joint) / 2)
-		keep = 0; /* very long needles: no joint matching */
+	if (memmem(data, len, m->needle, m->len) != NULL)
+		return 1;
 	if (len >= keep) {
 		memcpy(m->tail, data + len - keep, keep);
 		m->tail_len = keep;
@@ -433,4 +443,19 @@ void mime_matcher_feed(struct mime_matcher *m, const char *data, size_t len)
 		memcpy(m->tail + old, data, len);
 		m->tail_len = old + len;
 	}
+	return 0;
+}
+
+void mime_matcher_feed(struct mime_matcher *m, const char *data, size_t len)
+{
+	if (m->found || len == 0)
+		return;
+	fold_piece(m, data, len);
+	if (m->folded.failed) {
+		imap_str_truncate(&m->folded, 0);
+		m->folded.failed = 0;
+		return; /* out of memory: this piece cannot match */
+	}
+	if (match_piece(m, m->folded.data, m->folded.len))
+		m->found = 1;
 }

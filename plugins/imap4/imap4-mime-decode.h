@@ -40,11 +40,17 @@ void mime_body_decoder_feed(struct mime_body_decoder *d, const char *in,
 			    size_t len, struct imap_str *out);
 void mime_body_decoder_free(struct mime_body_decoder *d);
 
-/* Substring search over a stream of pieces (ASCII case map, as
- * i;ascii-casemap; other bytes compare exactly). */
+/* Substring search over a stream of pieces, case-insensitive by Unicode
+ * simple case folding of UTF-8 (imap4-casefold.h); bytes that are not
+ * UTF-8 compare exactly. */
 struct mime_matcher {
-	char *needle, *tail;
-	size_t len, tail_len;
+	char *needle; /* folded */
+	size_t len;
+	char *tail; /* the last len - 1 folded bytes seen */
+	size_t tail_len;
+	char carry[4]; /* a UTF-8 sequence torn between pieces */
+	size_t carry_len;
+	struct imap_str folded; /* the current piece, folded */
 	int found;
 };
 int mime_matcher_init(struct mime_matcher *m, const char *needle);

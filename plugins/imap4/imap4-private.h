@@ -13,6 +13,8 @@
 #define IMAP_READ_LINE_MAX    65536 /* the core's cap; the parser's is lower */
 #define IMAP_MAX_SEQ_RANGES   100000
 #define IMAP_SASL_LINE_MAX    16384
+#define IMAP_IDLE_LINE_MAX    1024
+#define IMAP_MULTIAPPEND_MAX  100 /* messages in one APPEND (fds held) */
 
 struct imap_plugin {
 	const struct ph_core_api *api;
@@ -33,6 +35,7 @@ enum imap_wait {
 	IMAP_WAIT_SASL_CORE, /* sasl_continue() answer pending */
 	IMAP_WAIT_TLS,	     /* STARTTLS handshake */
 	IMAP_WAIT_JOB,	     /* a streaming command (FETCH) runs */
+	IMAP_WAIT_IDLE,	     /* IDLE: the next line must be DONE */
 };
 
 struct imap_client;
@@ -43,10 +46,23 @@ typedef int imap_job_fn(struct imap_client *c);
 
 /* APPEND streaming state (the message literal goes to storage). */
 struct imap_append_state {
-	ph_append *ap;
+	ph_append *ap;	  /* the message streaming now */
+	ph_append **done; /* earlier messages of a MULTIAPPEND (RFC 3502),
+			     streamed and committed only when the command
+			     ends, so a failure appends none */
+	size_t ndone;
 	char *mailbox;
 	const char *error; /* first failure; static or storage-owned */
 	int error_code;
+};
+
+/* IDLE (RFC 2177) state; all NULL/0 when not idling. */
+struct imap_idle {
+	ph_io *io;	     /* the storage's change fd, while armed */
+	ph_timer *settle;    /* coalescing delay before a sync */
+	ph_timer *poll;	     /* fallback when the storage cannot notify */
+	ph_timer *keepalive; /* "* OK Still here" for NATs and proxies */
+	int blocked;	     /* a sync waits for output to drain */
 };
 
 struct imap_client {
@@ -77,12 +93,16 @@ struct imap_client {
 	void (*job_free)(void *ctx);
 
 	struct imap_append_state append;
+	struct imap_idle idle;
 };
 
 /* ---- imap4-client.c ---- */
 void imap_client_process(struct imap_client *c);
 void imap_client_close(struct imap_client *c);
 /* Writes and clears c->out. */
+/* A client in the not-authenticated state; nothing written yet. */
+struct imap_client *imap_client_create(struct imap_plugin *plugin,
+				       ph_conn *conn);
 void imap_client_flush(struct imap_client *c);
 void imap_tagged(struct imap_client *c, const char *tag, const char *status,
 		 const char *fmt, ...) PH_PRINTF(4, 5);
@@ -96,6 +116,14 @@ void imap_sync(struct imap_client *c, int no_expunge);
 const char *imap_error_code(int err);
 /* Leaves the selected state (closing the view). */
 void imap_unselect(struct imap_client *c);
+
+/* ---- imap4-cmd-idle.c ---- */
+/* Handles the line a client sent while idling (DONE or anything else). */
+void imap_idle_line(struct imap_client *c, struct ph_str line);
+/* Output drained: a sync that waited for it runs now. */
+void imap_idle_output_ready(struct imap_client *c);
+/* Stops watching and frees the IDLE timers (connection teardown). */
+void imap_idle_stop(struct imap_client *c);
 
 /* ---- command handlers (imap4-cmd-*.c) ----
  * `args` is the first argument (NULL when none; walk with imap_arg_next)
@@ -122,7 +150,7 @@ imap_cmd_fn imap_cmd_select, imap_cmd_create, imap_cmd_delete, imap_cmd_rename,
     imap_cmd_subscribe, imap_cmd_unsubscribe, imap_cmd_list, imap_cmd_lsub,
     imap_cmd_status, imap_cmd_check, imap_cmd_close, imap_cmd_unselect;
 imap_cmd_fn imap_cmd_fetch, imap_cmd_store, imap_cmd_expunge, imap_cmd_copy,
-    imap_cmd_move, imap_cmd_search, imap_cmd_append;
+    imap_cmd_move, imap_cmd_search, imap_cmd_append, imap_cmd_idle;
 
 /* Capability string for the current state. */
 void imap_capability_string(struct imap_client *c, struct imap_str *out);

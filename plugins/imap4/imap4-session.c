@@ -44,29 +44,6 @@ int imap_session_handoff(struct imap_client *c)
 	return 1;
 }
 
-/* A client in the not-authenticated state, without the greeting (the
- * worker sent it). Mirrors imap_conn_open() in imap4-client.c. */
-static struct imap_client *session_client_create(struct imap_plugin *plugin,
-						 ph_conn *conn)
-{
-	struct imap_client *c = calloc(1, sizeof(*c));
-
-	if (c == NULL)
-		return NULL;
-	c->plugin = plugin;
-	c->api = plugin->api;
-	c->conn = conn;
-	c->state = IMAP_STATE_NOTAUTH;
-	c->parser = imap_parser_create(NULL);
-	if (c->parser == NULL) {
-		free(c);
-		return NULL;
-	}
-	imap_str_init(&c->out, 16 * 1024 * 1024);
-	c->api->conn_set_idle_timeout(conn, IMAP_AUTOLOGOUT_SECS);
-	return c;
-}
-
 static int imap_session_resume(void *plugin_state, ph_conn *conn,
 			       const ph_user *user, const void *state,
 			       size_t len, void **conn_state_r)
@@ -82,7 +59,8 @@ static int imap_session_resume(void *plugin_state, ph_conn *conn,
 	    memchr(tag, '\n', len - magic) != NULL ||
 	    memchr(tag, '\r', len - magic) != NULL)
 		return PH_EINVAL;
-	c = session_client_create(plugin_state, conn);
+	/* No greeting: the worker sent it. */
+	c = imap_client_create(plugin_state, conn);
 	if (c == NULL)
 		return PH_ENOMEM;
 	memcpy(c->tag, tag, len - magic);

@@ -40,6 +40,11 @@ _spec.loader.exec_module(diff_dovecot)
 SEARCHES = [('SUBJECT', 'test'), ('FROM', 'barry'), ('TO', 'example'),
             ('BODY', 'hello'), ('HEADER', 'X-Mailer', ''),
             ('SUBJECT', 'mime'), ('TEXT', 'attachment')]
+# CHARSET UTF-8 searches whose case differs from the text beyond ASCII
+# (RFC 2047 subjects, iso-8859-1 / utf-8 bodies, a header value).
+UNICODE_SEARCHES = [('SUBJECT', 'PÄRING'), ('SUBJECT', 'eelanalÜÜsi'),
+                    ('SUBJECT', 'FOUCHÉ'), ('BODY', 'ÉLECTRONIQUE'),
+                    ('BODY', 'FRANÇAISE'), ('TEXT', 'JØRN STØYLEN')]
 
 
 def ensure_dovecot():
@@ -184,6 +189,48 @@ class ImapDovecot(harness.TestCase):
     def test_header_fields(self):
         self.compare(b'BODY[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)]',
                      allowed_ok=False)
+
+    def test_search_unicode_case(self):
+        for key, text in UNICODE_SEARCHES:
+            found = []
+            for m in (self.ours, self.theirs):
+                m.literal = text.encode()
+                typ, data = m.search('UTF-8', key)
+                self.assertEqual(typ, 'OK')
+                found.append(data[0].split())
+            got = {self.name_of[self.our_seqs[int(n)]] for n in found[0]}
+            want = {self.name_of[self.their_seqs[int(n)]]
+                    for n in found[1]}
+            self.assertTrue(want, (key, text))  # the key finds something
+            self.assertEqual(got, want, (key, text))
+
+    @staticmethod
+    def esearch(m, args):
+        """(COUNT, set of sequence numbers) of SEARCH RETURN (COUNT ALL)."""
+        typ, data = m._simple_command('SEARCH', 'RETURN', '(COUNT ALL)',
+                                      *args)
+        typ, data = m._untagged_response(typ, data, 'ESEARCH')
+        text = data[-1].decode()
+        count = int(re.search(r'COUNT (\d+)', text).group(1))
+        seqs = set()
+        mm = re.search(r'ALL (\S+)', text)
+        for part in (mm.group(1).split(',') if mm else []):
+            lo, _, hi = part.partition(':')
+            seqs.update(range(int(lo), int(hi or lo) + 1))
+        return count, seqs
+
+    def test_esearch(self):
+        for key in SEARCHES:
+            args = [k if k else '""' for k in key]
+            count, ours = self.esearch(self.ours, args)
+            tcount, theirs = self.esearch(self.theirs, args)
+            self.assertEqual(count, len(ours), key)
+            got = {self.name_of[self.our_seqs[n]] for n in ours}
+            want = {self.name_of[self.their_seqs[n]] for n in theirs}
+            self.assertTrue(want, key)
+            self.assertEqual(got, want, key)
+            # both serve the same files, duplicates included
+            self.assertEqual(count, tcount, key)
 
     def test_search(self):
         for key in SEARCHES:
