@@ -5,9 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include "auth-proto.h"
 #include "login.h"
 #include "sasl-scram.h"
+#include "tls.h"
 #include "user-extra.h"
 
 /* base64 of PH_SASL_MAX_RESPONSE bytes */
@@ -25,6 +29,8 @@ struct ph__login {
 	struct ph__auth_client *client;
 	char *service, *remote_ip, *local_ip;
 	int secured, allow_plaintext;
+	SSL *ssl;	     /* borrowed, once TLS is up */
+	char *cert_username; /* "cn" | "email" */
 	enum login_state state;
 	int request_id;
 	ph_user *user;
@@ -34,7 +40,8 @@ struct ph__login {
 	ph_user *pending;   /* SCRAM: the record fetched with the secret */
 	int secret_fetched; /* SCRAM: failures from now on are reported */
 	int final_sent;	    /* SCRAM: server-final sent as a challenge */
-	char mechs[64];
+	char fail_msg[64];  /* SCRAM: a server-error shown after "failed" */
+	char mechs[96];
 	ph_sasl_fn *sasl_cb;
 	void *ctx;
 
@@ -114,11 +121,14 @@ struct ph__login *ph__login_create(struct ev_loop *loop,
 	l->service = login_strdup(params->service);
 	l->remote_ip = login_strdup(params->remote_ip);
 	l->local_ip = login_strdup(params->local_ip);
+	l->cert_username = strdup(
+	    params->cert_username != NULL ? params->cert_username : "cn");
 	l->secured = params->secured;
 	l->allow_plaintext = params->allow_plaintext;
 	ev_timer_init(&l->defer, login_defer_cb, 0., 0.);
 	l->defer.data = l;
-	if (l->service == NULL || l->remote_ip == NULL || l->local_ip == NULL) {
+	if (l->service == NULL || l->remote_ip == NULL || l->local_ip == NULL ||
+	    l->cert_username == NULL) {
 		ph__login_destroy(&l);
 		return NULL;
 	}
@@ -141,6 +151,7 @@ void ph__login_destroy(struct ph__login **login)
 	free(l->service);
 	free(l->remote_ip);
 	free(l->local_ip);
+	free(l->cert_username);
 	free(l);
 	*login = NULL;
 }
@@ -148,6 +159,12 @@ void ph__login_destroy(struct ph__login **login)
 void ph__login_set_secured(struct ph__login *login, int secured)
 {
 	login->secured = secured;
+}
+
+void ph__login_set_tls(struct ph__login *login, SSL *ssl)
+{
+	login->ssl = ssl;
+	login->secured = ssl != NULL;
 }
 
 static int login_plaintext_ok(const struct ph__login *l)
@@ -170,13 +187,72 @@ static int login_scram_ok(const struct ph__login *l)
 	return 0;
 }
 
+/* Channel-binding types in the order a client is best served. */
+static const char *const login_cbind_types[] = {"tls-exporter",
+						"tls-server-end-point"};
+#define LOGIN_CBIND_COUNT (sizeof(login_cbind_types) / sizeof(char *))
+
+/* The bindings this connection can provide now; data in bufs. */
+static size_t login_cbind(const struct ph__login *l, struct ph__sasl_cbind *cb,
+			  unsigned char (*bufs)[EVP_MAX_MD_SIZE])
+{
+	size_t i, n = 0;
+
+	for (i = 0; l->ssl != NULL && i < LOGIN_CBIND_COUNT; i++) {
+		int len = ph__tls_cbind(l->ssl, login_cbind_types[i], bufs[n]);
+
+		if (len > 0) {
+			cb[n].type = login_cbind_types[i];
+			cb[n].data = bufs[n];
+			cb[n].len = (size_t)len;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* SCRAM-SHA-256-PLUS: SCRAM servable and a TLS channel to bind to. */
+static int login_plus_ok(const struct ph__login *l)
+{
+	struct ph__sasl_cbind cb[LOGIN_CBIND_COUNT];
+	unsigned char bufs[LOGIN_CBIND_COUNT][EVP_MAX_MD_SIZE];
+	size_t n;
+
+	if (l->ssl == NULL || !login_scram_ok(l))
+		return 0;
+	n = login_cbind(l, cb, bufs);
+	OPENSSL_cleanse(bufs, sizeof(bufs));
+	return n > 0;
+}
+
+/* The user a verified client certificate names, or NULL. */
+static const char *login_cert_user(const struct ph__login *l, char *buf,
+				   size_t size)
+{
+	return ph__tls_client_user(l->ssl, l->cert_username, buf, size);
+}
+
 const char *ph__login_mechanisms(struct ph__login *login)
 {
-	int scram = login_scram_ok(login), plain = login_plaintext_ok(login);
+	char name[PH__AUTH_MAX_USER + 1];
+	int plain = login_plaintext_ok(login);
 
-	snprintf(login->mechs, sizeof(login->mechs), "%s%s%s",
-		 scram ? "SCRAM-SHA-256" : "", scram && plain ? " " : "",
+	/* EXTERNAL only once a verified client certificate names a user:
+	 * RFC 4422 A.1 fails the exchange when the client "has not
+	 * established its credentials via external means", so offering it
+	 * otherwise only invites a round trip that cannot succeed (and
+	 * clients that prefer EXTERNAL would pick it first). */
+	snprintf(login->mechs, sizeof(login->mechs), "%s%s%s%s",
+		 login_plus_ok(login) ? "SCRAM-SHA-256-PLUS " : "",
+		 login_scram_ok(login) ? "SCRAM-SHA-256 " : "",
+		 login_cert_user(login, name, sizeof(name)) != NULL
+		     ? "EXTERNAL "
+		     : "",
 		 plain ? "PLAIN LOGIN" : "");
+	/* no trailing blank */
+	if (login->mechs[0] != '\0' &&
+	    login->mechs[strlen(login->mechs) - 1] == ' ')
+		login->mechs[strlen(login->mechs) - 1] = '\0';
 	return login->mechs;
 }
 
@@ -318,7 +394,8 @@ static void login_failed_reply(void *ctx, int result, ph_user *user,
 	l->state = LOGIN_IDLE;
 	ph__sasl_destroy(&l->sasl);
 	ph__user_destroy(&l->pending);
-	l->sasl_cb(l->ctx, PH_SASL_FAILURE, PH_STR_LIT(LOGIN_FAILED), NULL);
+	l->sasl_cb(l->ctx, PH_SASL_FAILURE,
+		   (struct ph_str){l->fail_msg, strlen(l->fail_msg)}, NULL);
 }
 
 /* The stored secret for SCRAM arrived (or not: the mechanism then goes
@@ -374,6 +451,13 @@ static void login_sasl_verify(struct ph__login *l)
 		return;
 	}
 	l->state = LOGIN_SASL_VERIFY;
+	if (ph__sasl_is_external(l->sasl)) {
+		/* the certificate was the credential: only the record */
+		if (login_query(l, "lookup", authcid, none, NULL,
+				login_sasl_reply) < 0)
+			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+		return;
+	}
 	if (scheme != NULL) {
 		if (login_query(l, "credentials", authcid, none, scheme,
 				login_secret_reply) < 0)
@@ -394,6 +478,15 @@ static void login_sasl_failed(struct ph__login *l, struct ph_str out)
 	struct ph_str none = {"", 0};
 
 	if (l->secret_fetched && scheme != NULL) {
+		/* a server-error value (e=channel-bindings-dont-match) tells
+		 * the client what went wrong; a wrong proof stays generic */
+		int server_error =
+		    out.len > 2 && memcmp(out.data, "e=", 2) == 0;
+
+		snprintf(l->fail_msg, sizeof(l->fail_msg), "%.*s",
+			 server_error ? (int)out.len
+				      : (int)strlen(LOGIN_FAILED),
+			 server_error ? out.data : LOGIN_FAILED);
 		l->state = LOGIN_SASL_VERIFY;
 		if (login_query(l, "failed", authcid, none, scheme,
 				login_failed_reply) > 0)
@@ -475,6 +568,40 @@ static void login_sasl_feed(struct ph__login *l, struct ph_str text)
 	free(raw);
 }
 
+/* Whether `mech` is offered on this connection now, and what it needs
+ * from the connection: PLAIN and LOGIN send the password in the clear;
+ * SCRAM needs the secrets in every plugin, -PLUS also a TLS channel
+ * (whose binding data it gets here); EXTERNAL a verified client
+ * certificate. Returns 0, or -1 when not offered. */
+static int login_sasl_prepare(struct ph__login *l, const char *mech)
+{
+	struct ph__sasl_cbind cb[LOGIN_CBIND_COUNT];
+	unsigned char bufs[LOGIN_CBIND_COUNT][EVP_MAX_MD_SIZE];
+	char name[PH__AUTH_MAX_USER + 1];
+	const char *user;
+	int plus, ret;
+	size_t n;
+
+	if (ph__sasl_is_external(l->sasl)) {
+		user = login_cert_user(l, name, sizeof(name));
+		if (user == NULL || ph__sasl_set_external(l->sasl, user) < 0)
+			return -1;
+		return 0;
+	}
+	if (ph__sasl_credentials_scheme(l->sasl) == NULL)
+		return login_plaintext_ok(l) ? 0 : -1;
+	if (!login_scram_ok(l))
+		return -1;
+	n = login_cbind(l, cb, bufs);
+	plus = n > 0; /* what the mechanism list shows now */
+	if (strcasecmp(mech, "SCRAM-SHA-256-PLUS") == 0 && !plus)
+		ret = -1;
+	else
+		ret = ph__sasl_set_cbind(l->sasl, plus, cb, n) < 0 ? -1 : 0;
+	OPENSSL_cleanse(bufs, sizeof(bufs));
+	return ret;
+}
+
 int ph__login_sasl_start(struct ph__login *login, const char *mech,
 			 const struct ph_str *initial_response, ph_sasl_fn *cb,
 			 void *ctx)
@@ -484,11 +611,7 @@ int ph__login_sasl_start(struct ph__login *login, const char *mech,
 	login->sasl = ph__sasl_create(mech);
 	if (login->sasl == NULL)
 		return PH_ENOTSUP;
-	/* PLAIN and LOGIN send the password in the clear; SCRAM needs the
-	 * secrets in every plugin */
-	if (ph__sasl_credentials_scheme(login->sasl) != NULL
-		? !login_scram_ok(login)
-		: !login_plaintext_ok(login)) {
+	if (login_sasl_prepare(login, mech) < 0) {
 		ph__sasl_destroy(&login->sasl);
 		return PH_ENOTSUP;
 	}
