@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <posthorn/posthorn.h>
+#include "auth-fake.h"
 #include "cunit-main.h"
 #include "core/user.h"
 #include "passwdfile.h"
@@ -20,44 +21,20 @@ extern const struct ph_plugin posthorn_plugin;
 
 static char tmpdir[64];
 static char path[256];
-static unsigned warnings;
-
-/* ---- a minimal core API: config_get, log, user_set ---- */
-
-static void fake_log(enum ph_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (level >= PH_LOG_WARNING)
-		warnings++;
-	va_end(ap);
-}
-
-static const char *fake_config_get(const ph_config *cfg, const char *key)
-{
-	return strcmp(key, "path") == 0 ? (const char *)cfg : NULL;
-}
-
 static int fake_scram;
 
-static int fake_config_get_uint(const ph_config *cfg, const char *key,
-				uint64_t *value_r)
+/* The plugin's config: path = `path_value`, scram = fake_scram. */
+static const ph_config *config(const char *path_value)
 {
-	if (strcmp(key, "scram") != 0)
-		return PH_ENOTFOUND;
-	*value_r = (uint64_t)fake_scram;
-	return PH_OK;
-}
+	static const char *kv[5];
 
-static const struct ph_core_api fake_api = {
-    .struct_size = sizeof(struct ph_core_api),
-    .log = fake_log,
-    .config_get = fake_config_get,
-    .config_get_uint = fake_config_get_uint,
-    .user_set = ph__user_set,
-    .user_get = ph__user_get,
-};
+	kv[0] = "path";
+	kv[1] = path_value;
+	kv[2] = "scram";
+	kv[3] = fake_scram ? "yes" : "no";
+	kv[4] = NULL;
+	return ph_auth_fake_config(kv);
+}
 
 static void write_file(const char *text)
 {
@@ -265,9 +242,8 @@ static void *init_plugin(void)
 	void *state = NULL;
 	const char *err = NULL;
 
-	CU_ASSERT_EQUAL_FATAL(posthorn_plugin.init(&fake_api,
-						   (const ph_config *)path,
-						   &state, &err),
+	CU_ASSERT_EQUAL_FATAL(posthorn_plugin.init(ph_auth_fake_api(),
+						   config(path), &state, &err),
 			      PH_OK);
 	return state;
 }
@@ -285,9 +261,9 @@ static void test_plugin_no_path(void)
 	void *state = NULL;
 	const char *err = NULL;
 
-	CU_ASSERT_EQUAL(posthorn_plugin.init(&fake_api, (const ph_config *)"",
-					     &state, &err),
-			PH_EINVAL);
+	CU_ASSERT_EQUAL(
+	    posthorn_plugin.init(ph_auth_fake_api(), config(""), &state, &err),
+	    PH_EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(err);
 }
 
@@ -298,7 +274,7 @@ static void test_plugin_missing_file(void)
 	const char *err = NULL;
 
 	snprintf(missing, sizeof(missing), "%s/nope", tmpdir);
-	CU_ASSERT(posthorn_plugin.init(&fake_api, (const ph_config *)missing,
+	CU_ASSERT(posthorn_plugin.init(ph_auth_fake_api(), config(missing),
 				       &state, &err) < 0);
 	CU_ASSERT_PTR_NOT_NULL(err);
 }
