@@ -83,3 +83,27 @@ unsigned ph_auth_fake_log_count(enum ph_log_level level)
 		n += log_counts[l];
 	return n;
 }
+
+int ph_auth_fake_verify(const struct ph_auth_ops *ops, void *state,
+			const char *user, const char *password,
+			ph_user **user_r, const char **error_r)
+{
+	struct ph_auth_request req = PH_AUTH_REQUEST_INIT;
+	ph_user *u = ph__user_create();
+	int ret;
+
+	req.user.data = user;
+	req.user.len = strlen(user);
+	req.password.data = password;
+	req.password.len = strlen(password);
+	req.service = "test";
+	req.remote_ip = "192.0.2.1";
+	req.local_ip = "127.0.0.1";
+	*error_r = NULL;
+	ret = ops->verify_plain(state, &req, u, error_r);
+	if (user_r != NULL)
+		*user_r = u;
+	else
+		ph__user_destroy(&u);
+	return ret;
+}

@@ -23,6 +23,13 @@
 const struct ph_core_api *ph_auth_fake_api(void);
 /* `kv` is borrowed: keep it alive while the plugin may read it. */
 const ph_config *ph_auth_fake_config(const char *const *kv);
+/* ops->verify_plain() with a request for `user` / `password` (service
+ * "test", remote 192.0.2.1, local 127.0.0.1). The record goes to *user_r
+ * (caller destroys it) or is dropped when user_r is NULL. *error_r is
+ * reset to NULL first. */
+int ph_auth_fake_verify(const struct ph_auth_ops *ops, void *state,
+			const char *user, const char *password,
+			ph_user **user_r, const char **error_r);
 /* Log calls at `level` or above since the start. */
 unsigned ph_auth_fake_log_count(enum ph_log_level level);
 

@@ -56,25 +56,8 @@ static void *plugin(const char *service, const char *timeout)
 static int verify(void *state, const char *user, const char *pw,
 		  ph_user **user_r, const char **err)
 {
-	const struct ph_auth_ops *ops = posthorn_plugin.ops;
-	struct ph_auth_request req = PH_AUTH_REQUEST_INIT;
-	ph_user *u = ph__user_create();
-	int ret;
-
-	req.user.data = user;
-	req.user.len = strlen(user);
-	req.password.data = pw;
-	req.password.len = strlen(pw);
-	req.service = "pop3";
-	req.remote_ip = "192.0.2.1";
-	req.local_ip = "127.0.0.1";
-	*err = NULL;
-	ret = ops->verify_plain(state, &req, u, err);
-	if (user_r != NULL)
-		*user_r = u;
-	else
-		ph__user_destroy(&u);
-	return ret;
+	return ph_auth_fake_verify(posthorn_plugin.ops, state, user, pw, user_r,
+				   err);
 }
 
 static void test_good_password(void)

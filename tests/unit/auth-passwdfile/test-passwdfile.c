@@ -218,23 +218,7 @@ static const struct ph_auth_ops *ops(void)
 static int verify(void *state, const char *user, const char *pw,
 		  ph_user **user_r, const char **error_r)
 {
-	struct ph_auth_request req = PH_AUTH_REQUEST_INIT;
-	ph_user *u = ph__user_create();
-	int ret;
-
-	req.user.data = user;
-	req.user.len = strlen(user);
-	req.password.data = pw;
-	req.password.len = strlen(pw);
-	req.service = "test";
-	req.remote_ip = "127.0.0.1";
-	req.local_ip = "";
-	ret = ops()->verify_plain(state, &req, u, error_r);
-	if (user_r != NULL)
-		*user_r = u;
-	else
-		ph__user_destroy(&u);
-	return ret;
+	return ph_auth_fake_verify(ops(), state, user, pw, user_r, error_r);
 }
 
 static void *init_plugin(void)
