@@ -136,9 +136,13 @@ static int tls_cbind_exporter(SSL *ssl, unsigned char *buf)
 {
 	static const char label[] = "EXPORTER-Channel-Binding";
 
-	/* RFC 9266 3: not over TLS 1.2 without the extended master secret */
-	if (SSL_version(ssl) < TLS1_3_VERSION &&
-	    SSL_get_extms_support(ssl) != 1)
+	/* TLS 1.3 only. Over TLS 1.2 (with the extended master secret that
+	 * RFC 9266 requires there) RFC 5705 tells "no context" from "empty
+	 * context" and clients disagree on which RFC 9266 means (Go and
+	 * rustls pass none, `openssl s_client -keymatexport` too, BouncyCastle
+	 * an empty one); TLS 1.3 derives the same bytes from both. A TLS 1.2
+	 * client binds with tls-server-end-point. */
+	if (SSL_version(ssl) < TLS1_3_VERSION)
 		return PH_ENOTSUP;
 	if (SSL_export_keying_material(ssl, buf, 32, label, sizeof(label) - 1,
 				       NULL, 0, 1) != 1) {

@@ -17,11 +17,11 @@ SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r,
 
 /* Channel-binding data of an established connection for `type`:
  * "tls-exporter" (RFC 9266: 32 bytes of keying material, label
- * "EXPORTER-Channel-Binding", empty context; TLS 1.3, or 1.2 with the
- * extended master secret) or "tls-server-end-point" (RFC 5929 4.1: the
- * server certificate hashed with its signature's hash, SHA-256 for MD5
- * and SHA-1). buf must hold EVP_MAX_MD_SIZE bytes. Returns the length,
- * or PH_ENOTSUP when this connection cannot provide that type. */
+ * "EXPORTER-Channel-Binding", empty context; TLS 1.3 only, see tls.c) or
+ * "tls-server-end-point" (RFC 5929 4.1: the server certificate hashed with its
+ * signature's hash, SHA-256 for MD5 and SHA-1). buf must hold EVP_MAX_MD_SIZE
+ * bytes. Returns the length, or PH_ENOTSUP when this connection cannot provide
+ * that type. */
 int ph__tls_cbind(SSL *ssl, const char *type, unsigned char *buf);
 
 /* The user a client certificate names when its chain verified against

@@ -4,7 +4,8 @@ from the certificate Python sees, tls-exporter from the keying material
 `openssl s_client -keymatexport` prints), and every failure: wrong data,
 unsupported type, the 'y' downgrade, 'p' without TLS."""
 
-import base64
+import socket
+import ssl
 
 import harness
 from sasltls import SClient, Scram, end_point_data, run_scram
@@ -107,9 +108,10 @@ class ScramPlus(harness.TestCase):
 
     # ---- tls-exporter (keying material from openssl s_client) ----
 
-    def exporter_login(self, name, proto, cb=None, starttls=None):
+    def exporter_login(self, name, proto, cb=None, starttls=None,
+                       extra=()):
         sc = SClient(self.server.host, self.server.port(name),
-                     self.server.ca_file, starttls=starttls)
+                     self.server.ca_file, starttls=starttls, extra=extra)
         try:
             self.assertEqual(len(sc.keying), 32)
             if not starttls:
@@ -129,6 +131,28 @@ class ScramPlus(harness.TestCase):
         ok, line, verified = self.exporter_login('pop3s', 'pop3')
         self.assertTrue(ok, line)
         self.assertTrue(verified)
+
+    def test_tls12_exporter_refused_end_point_works(self):
+        # tls-exporter only over TLS 1.3 (core/tls.c says why)
+        ok, line, _ = self.exporter_login('imaps', 'imap',
+                                          extra=['-tls1_2'])
+        self.assertFalse(ok)
+        self.assertIn('e=unsupported-channel-binding-type', line)
+        ctx = self.server.ssl_context()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        s = socket.create_connection((self.server.host,
+                                      self.server.port('imaps')), 10)
+        c = harness.LineClient(ctx.wrap_socket(s,
+                                               server_hostname='localhost'))
+        c.line()
+        self.assertEqual(c.sock.version(), 'TLSv1.2')
+        self.assertIn('AUTH=SCRAM-SHA-256-PLUS', self.imap_caps(c))
+        ok, line, verified = self.scram(c, 'imap', 'SCRAM-SHA-256-PLUS',
+                                        'p=tls-server-end-point,,',
+                                        end_point_data(c.sock))
+        self.assertTrue(ok, line)
+        self.assertTrue(verified)
+        c.close()
 
     def test_imap_starttls_exporter(self):
         ok, line, _ = self.exporter_login('imap', 'imap', starttls='imap')

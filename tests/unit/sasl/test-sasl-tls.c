@@ -197,7 +197,7 @@ static void test_plus_unsupported_type(void)
 				  "p=tls-unique,,", NULL, 0, &msg),
 			PH__SASL_FAIL);
 	CU_ASSERT_STRING_EQUAL(msg, "e=unsupported-channel-binding-type");
-	/* a type the connection lacks (TLS 1.2 without EMS: no exporter) */
+	/* a type the connection lacks (TLS 1.2: no exporter) */
 	CU_ASSERT_EQUAL(scram_run("SCRAM-SHA-256-PLUS", 1, tls_types + 1, 1,
 				  "p=tls-exporter,,", exporter_data,
 				  sizeof(exporter_data), &msg),
