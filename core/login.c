@@ -36,11 +36,17 @@ struct ph__login {
 	ph_user *user;
 
 	ph_auth_done_fn *plain_cb;
-	struct ph__sasl *sasl;
-	ph_user *pending;   /* SCRAM: the record fetched with the secret */
-	int secret_fetched; /* SCRAM: failures from now on are reported */
-	int final_sent;	    /* SCRAM: server-final sent as a challenge */
-	char fail_msg[64];  /* SCRAM: a server-error shown after "failed" */
+	struct ph__sasl *sasl; /* PLAIN, LOGIN, EXTERNAL */
+	/* SCRAM runs in the auth service (the secret never comes here);
+	 * the login relays the client's messages */
+	const char *scram; /* mechanism name while relaying, else NULL */
+	int scram_step;	   /* 0: client-first next, 1: client-final */
+	char scram_session[16];
+	unsigned char cbind[PH__AUTH_MAX_CBIND];
+	size_t cbind_len;
+	ph_user
+	    *pending;	/* SCRAM: the record, until the client's last answer */
+	int final_sent; /* SCRAM: server-final sent as a challenge */
 	char mechs[96];
 	ph_sasl_fn *sasl_cb;
 	void *ctx;
@@ -293,6 +299,7 @@ static int login_query(struct ph__login *l, const char *kind, const char *user,
 		       struct ph_str password, const char *scheme,
 		       ph__auth_reply_fn *reply)
 {
+	int scram_first = strcmp(kind, "scram-first") == 0;
 	struct ph__auth_query q = {
 	    .kind = kind,
 	    .service = l->service,
@@ -303,6 +310,8 @@ static int login_query(struct ph__login *l, const char *kind, const char *user,
 	    .remote_ip = l->remote_ip,
 	    .local_ip = l->local_ip,
 	    .secured = l->secured,
+	    .cbind = scram_first ? l->cbind : NULL,
+	    .cbind_len = scram_first ? l->cbind_len : 0,
 	};
 	int id = ph__auth_client_request(l->client, &q, reply, l);
 
@@ -351,12 +360,10 @@ static void login_sasl_end(struct ph__login *l, enum ph_sasl_status status,
 			   const char *msg)
 {
 	ph__sasl_destroy(&l->sasl);
+	l->scram = NULL;
 	ph__user_destroy(&l->pending);
 	login_defer_msg(l, 0, status, msg);
 }
-
-static void login_sasl_outcome(struct ph__login *l, int step,
-			       struct ph_str out);
 
 static void login_sasl_reply(void *ctx, int result, ph_user *user,
 			     const char *message)
@@ -382,67 +389,24 @@ static void login_sasl_reply(void *ctx, int result, ph_user *user,
 			   NULL);
 }
 
-/* The answer to a failure the worker found itself (SCRAM proof): the
- * service logged and counted it and the client waited out the delay. */
-static void login_failed_reply(void *ctx, int result, ph_user *user,
-			       const char *message)
+/* Sends `raw` (server data) base64-encoded as the next challenge. */
+static void login_challenge(struct ph__login *l, const char *raw, size_t len)
 {
-	struct ph__login *l = ctx;
+	char *b64;
+	size_t b64_len;
 
-	ph__user_destroy(&user);
-	l->request_id = 0;
-	l->state = LOGIN_IDLE;
-	ph__sasl_destroy(&l->sasl);
-	ph__user_destroy(&l->pending);
-	l->sasl_cb(l->ctx, PH_SASL_FAILURE,
-		   (struct ph_str){l->fail_msg, strlen(l->fail_msg)}, NULL);
-}
-
-/* The stored secret for SCRAM arrived (or not: the mechanism then goes
- * on with made-up parameters and fails at the proof). */
-static void login_secret_reply(void *ctx, int result, ph_user *user,
-			       const char *message)
-{
-	struct ph__login *l = ctx;
-	struct ph_str out;
-	char *secret = NULL;
-	int step;
-
-	l->request_id = 0;
-	if (result == PH_ETEMP || result == PH_EAUTH) {
-		/* service down, or this address is locked out */
-		ph__user_destroy(&user);
-		l->state = LOGIN_IDLE;
-		ph__sasl_destroy(&l->sasl);
-		if (result == PH_EAUTH)
-			l->sasl_cb(l->ctx, PH_SASL_FAILURE,
-				   PH_STR_LIT(LOGIN_FAILED), NULL);
-		else
-			l->sasl_cb(l->ctx, PH_SASL_TEMPFAIL,
-				   PH_STR_LIT(LOGIN_TEMPFAIL), NULL);
+	if (ph__base64_encode(raw, len, &b64, &b64_len) < 0) {
+		login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
 		return;
 	}
-	if (result == PH_OK && ph__user_get(user, "credentials") != NULL) {
-		secret = strdup(ph__user_get(user, "credentials"));
-		/* the protocol never sees the secret */
-		ph__user_unset(user, "credentials");
-		l->pending = user;
-	} else {
-		ph__user_destroy(&user);
-	}
-	l->secret_fetched = 1;
-	step = ph__sasl_set_credentials(l->sasl, secret, &out);
-	if (secret != NULL) {
-		explicit_bzero(secret, strlen(secret));
-		free(secret);
-	}
-	login_sasl_outcome(l, step, out);
+	l->state = LOGIN_SASL_CLIENT;
+	login_defer(l, 0, PH_SASL_CHALLENGE, b64, b64_len);
+	free(b64);
 }
 
 static void login_sasl_verify(struct ph__login *l)
 {
 	const char *authcid = ph__sasl_authcid(l->sasl);
-	const char *scheme = ph__sasl_credentials_scheme(l->sasl);
 	struct ph_str none = {"", 0};
 
 	if (!login_name_ok((struct ph_str){authcid, strlen(authcid)}) ||
@@ -458,82 +422,115 @@ static void login_sasl_verify(struct ph__login *l)
 			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
 		return;
 	}
-	if (scheme != NULL) {
-		if (login_query(l, "credentials", authcid, none, scheme,
-				login_secret_reply) < 0)
-			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
-		return;
-	}
 	if (login_send(l, authcid, ph__sasl_password(l->sasl),
 		       login_sasl_reply) < 0)
 		login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
 }
 
-/* A mechanism failure. Once SCRAM fetched the secret, the failure is a
- * wrong password the service must count and log (and delay). */
-static void login_sasl_failed(struct ph__login *l, struct ph_str out)
-{
-	const char *authcid = ph__sasl_authcid(l->sasl);
-	const char *scheme = ph__sasl_credentials_scheme(l->sasl);
-	struct ph_str none = {"", 0};
-
-	if (l->secret_fetched && scheme != NULL) {
-		/* a server-error value (e=channel-bindings-dont-match) tells
-		 * the client what went wrong; a wrong proof stays generic */
-		int server_error =
-		    out.len > 2 && memcmp(out.data, "e=", 2) == 0;
-
-		snprintf(l->fail_msg, sizeof(l->fail_msg), "%.*s",
-			 server_error ? (int)out.len
-				      : (int)strlen(LOGIN_FAILED),
-			 server_error ? out.data : LOGIN_FAILED);
-		l->state = LOGIN_SASL_VERIFY;
-		if (login_query(l, "failed", authcid, none, scheme,
-				login_failed_reply) > 0)
-			return;
-	}
-	login_sasl_end(l, PH_SASL_FAILURE,
-		       out.len > 0 ? out.data : LOGIN_FAILED);
-}
-
-/* Turns a mechanism step's outcome into the next event. */
+/* Turns a local mechanism step's outcome into the next event. */
 static void login_sasl_outcome(struct ph__login *l, int step, struct ph_str out)
 {
-	char *b64;
-	size_t b64_len;
-
 	switch (step) {
 	case PH__SASL_CHALLENGE:
-	case PH__SASL_SUCCESS:
-		if (ph__base64_encode(out.data, out.len, &b64, &b64_len) < 0) {
-			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
-			return;
-		}
-		if (step == PH__SASL_SUCCESS) {
-			/* POP3 and IMAP carry no data with success (RFC 4422
-			 * 3.6): the server-final message goes out as a last
-			 * challenge, answered by an empty response */
-			ph__sasl_destroy(&l->sasl);
-			l->final_sent = 1;
-		}
-		l->state = LOGIN_SASL_CLIENT;
-		login_defer(l, 0, PH_SASL_CHALLENGE, b64, b64_len);
-		free(b64);
+		login_challenge(l, out.data, out.len);
 		return;
 	case PH__SASL_VERIFY:
 		login_sasl_verify(l);
 		return;
 	default:
-		login_sasl_failed(l, out);
+		login_sasl_end(l, PH_SASL_FAILURE,
+			       out.len > 0 ? out.data : LOGIN_FAILED);
 		return;
 	}
+}
+
+/* The service's answer to a relayed SCRAM message. */
+static void login_scram_reply(void *ctx, int result, ph_user *user,
+			      const char *message)
+{
+	struct ph__login *l = ctx;
+	const char *session, *data;
+	char *copy;
+
+	l->request_id = 0;
+	result = login_result(result);
+	if (result != PH_OK) {
+		ph__user_destroy(&user);
+		/* a server-error value (e=...) or, at the first step, the
+		 * mechanism's complaint tells the client what went wrong; a
+		 * wrong proof and a lockout stay "failed" */
+		if (result == PH_EAUTH &&
+		    (strncmp(message, "e=", 2) == 0 ||
+		     (l->scram_step == 0 &&
+		      strcmp(message, "locked out") != 0)))
+			login_sasl_end(l, PH_SASL_FAILURE, message);
+		else if (result == PH_EAUTH)
+			login_sasl_end(l, PH_SASL_FAILURE, LOGIN_FAILED);
+		else
+			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+		return;
+	}
+	if (l->scram_step == 0) {
+		session = ph__user_get(user, "scram_session");
+		data = ph__user_get(user, "scram_challenge");
+		if (session == NULL || data == NULL ||
+		    strlen(session) >= sizeof(l->scram_session)) {
+			ph__user_destroy(&user);
+			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+			return;
+		}
+		strcpy(l->scram_session, session);
+		l->scram_step = 1;
+		login_challenge(l, data, strlen(data));
+		ph__user_destroy(&user);
+		return;
+	}
+	data = ph__user_get(user, "scram_final");
+	copy = data != NULL ? strdup(data) : NULL;
+	if (copy == NULL) {
+		ph__user_destroy(&user);
+		login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+		return;
+	}
+	/* the protocol never sees the mechanism's fields */
+	ph__user_unset(user, "scram_final");
+	l->pending = user;
+	l->scram = NULL;
+	/* POP3 and IMAP carry no data with success (RFC 4422 3.6): the
+	 * server-final message goes out as a last challenge, answered by an
+	 * empty response */
+	l->final_sent = 1;
+	login_challenge(l, copy, strlen(copy));
+	free(copy);
+}
+
+/* Relays one decoded SCRAM message to the service. */
+static void login_scram_send(struct ph__login *l, struct ph_str msg)
+{
+	if (msg.len > PH__AUTH_MAX_PASSWORD) {
+		login_sasl_end(l, PH_SASL_FAILURE, "Response too long");
+		return;
+	}
+	l->state = LOGIN_SASL_VERIFY;
+	if (login_query(l, l->scram_step == 0 ? "scram-first" : "scram-final",
+			l->scram_step == 0 ? "" : l->scram_session, msg,
+			l->scram, login_scram_reply) < 0)
+		login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
 }
 
 static void login_sasl_step(struct ph__login *l, const struct ph_str *resp)
 {
 	struct ph_str out;
-	int step = ph__sasl_step(l->sasl, resp, &out);
+	int step;
 
+	if (l->scram != NULL) {
+		if (resp == NULL) /* SCRAM is client-first: ask for it */
+			login_challenge(l, "", 0);
+		else
+			login_scram_send(l, *resp);
+		return;
+	}
+	step = ph__sasl_step(l->sasl, resp, &out);
 	login_sasl_outcome(l, step, out);
 }
 
@@ -568,19 +565,44 @@ static void login_sasl_feed(struct ph__login *l, struct ph_str text)
 	free(raw);
 }
 
-/* Whether `mech` is offered on this connection now, and what it needs
- * from the connection: PLAIN and LOGIN send the password in the clear;
- * SCRAM needs the secrets in every plugin, -PLUS also a TLS channel
- * (whose binding data it gets here); EXTERNAL a verified client
- * certificate. Returns 0, or -1 when not offered. */
-static int login_sasl_prepare(struct ph__login *l, const char *mech)
+static int login_is_scram(const char *mech)
+{
+	return strcasecmp(mech, "SCRAM-SHA-256") == 0 ||
+	       strcasecmp(mech, "SCRAM-SHA-256-PLUS") == 0;
+}
+
+/* SCRAM needs the secrets in every plugin, -PLUS also a TLS channel;
+ * the channel-binding state travels with the client-first message.
+ * Returns 0, or -1 when not offered. */
+static int login_scram_prepare(struct ph__login *l, const char *mech)
 {
 	struct ph__sasl_cbind cb[LOGIN_CBIND_COUNT];
 	unsigned char bufs[LOGIN_CBIND_COUNT][EVP_MAX_MD_SIZE];
+	size_t n;
+	int plus = strcasecmp(mech, "SCRAM-SHA-256-PLUS") == 0, len;
+
+	if (!login_scram_ok(l))
+		return -1;
+	n = login_cbind(l, cb, bufs);
+	/* n > 0: what the mechanism list shows now */
+	len =
+	    plus && n == 0 ? -1 : ph__auth_cbind_encode(l->cbind, n > 0, cb, n);
+	OPENSSL_cleanse(bufs, sizeof(bufs));
+	if (len < 0)
+		return -1;
+	l->cbind_len = (size_t)len;
+	l->scram = plus ? "SCRAM-SHA-256-PLUS" : "SCRAM-SHA-256";
+	l->scram_step = 0;
+	return 0;
+}
+
+/* Whether `mech` is offered on this connection now: PLAIN and LOGIN
+ * send the password in the clear; EXTERNAL needs a verified client
+ * certificate. Returns 0, or -1 when not offered. */
+static int login_sasl_prepare(struct ph__login *l)
+{
 	char name[PH__AUTH_MAX_USER + 1];
 	const char *user;
-	int plus, ret;
-	size_t n;
 
 	if (ph__sasl_is_external(l->sasl)) {
 		user = login_cert_user(l, name, sizeof(name));
@@ -588,18 +610,7 @@ static int login_sasl_prepare(struct ph__login *l, const char *mech)
 			return -1;
 		return 0;
 	}
-	if (ph__sasl_credentials_scheme(l->sasl) == NULL)
-		return login_plaintext_ok(l) ? 0 : -1;
-	if (!login_scram_ok(l))
-		return -1;
-	n = login_cbind(l, cb, bufs);
-	plus = n > 0; /* what the mechanism list shows now */
-	if (strcasecmp(mech, "SCRAM-SHA-256-PLUS") == 0 && !plus)
-		ret = -1;
-	else
-		ret = ph__sasl_set_cbind(l->sasl, plus, cb, n) < 0 ? -1 : 0;
-	OPENSSL_cleanse(bufs, sizeof(bufs));
-	return ret;
+	return login_plaintext_ok(l) ? 0 : -1;
 }
 
 int ph__login_sasl_start(struct ph__login *login, const char *mech,
@@ -608,14 +619,20 @@ int ph__login_sasl_start(struct ph__login *login, const char *mech,
 {
 	if (login->state != LOGIN_IDLE || login->user != NULL)
 		return PH_EINUSE;
-	login->sasl = ph__sasl_create(mech);
-	if (login->sasl == NULL)
+	if (mech == NULL)
 		return PH_ENOTSUP;
-	if (login_sasl_prepare(login, mech) < 0) {
-		ph__sasl_destroy(&login->sasl);
-		return PH_ENOTSUP;
+	if (login_is_scram(mech)) {
+		if (login_scram_prepare(login, mech) < 0)
+			return PH_ENOTSUP;
+	} else {
+		login->sasl = ph__sasl_create(mech);
+		if (login->sasl == NULL)
+			return PH_ENOTSUP;
+		if (login_sasl_prepare(login) < 0) {
+			ph__sasl_destroy(&login->sasl);
+			return PH_ENOTSUP;
+		}
 	}
-	login->secret_fetched = 0;
 	login->final_sent = 0;
 	login->sasl_cb = cb;
 	login->ctx = ctx;
@@ -632,7 +649,7 @@ int ph__login_sasl_start(struct ph__login *login, const char *mech,
 int ph__login_sasl_continue(struct ph__login *login, struct ph_str response)
 {
 	if (login->state != LOGIN_SASL_CLIENT ||
-	    (login->sasl == NULL && !login->final_sent))
+	    (login->sasl == NULL && login->scram == NULL && !login->final_sent))
 		return PH_EINVAL;
 	if (login->final_sent) {
 		login->final_sent = 0;

@@ -2,8 +2,9 @@
  * SHA-256 hash of RFC 7677) and its channel-binding variant -PLUS (RFC
  * 5802 section 6; the connection supplies the binding data: RFC 9266
  * tls-exporter, RFC 5929 tls-server-end-point). The stored secret
- * is Dovecot's "iterations,salt,StoredKey,ServerKey" (base64 fields); the
- * password never reaches the worker. */
+ * is Dovecot's "iterations,salt,StoredKey,ServerKey" (base64 fields). It
+ * runs in the auth service: neither the password nor the secret reaches
+ * a worker. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,12 @@
-/* core/sasl-scram.h - SCRAM-SHA-256 (RFC 5802, RFC 7677) for core/sasl.c,
- * and the two calls a mechanism that needs a stored secret adds to the
- * frozen sasl.h step protocol:
+/* core/sasl-scram.h - SCRAM-SHA-256 and SCRAM-SHA-256-PLUS (RFC 5802,
+ * RFC 7677; channel binding RFC 5802 section 6) for core/sasl.c, and the
+ * calls a mechanism that needs a stored secret adds to the frozen sasl.h
+ * step protocol. The auth service runs it (auth-server.c; workers relay
+ * the messages, so the secret stays there):
  *
  *   step(client-first)      -> PH__SASL_VERIFY with
  *                              ph__sasl_credentials_scheme() != NULL:
- *                              fetch that secret from the auth service,
+ *                              fetch that secret from the plugin chain,
  *   ph__sasl_set_credentials -> PH__SASL_CHALLENGE (server-first),
  *   step(client-final)      -> PH__SASL_SUCCESS (out: server-final) or
  *                              PH__SASL_FAIL.

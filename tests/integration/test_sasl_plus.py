@@ -179,7 +179,8 @@ class ScramPlus(harness.TestCase):
         c.close()
         # counted and logged like a wrong password (fail2ban sees it)
         self.server.wait_log(r'auth failed: user=<alice> rip=127\.0\.0\.1 '
-                             r'service=imap4 reason=SCRAM-SHA-256 proof')
+                             r'service=imap4 reason=SCRAM-SHA-256-PLUS '
+                             r'e=channel-bindings-dont-match')
 
     def test_unsupported_type(self):
         c = self.tls('imaps')
