@@ -30,9 +30,11 @@ struct srv_scram {
 	char *record; /* the user's record without the secret; NULL: none */
 };
 
-/* Exchanges per worker connection, and how long one may take. */
+/* Exchanges per worker connection, and how long one may take: a client
+ * that leaves after the server-first message leaves its exchange behind
+ * (the worker does not say), so the oldest is evicted when full. */
 #define SRV_SCRAM_MAX	  4096
-#define SRV_SCRAM_TIMEOUT 300.0
+#define SRV_SCRAM_TIMEOUT 120.0
 
 struct srv_conn {
 	struct srv *srv;
@@ -581,8 +583,11 @@ static void srv_scram_secret(struct srv_conn *conn, struct srv_job *job)
 	struct ph_str out;
 	int step;
 
-	if (sc == NULL)
-		return; /* expired meanwhile */
+	if (sc == NULL) { /* expired or evicted meanwhile */
+		srv_reply(conn, job->request_id, PH_ETEMP, 0,
+			  "SCRAM exchange expired", NULL);
+		return;
+	}
 	if (job->result != PH_OK && job->result != PH_EUNKNOWN &&
 	    job->result != PH_ENOTSUP) {
 		srv_scram_free(conn, sc);
@@ -661,8 +666,12 @@ static int srv_scram_first(struct srv_conn *conn,
 		if (ev_now(srv->loop) - sc->started > SRV_SCRAM_TIMEOUT)
 			srv_scram_free(conn, sc);
 	}
-	if (conn->scram_count >= SRV_SCRAM_MAX ||
-	    srv->pending >= srv->params.max_pending)
+	if (conn->scram_count >= SRV_SCRAM_MAX) {
+		for (sc = conn->scrams; sc->next != NULL; sc = sc->next)
+			;
+		srv_scram_free(conn, sc); /* the oldest */
+	}
+	if (srv->pending >= srv->params.max_pending)
 		return srv_reply(conn, m->request_id, PH_ETEMP, 0,
 				 "auth service overloaded", NULL);
 	sc = calloc(1, sizeof(*sc));

@@ -1011,6 +1011,9 @@ static void test_sasl_scram(void)
 	CU_ASSERT_STRING_EQUAL(ph__user_get(s.user, "mail"), "/m/user");
 	/* the stored secret never reaches the protocol */
 	CU_ASSERT_PTR_NULL(ph__user_get(s.user, "credentials"));
+	/* nor the relay's fields */
+	CU_ASSERT_PTR_NULL(ph__user_get(s.user, "scram_final"));
+	CU_ASSERT_PTR_NULL(ph__user_get(s.user, "scram_session"));
 	ph__login_destroy(&l);
 }
 
