@@ -314,7 +314,6 @@ static void srv_conn_close(struct srv_conn *conn)
 
 	while (conn->scrams != NULL)
 		srv_scram_free(conn, conn->scrams);
-
 	ev_io_stop(srv->loop, &conn->rio);
 	ev_io_stop(srv->loop, &conn->wio);
 	close(conn->fd);

@@ -58,6 +58,19 @@ class Scram:
             self.server_sig).decode()
 
 
+def pop3_sasl_mechs(c):
+    """The mechanisms of the SASL line of a POP3 CAPA answer."""
+    c.send('CAPA\r\n')
+    lines = []
+    while True:
+        ln = c.line()
+        if ln in ('.', ''):
+            break
+        lines.append(ln)
+    sasl = [ln for ln in lines if ln.startswith('SASL')]
+    return sasl[0].split()[1:] if sasl else []
+
+
 def b64(data):
     return base64.b64encode(data).decode()
 
