@@ -329,10 +329,10 @@ static int client_type(const char *kind)
 		return PH__AUTH_MSG_PLAIN;
 	if (strcmp(kind, "lookup") == 0)
 		return PH__AUTH_MSG_LOOKUP;
-	if (strcmp(kind, "credentials") == 0)
-		return PH__AUTH_MSG_CREDENTIALS;
-	if (strcmp(kind, "failed") == 0)
-		return PH__AUTH_MSG_FAILED;
+	if (strcmp(kind, "scram-first") == 0)
+		return PH__AUTH_MSG_SCRAM_FIRST;
+	if (strcmp(kind, "scram-final") == 0)
+		return PH__AUTH_MSG_SCRAM_FINAL;
 	return -1;
 }
 
@@ -372,6 +372,8 @@ int ph__auth_client_request(struct ph__auth_client *client,
 	m.scheme = client_str(query->scheme);
 	m.remote_ip = client_str(query->remote_ip);
 	m.local_ip = client_str(query->local_ip);
+	m.cbind.data = (const char *)query->cbind;
+	m.cbind.len = query->cbind != NULL ? query->cbind_len : 0;
 	req = calloc(1, sizeof(*req));
 	if (req == NULL)
 		return PH_ENOMEM;

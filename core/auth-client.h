@@ -20,14 +20,17 @@ struct ph__auth_client *ph__auth_client_create(struct ev_loop *loop, int fd);
 void ph__auth_client_destroy(struct ph__auth_client **client);
 
 struct ph__auth_query {
-	const char *kind;	/* "plain", "lookup", "credentials" */
-	const char *service;	/* protocol name */
-	const char *user;	/* NUL-free */
-	const char *password;	/* plain only */
+	const char *kind;     /* "plain", "lookup", "scram-first",
+				 "scram-final" */
+	const char *service;  /* protocol name */
+	const char *user;     /* NUL-free */
+	const char *password; /* plain; scram-*: the client message */
 	size_t password_len;
-	const char *scheme;	/* credentials only */
+	const char *scheme; /* scram-*: the mechanism */
 	const char *remote_ip, *local_ip;
 	int secured;
+	const unsigned char *cbind; /* scram-first: channel-binding state */
+	size_t cbind_len;
 };
 
 /* Sends a request; returns an id >= 1, or a negative PH_E*. reply() runs

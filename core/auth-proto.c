@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "auth-proto.h"
+#include "sasl-scram.h"
 
 struct proto_writer {
 	unsigned char *buf;
@@ -63,6 +64,8 @@ int ph__auth_encode_request(unsigned char *buf,
 	proto_put_str(&w, req->scheme, PH__AUTH_MAX_FIELD);
 	proto_put_str(&w, req->remote_ip, PH__AUTH_MAX_FIELD);
 	proto_put_str(&w, req->local_ip, PH__AUTH_MAX_FIELD);
+	if (req->cbind.len > 0)
+		proto_put_str(&w, req->cbind, PH__AUTH_MAX_CBIND);
 	return proto_finish(&w, req->type, req->request_id);
 }
 
@@ -146,6 +149,13 @@ int ph__auth_decode_request(unsigned char *buf, size_t len,
 	req_r->scheme = proto_get_str(&r, PH__AUTH_MAX_FIELD, 0);
 	req_r->remote_ip = proto_get_str(&r, PH__AUTH_MAX_FIELD, 0);
 	req_r->local_ip = proto_get_str(&r, PH__AUTH_MAX_FIELD, 0);
+	req_r->cbind.data = "";
+	if (!r.bad && r.pos < r.len) {
+		/* present only when non-empty: one encoding per message */
+		req_r->cbind = proto_get_str(&r, PH__AUTH_MAX_CBIND, 1);
+		if (req_r->cbind.len == 0)
+			r.bad = 1;
+	}
 	return r.bad || r.pos != r.len ? PH_EINVAL : PH_OK;
 }
 
@@ -272,4 +282,59 @@ void ph__auth_outq_clear(struct ph__auth_outq *q)
 	}
 	q->head = q->tail = NULL;
 	q->count = 0;
+}
+
+int ph__auth_cbind_encode(unsigned char *buf, int advertised,
+			  const struct ph__sasl_cbind *types, size_t count)
+{
+	size_t pos = 2, i, n;
+
+	buf[0] = advertised ? 1 : 0;
+	buf[1] = (unsigned char)count;
+	for (i = 0; i < count; i++) {
+		n = strlen(types[i].type);
+		if (n == 0 || n >= 64 || types[i].len > 255 ||
+		    pos + 2 + n + types[i].len > PH__AUTH_MAX_CBIND)
+			return PH_ETOOBIG;
+		buf[pos++] = (unsigned char)n;
+		memcpy(buf + pos, types[i].type, n);
+		pos += n;
+		buf[pos++] = (unsigned char)types[i].len;
+		memcpy(buf + pos, types[i].data, types[i].len);
+		pos += types[i].len;
+	}
+	return (int)pos;
+}
+
+int ph__auth_cbind_decode(struct ph_str data, int *advertised_r,
+			  struct ph__sasl_cbind *types_r, char (*names_r)[64],
+			  size_t max)
+{
+	const unsigned char *p = (const unsigned char *)data.data;
+	size_t pos = 2, i, count, n;
+
+	*advertised_r = 0;
+	if (data.len == 0)
+		return 0;
+	if (data.len < 2 || p[0] > 1 || p[1] > max)
+		return PH_EINVAL;
+	*advertised_r = p[0];
+	count = p[1];
+	for (i = 0; i < count; i++) {
+		if (pos >= data.len || (n = p[pos]) == 0 || n >= 64 ||
+		    n + 2 > data.len - pos ||
+		    memchr(p + pos + 1, '\0', n) != NULL)
+			return PH_EINVAL;
+		memcpy(names_r[i], p + pos + 1, n);
+		names_r[i][n] = '\0';
+		pos += 1 + n;
+		n = p[pos++];
+		if (n > data.len - pos)
+			return PH_EINVAL;
+		types_r[i].type = names_r[i];
+		types_r[i].data = p + pos;
+		types_r[i].len = n;
+		pos += n;
+	}
+	return pos == data.len ? (int)count : PH_EINVAL;
 }

@@ -7,9 +7,17 @@
  *   u32 secured, then the strings service, user, password, scheme,
  *   remote_ip, local_ip, each as u32 length + bytes + a NUL (so they
  *   are C strings in place; only the password may hold NULs inside).
- * FAILED (worker -> service, same payload): a failure the worker found
- * itself (a SCRAM proof; `scheme` names the mechanism): the service counts
- * and logs it like a wrong password and replies with the delay.
+ * SCRAM_FIRST / SCRAM_FINAL (worker -> service, same payload): one step
+ * of a SCRAM exchange the service runs, so stored secrets never reach a
+ * worker. FIRST: `scheme` is the mechanism ("SCRAM-SHA-256" or
+ * "SCRAM-SHA-256-PLUS"), `password` the client-first message, and an
+ * optional last string `cbind` the connection's channel-binding state
+ * (ph__auth_cbind_encode). The reply is PH_OK with the record
+ * "scram_session=ID\tscram_challenge=SERVER-FIRST", or PH_EAUTH with the
+ * mechanism's message. FINAL: `user` is that ID, `password` the
+ * client-final message; PH_OK carries the user record plus
+ * "scram_final=SERVER-FINAL", PH_EAUTH the message and the penalty delay
+ * (the service counted and logged the failure).
  * Hello (service -> worker), the first message on every connection,
  * request_id 0: one string, the credential schemes every plugin of the
  * chain serves, space separated ("PLAIN SCRAM-SHA-256"; "" for none).
@@ -31,8 +39,10 @@ struct ph__auth_client;
 enum ph__auth_msg_type {
 	PH__AUTH_MSG_PLAIN = 1,	      /* verify a plaintext password */
 	PH__AUTH_MSG_LOOKUP = 2,      /* user record without a password */
-	PH__AUTH_MSG_CREDENTIALS = 3, /* user record + stored secret */
-	PH__AUTH_MSG_FAILED = 4,      /* report a worker-side failure */
+	PH__AUTH_MSG_CREDENTIALS = 3, /* refused: secrets stay in the service */
+	PH__AUTH_MSG_SCRAM_FIRST =
+	    5, /* SCRAM client-first, run by the service */
+	PH__AUTH_MSG_SCRAM_FINAL = 6, /* SCRAM client-final */
 	PH__AUTH_MSG_REPLY = 128,
 	PH__AUTH_MSG_HELLO = 129,
 };
@@ -50,6 +60,7 @@ struct ph__auth_msg_hdr {
 #define PH__AUTH_MAX_FIELD    256 /* service, scheme, ips */
 #define PH__AUTH_MAX_MESSAGE  256
 #define PH__AUTH_MAX_RECORD   16384
+#define PH__AUTH_MAX_CBIND    512
 
 /* Default time a worker waits for an answer before PH_ETEMP (seconds);
  * must exceed the slowest plugin plus the largest failure penalty. */
@@ -61,6 +72,7 @@ struct ph__auth_request_msg {
 	uint32_t type, request_id;
 	int secured;
 	struct ph_str service, user, password, scheme, remote_ip, local_ip;
+	struct ph_str cbind; /* SCRAM_FIRST only; binary; may be empty */
 };
 
 struct ph__auth_reply_msg {
@@ -119,7 +131,19 @@ int ph__auth_client_set_path(struct ph__auth_client *client, const char *path);
 /* The service's hello: credential schemes all of its plugins serve,
  * space separated; "" until the hello arrived. */
 const char *ph__auth_client_schemes(const struct ph__auth_client *client);
-/* ph__auth_client_request() kinds beyond auth-client.h: "failed" reports
- * a failure the worker verified itself (PH__AUTH_MSG_FAILED). */
+/* ph__auth_client_request() kinds beyond auth-client.h: "scram-first"
+ * and "scram-final" (PH__AUTH_MSG_SCRAM_*; query->cbind for the first). */
+
+struct ph__sasl_cbind;
+/* The cbind field: advertised flag, then each type's name and data
+ * (u8 lengths). Returns the length written into buf (size
+ * PH__AUTH_MAX_CBIND), or PH_ETOOBIG. */
+int ph__auth_cbind_encode(unsigned char *buf, int advertised,
+			  const struct ph__sasl_cbind *types, size_t count);
+/* Parses it; types point into `data`, names are copied into names_r
+ * (count * 64 bytes). Returns the number of types or PH_EINVAL. */
+int ph__auth_cbind_decode(struct ph_str data, int *advertised_r,
+			  struct ph__sasl_cbind *types_r, char (*names_r)[64],
+			  size_t max);
 
 #endif

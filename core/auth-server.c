@@ -17,7 +17,24 @@
 #include "api.h"
 #include "auth-server.h"
 #include "log.h"
-#include "user.h"
+#include "sasl-scram.h"
+#include "user-extra.h"
+
+/* A SCRAM exchange the service runs for a worker's client: the stored
+ * secret stays here, the worker only relays the messages. */
+struct srv_scram {
+	struct srv_scram *next;
+	uint32_t id;
+	double started;
+	struct ph__sasl *sasl;
+	char *record; /* the user's record without the secret; NULL: none */
+};
+
+/* Exchanges per worker connection, and how long one may take: a client
+ * that leaves after the server-first message leaves its exchange behind
+ * (the worker does not say), so the oldest is evicted when full. */
+#define SRV_SCRAM_MAX	  4096
+#define SRV_SCRAM_TIMEOUT 120.0
 
 struct srv_conn {
 	struct srv *srv;
@@ -26,12 +43,15 @@ struct srv_conn {
 	int fd;
 	ev_io rio, wio;
 	struct ph__auth_outq outq;
+	struct srv_scram *scrams;
+	unsigned scram_count;
 };
 
 struct srv_job {
 	struct srv_job *next;
 	uint64_t conn_id;
 	uint32_t type, request_id;
+	uint32_t scram_id; /* SCRAM_FIRST: its exchange */
 	int secured;
 	char *service, *user, *password, *scheme, *remote_ip, *local_ip;
 	size_t password_len;
@@ -53,6 +73,7 @@ struct srv {
 	struct ph__auth_penalty *penalty;
 	struct srv_conn *conns;
 	uint64_t next_conn_id;
+	uint32_t next_scram_id;
 	int listen_fd;
 	char schemes[PH__AUTH_MAX_FIELD + 1]; /* sent in every hello */
 	ev_io accept_io, signal_io;
@@ -165,7 +186,7 @@ static int srv_result_clean(uint32_t type, int ret)
 	case PH_EAUTH:
 		return type == PH__AUTH_MSG_PLAIN ? ret : PH_ETEMP;
 	case PH_ENOTSUP:
-		return type == PH__AUTH_MSG_CREDENTIALS ? ret : PH_ETEMP;
+		return type == PH__AUTH_MSG_SCRAM_FIRST ? ret : PH_ETEMP;
 	default:
 		return PH_ETEMP;
 	}
@@ -258,10 +279,41 @@ static void *srv_thread(void *arg)
 
 /* ---- the loop ---- */
 
+static void srv_scram_free(struct srv_conn *conn, struct srv_scram *sc)
+{
+	struct srv_scram **pp;
+
+	for (pp = &conn->scrams; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == sc) {
+			*pp = sc->next;
+			conn->scram_count--;
+			break;
+		}
+	}
+	ph__sasl_destroy(&sc->sasl);
+	if (sc->record != NULL)
+		explicit_bzero(sc->record, strlen(sc->record));
+	free(sc->record);
+	free(sc);
+}
+
+static struct srv_scram *srv_scram_find(struct srv_conn *conn, uint32_t id)
+{
+	struct srv_scram *sc;
+
+	for (sc = conn->scrams; sc != NULL; sc = sc->next) {
+		if (sc->id == id)
+			return sc;
+	}
+	return NULL;
+}
+
 static void srv_conn_close(struct srv_conn *conn)
 {
 	struct srv *srv = conn->srv;
 
+	while (conn->scrams != NULL)
+		srv_scram_free(conn, conn->scrams);
 	ev_io_stop(srv->loop, &conn->rio);
 	ev_io_stop(srv->loop, &conn->wio);
 	close(conn->fd);
@@ -366,6 +418,8 @@ static void srv_log_failure(const struct srv_job *job, const char *reason)
 		service, why);
 }
 
+static void srv_scram_secret(struct srv_conn *conn, struct srv_job *job);
+
 static void srv_finish(struct srv *srv, struct srv_job *job)
 {
 	struct srv_conn *conn = srv_conn_find(srv, job->conn_id);
@@ -374,6 +428,12 @@ static void srv_finish(struct srv *srv, struct srv_job *job)
 	const char *message = job->message;
 
 	srv->pending--;
+	if (job->type == PH__AUTH_MSG_SCRAM_FIRST) {
+		if (conn != NULL)
+			srv_scram_secret(conn, job);
+		srv_job_free(job);
+		return;
+	}
 	if (job->type == PH__AUTH_MSG_PLAIN) {
 		if (job->result == PH_EAUTH || job->result == PH_EUNKNOWN) {
 			delay =
@@ -452,8 +512,9 @@ static struct srv_job *srv_job_create(const struct ph__auth_request_msg *m,
 	return job;
 }
 
-/* The stored secrets a worker may ask for: those of the mechanisms it
- * runs. A {PLAIN} password is never handed out. */
+/* The stored secrets the service's own mechanisms use: announced in the
+ * hello when every plugin serves them. A secret never leaves the
+ * service: workers relay SCRAM steps instead (CREDENTIALS is refused). */
 static const char *const srv_credential_table[] = {"SCRAM-SHA-256", NULL};
 
 static int srv_credential_allowed(const char *scheme)
@@ -467,25 +528,248 @@ static int srv_credential_allowed(const char *scheme)
 	return 0;
 }
 
-/* A failure the worker verified itself (a SCRAM proof): counted and
- * logged like a wrong password, answered with the delay at once. */
-static int srv_reported_failure(struct srv_conn *conn,
-				const struct ph__auth_request_msg *m)
+static int srv_has_scheme(const struct srv *srv, const char *scheme)
+{
+	size_t n = strlen(scheme);
+	const char *p = srv->schemes;
+
+	while ((p = strstr(p, scheme)) != NULL) {
+		if ((p == srv->schemes || p[-1] == ' ') &&
+		    (p[n] == '\0' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Replies PH_OK with a record of `count` key/value pairs. */
+static int srv_reply_fields(struct srv_conn *conn, uint32_t request_id,
+			    const char *record, const char *const *kv,
+			    size_t count)
+{
+	ph_user *u = record != NULL
+			 ? ph__user_deserialize(record, strlen(record))
+			 : ph__user_create();
+	char *text = NULL;
+	int ret;
+	size_t i;
+
+	for (i = 0; u != NULL && i < count; i++) {
+		if (ph__user_set(u, kv[2 * i], kv[2 * i + 1]) < 0)
+			break;
+	}
+	if (u != NULL && i == count)
+		text = ph__user_serialize(u);
+	ph__user_destroy(&u);
+	if (text == NULL || strlen(text) > PH__AUTH_MAX_RECORD) {
+		free(text);
+		return srv_reply(conn, request_id, PH_ETEMP, 0,
+				 "SCRAM reply too large", NULL);
+	}
+	ret = srv_reply(conn, request_id, PH_OK, 0, "ok", text);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return ret;
+}
+
+/* The stored secret arrived from the chain (or not: the mechanism then
+ * goes on with made-up parameters and fails at the proof). */
+static void srv_scram_secret(struct srv_conn *conn, struct srv_job *job)
+{
+	struct srv_scram *sc = srv_scram_find(conn, job->scram_id);
+	ph_user *u = NULL;
+	char *secret = NULL, id[16];
+	struct ph_str out;
+	int step;
+
+	if (sc == NULL) { /* expired or evicted meanwhile */
+		srv_reply(conn, job->request_id, PH_ETEMP, 0,
+			  "SCRAM exchange expired", NULL);
+		return;
+	}
+	if (job->result != PH_OK && job->result != PH_EUNKNOWN &&
+	    job->result != PH_ENOTSUP) {
+		srv_scram_free(conn, sc);
+		srv_reply(conn, job->request_id, PH_ETEMP, 0, job->message,
+			  NULL);
+		return;
+	}
+	if (job->result == PH_OK && job->record != NULL &&
+	    (u = ph__user_deserialize(job->record, strlen(job->record))) !=
+		NULL &&
+	    ph__user_get(u, "credentials") != NULL) {
+		secret = strdup(ph__user_get(u, "credentials"));
+		ph__user_unset(u, "credentials");
+		sc->record = ph__user_serialize(u);
+	}
+	ph__user_destroy(&u);
+	step = ph__sasl_set_credentials(sc->sasl, secret, &out);
+	if (secret != NULL) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+	if (step != PH__SASL_CHALLENGE) {
+		char msg[PH__AUTH_MAX_MESSAGE];
+
+		snprintf(msg, sizeof(msg), "%.*s", (int)out.len, out.data);
+		srv_scram_free(conn, sc);
+		srv_reply(conn, job->request_id, PH_EAUTH, 0, msg, NULL);
+		return;
+	}
+	snprintf(id, sizeof(id), "%u", sc->id);
+	{
+		char *challenge = strndup(out.data, out.len);
+		/* "user" too: a worker's client takes no record without */
+		const char *kv[] = {"user",
+				    ph__sasl_authcid(sc->sasl),
+				    "scram_session",
+				    id,
+				    "scram_challenge",
+				    challenge != NULL ? challenge : ""};
+
+		if (challenge == NULL)
+			srv_reply(conn, job->request_id, PH_ETEMP, 0,
+				  "out of memory", NULL);
+		else
+			srv_reply_fields(conn, job->request_id, NULL, kv, 3);
+		free(challenge);
+	}
+}
+
+/* SCRAM client-first: parsed here, the secret fetched by the pool. */
+static int srv_scram_first(struct srv_conn *conn,
+			   const struct ph__auth_request_msg *m)
 {
 	struct srv *srv = conn->srv;
-	struct srv_job tmp = {.user = (char *)m->user.data,
-			      .remote_ip = (char *)m->remote_ip.data,
-			      .service = (char *)m->service.data};
-	char reason[PH__AUTH_MAX_FIELD + 32];
+	struct ph__sasl_cbind cb[PH__SASL_CBIND_MAX];
+	char names[PH__SASL_CBIND_MAX][64], msg[PH__AUTH_MAX_MESSAGE];
+	struct ph_str out, first = {m->password.data, m->password.len};
+	struct srv_scram *sc, *next;
+	struct srv_job *job;
+	int advertised, n, step;
+
+	n = ph__auth_cbind_decode(m->cbind, &advertised, cb, names,
+				  PH__SASL_CBIND_MAX);
+	if (n < 0) {
+		ph__log_error("auth: malformed channel binding, closing");
+		srv_conn_close(conn);
+		return -1;
+	}
+	if (!srv_has_scheme(srv, "SCRAM-SHA-256") ||
+	    (strcmp(m->scheme.data, "SCRAM-SHA-256") != 0 &&
+	     strcmp(m->scheme.data, "SCRAM-SHA-256-PLUS") != 0))
+		return srv_reply(conn, m->request_id, PH_ETEMP, 0,
+				 "mechanism not served", NULL);
+	for (sc = conn->scrams; sc != NULL; sc = next) {
+		next = sc->next;
+		if (ev_now(srv->loop) - sc->started > SRV_SCRAM_TIMEOUT)
+			srv_scram_free(conn, sc);
+	}
+	if (conn->scram_count >= SRV_SCRAM_MAX) {
+		for (sc = conn->scrams; sc->next != NULL; sc = sc->next)
+			;
+		srv_scram_free(conn, sc); /* the oldest */
+	}
+	if (srv->pending >= srv->params.max_pending)
+		return srv_reply(conn, m->request_id, PH_ETEMP, 0,
+				 "auth service overloaded", NULL);
+	sc = calloc(1, sizeof(*sc));
+	if (sc == NULL ||
+	    (sc->sasl = ph__sasl_create(m->scheme.data)) == NULL ||
+	    ph__sasl_set_cbind(sc->sasl, advertised, cb, (size_t)n) < 0) {
+		if (sc != NULL)
+			ph__sasl_destroy(&sc->sasl);
+		free(sc);
+		return srv_reply(conn, m->request_id, PH_ETEMP, 0,
+				 "out of memory", NULL);
+	}
+	step = ph__sasl_step(sc->sasl, &first, &out);
+	if (step != PH__SASL_VERIFY) {
+		/* malformed, or a channel-binding refusal: not a guess */
+		snprintf(msg, sizeof(msg), "%.*s", (int)out.len, out.data);
+		ph__sasl_destroy(&sc->sasl);
+		free(sc);
+		return srv_reply(conn, m->request_id, PH_EAUTH, 0, msg, NULL);
+	}
+	do
+		sc->id = ++srv->next_scram_id;
+	while (sc->id == 0 || srv_scram_find(conn, sc->id) != NULL);
+	sc->started = ev_now(srv->loop);
+	sc->next = conn->scrams;
+	conn->scrams = sc;
+	conn->scram_count++;
+	job = srv_job_create(m, conn->id);
+	if (job != NULL) {
+		free(job->user);
+		free(job->scheme);
+		job->user = strdup(ph__sasl_authcid(sc->sasl));
+		job->scheme = strdup("SCRAM-SHA-256");
+		job->scram_id = sc->id;
+	}
+	if (job == NULL || job->user == NULL || job->scheme == NULL) {
+		if (job != NULL)
+			srv_job_free(job);
+		srv_scram_free(conn, sc);
+		return srv_reply(conn, m->request_id, PH_ETEMP, 0,
+				 "out of memory", NULL);
+	}
+	srv->pending++;
+	pthread_mutex_lock(&srv->lock);
+	srv_queue_push(&srv->todo_head, &srv->todo_tail, job);
+	pthread_cond_signal(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+	return 0;
+}
+
+/* SCRAM client-final: the proof is checked here; a failure is counted
+ * and logged like a wrong password. */
+static int srv_scram_final(struct srv_conn *conn,
+			   const struct ph__auth_request_msg *m)
+{
+	struct srv *srv = conn->srv;
+	struct ph_str out, final = {m->password.data, m->password.len};
+	char *end, user[PH__AUTH_MAX_USER + 1], text[PH__AUTH_MAX_MESSAGE];
+	unsigned long id = strtoul(m->user.data, &end, 10);
+	struct srv_scram *sc = NULL;
+	int step, server_error, ret;
 	unsigned delay;
 
-	delay = ph__auth_penalty_fail(srv->penalty, m->remote_ip.data,
-				      m->user.data, ev_now(srv->loop));
-	snprintf(reason, sizeof(reason), "%s proof mismatch",
-		 m->scheme.len > 0 ? m->scheme.data : "SASL");
-	srv_log_failure(&tmp, reason);
+	if (m->user.len > 0 && *end == '\0' && id <= UINT32_MAX)
+		sc = srv_scram_find(conn, (uint32_t)id);
+	if (sc == NULL)
+		return srv_reply(conn, m->request_id, PH_EAUTH, 0,
+				 "no such SCRAM exchange", NULL);
+	step = ph__sasl_step(sc->sasl, &final, &out);
+	snprintf(user, sizeof(user), "%s", ph__sasl_authcid(sc->sasl));
+	snprintf(text, sizeof(text), "%.*s", (int)out.len, out.data);
+	if (step == PH__SASL_SUCCESS && sc->record != NULL) {
+		const char *kv[] = {"scram_final", text};
+		char name[96], rip[64];
+
+		ph__auth_penalty_success(srv->penalty, user);
+		srv_log_clean(name, sizeof(name), user, 0);
+		srv_log_clean(rip, sizeof(rip), m->remote_ip.data, 1);
+		ph__log_info("auth ok: user=<%s> rip=%s", name, rip);
+		ret = srv_reply_fields(conn, m->request_id, sc->record, kv, 1);
+		srv_scram_free(conn, sc);
+		return ret;
+	}
+	srv_scram_free(conn, sc);
+	{
+		struct srv_job tmp = {.user = user,
+				      .remote_ip = (char *)m->remote_ip.data,
+				      .service = (char *)m->service.data};
+		char reason[PH__AUTH_MAX_MESSAGE + 32];
+
+		server_error = strncmp(text, "e=", 2) == 0;
+		delay = ph__auth_penalty_fail(srv->penalty, m->remote_ip.data,
+					      user, ev_now(srv->loop));
+		snprintf(reason, sizeof(reason), "%s %s", m->scheme.data,
+			 server_error ? text : "proof mismatch");
+		srv_log_failure(&tmp, reason);
+	}
 	return srv_reply(conn, m->request_id, PH_EAUTH, delay,
-			 "authentication failed", NULL);
+			 server_error ? text : "authentication failed", NULL);
 }
 
 /* Returns -1 when the connection was closed. */
@@ -498,18 +782,22 @@ static int srv_request(struct srv_conn *conn, unsigned char *buf, size_t len)
 	if (ph__auth_decode_request(buf, len, &m) < 0 ||
 	    (m.type != PH__AUTH_MSG_PLAIN && m.type != PH__AUTH_MSG_LOOKUP &&
 	     m.type != PH__AUTH_MSG_CREDENTIALS &&
-	     m.type != PH__AUTH_MSG_FAILED)) {
+	     m.type != PH__AUTH_MSG_SCRAM_FIRST &&
+	     m.type != PH__AUTH_MSG_SCRAM_FINAL)) {
 		/* Only the request types in the table are answered; a peer
 		 * that sends anything else is broken or hostile. */
 		ph__log_error("auth: malformed or unknown request, closing");
 		srv_conn_close(conn);
 		return -1;
 	}
-	if (m.type == PH__AUTH_MSG_FAILED)
-		return srv_reported_failure(conn, &m);
-	/* CREDENTIALS is the first half of a SCRAM login: locked out too */
+	if (m.type == PH__AUTH_MSG_CREDENTIALS)
+		return srv_reply(conn, m.request_id, PH_ENOTSUP, 0,
+				 "secrets stay in the auth service", NULL);
+	if (m.type == PH__AUTH_MSG_SCRAM_FINAL)
+		return srv_scram_final(conn, &m);
+	/* SCRAM_FIRST starts a login: locked out too */
 	if ((m.type == PH__AUTH_MSG_PLAIN ||
-	     m.type == PH__AUTH_MSG_CREDENTIALS) &&
+	     m.type == PH__AUTH_MSG_SCRAM_FIRST) &&
 	    ph__auth_penalty_locked(srv->penalty, m.remote_ip.data,
 				    ev_now(srv->loop))) {
 		struct srv_job tmp = {.user = (char *)m.user.data,
@@ -521,10 +809,8 @@ static int srv_request(struct srv_conn *conn, unsigned char *buf, size_t len)
 				 srv->params.penalty.max_delay_ms, "locked out",
 				 NULL);
 	}
-	if (m.type == PH__AUTH_MSG_CREDENTIALS &&
-	    !srv_credential_allowed(m.scheme.data))
-		return srv_reply(conn, m.request_id, PH_ENOTSUP, 0,
-				 "scheme not served", NULL);
+	if (m.type == PH__AUTH_MSG_SCRAM_FIRST)
+		return srv_scram_first(conn, &m);
 	if (srv->pending >= srv->params.max_pending)
 		return srv_reply(conn, m.request_id, PH_ETEMP, 0,
 				 "auth service overloaded", NULL);

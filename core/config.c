@@ -43,6 +43,8 @@ static const char *const log_levels[] = {"debug",   "info",  "notice",
 					 "warning", "error", NULL};
 static const char *const tls_modes[] = {"none", "starttls", "implicit", NULL};
 static const char *const tls_versions[] = {"TLSv1.2", "TLSv1.3", NULL};
+static const char *const client_cert_modes[] = {"optional", "required", NULL};
+static const char *const cert_user_fields[] = {"cn", "email", NULL};
 
 static const struct ph_setting_def core_defs[] = {
     {"plugin_dir", PH_SETTING_STRING, PH_PLUGIN_DIR_DEFAULT, NULL, 0,
@@ -85,6 +87,17 @@ static const struct ph_setting_def auth_defs[] = {
      "threads running auth plugin calls"},
     {"first_valid_uid", PH_SETTING_UINT, "500", NULL, 0,
      "system users below this uid (and uid 0) may not log in"},
+    /* brute-force protection (core/auth-penalty.h) */
+    {"penalty_base", PH_SETTING_TIME, "1s", NULL, 0,
+     "delay before the 2nd failure answer; doubles per failure"},
+    {"penalty_max", PH_SETTING_TIME, "15s", NULL, 0,
+     "cap of the failure delay (at most 30s)"},
+    {"penalty_window", PH_SETTING_TIME, "15m", NULL, 0,
+     "how long failures are remembered: the lockout window"},
+    {"lockout_failures", PH_SETTING_UINT, "50", NULL, 0,
+     "failures per IP within the window that lock it out (0 = never)"},
+    {"penalty_entries", PH_SETTING_UINT, "65536", NULL, 0,
+     "IP and user failure counters kept (least recent forgotten)"},
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 
@@ -105,6 +118,13 @@ static const struct ph_setting_def listener_defs[] = {
      "plaintext authentication without TLS"},
     {"max_connections", PH_SETTING_UINT, "0", NULL, 0,
      "connections on this listener per worker (0 = core limit)"},
+    {"tls_client_ca", PH_SETTING_STRING, NULL, NULL, 0,
+     "PEM CA file: ask for client certificates verified against it "
+     "(SASL EXTERNAL)"},
+    {"tls_client_cert", PH_SETTING_ENUM, "optional", client_cert_modes, 0,
+     "optional or required (handshake refused without a valid one)"},
+    {"tls_cert_username", PH_SETTING_ENUM, "cn", cert_user_fields, 0,
+     "client certificate field naming the user: cn or email"},
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 
@@ -720,6 +740,38 @@ static int load_core(struct ph__config *cfg, char **error_r)
 	return PH_OK;
 }
 
+/* The [auth] penalty keys, in ranges the auth service can honour: a
+ * failure delay must stay well under a worker's request timeout. */
+static int load_auth_penalty(ph_config *sec, char **error_r)
+{
+	uint64_t base = get_num(sec, "penalty_base");
+	uint64_t max = get_num(sec, "penalty_max");
+	const char *key = NULL, *why = NULL;
+
+	if (max > 30) {
+		key = "penalty_max";
+		why = "must be at most 30s";
+	} else if (base > max) {
+		key = "penalty_base";
+		why = "must not exceed penalty_max";
+	} else if (get_num(sec, "penalty_window") == 0) {
+		key = "penalty_window";
+		why = "must be at least 1s";
+	} else if (get_num(sec, "lockout_failures") > 1000000) {
+		key = "lockout_failures";
+		why = "must be at most 1000000";
+	} else if (get_num(sec, "penalty_entries") == 0 ||
+		   get_num(sec, "penalty_entries") > (1u << 24)) {
+		key = "penalty_entries";
+		why = "must be between 1 and 16777216";
+	}
+	if (key == NULL)
+		return PH_OK;
+	*error_r = config_error(sec, entry_line(sec, key), "[auth] %s: %s",
+				key, why);
+	return PH_EINVAL;
+}
+
 static int load_storage_auth(struct ph__config *cfg, char **error_r)
 {
 	ph_config *sec = ph__config_section(cfg, "storage");
@@ -735,7 +787,8 @@ static int load_storage_auth(struct ph__config *cfg, char **error_r)
 	sec = ph__config_section(cfg, "auth");
 	cfg->auth_workers = 4;
 	if (sec != NULL) {
-		if (validate_section(sec, auth_defs, 0, error_r) < 0)
+		if (validate_section(sec, auth_defs, 0, error_r) < 0 ||
+		    load_auth_penalty(sec, error_r) < 0)
 			return PH_EINVAL;
 		v = ph__config_get(sec, "plugins");
 		if (v != NULL)
@@ -766,6 +819,37 @@ static int load_storage_auth(struct ph__config *cfg, char **error_r)
 		}
 	}
 	return PH_OK;
+}
+
+/* Client certificates (SASL EXTERNAL) need TLS and a CA to verify
+ * against; the other two keys mean nothing without tls_client_ca. */
+static int load_listener_client_cert(const struct ph__listener_config *l,
+				     ph_config *sec, char **error_r)
+{
+	const char *ca = ph__config_get(sec, "tls_client_ca");
+	const char *key = NULL;
+
+	if (ca != NULL && ca[0] != '\0') {
+		if (l->tls != PH_TLS_NONE)
+			return PH_OK;
+		*error_r = config_error(sec, entry_line(sec, "tls_client_ca"),
+					"[%s] tls_client_ca: needs tls = "
+					"starttls or implicit",
+					sec->name);
+		return PH_EINVAL;
+	}
+	if (section_entry(sec, "tls_client_ca") != NULL)
+		key = "tls_client_ca";
+	else if (section_entry(sec, "tls_client_cert") != NULL)
+		key = "tls_client_cert";
+	else if (section_entry(sec, "tls_cert_username") != NULL)
+		key = "tls_cert_username";
+	if (key == NULL)
+		return PH_OK;
+	*error_r = config_error(sec, entry_line(sec, key),
+				"[%s] %s: needs a tls_client_ca file",
+				sec->name, key);
+	return PH_EINVAL;
 }
 
 static int load_listener(struct ph__config *cfg, ph_config *sec,
@@ -843,7 +927,7 @@ static int load_listener(struct ph__config *cfg, ph_config *sec,
 					sec->name, tls_modes[l->tls]);
 		return PH_EINVAL;
 	}
-	return PH_OK;
+	return load_listener_client_cert(l, sec, error_r);
 }
 
 static int load_listeners(struct ph__config *cfg, char **error_r)

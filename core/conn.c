@@ -280,7 +280,7 @@ static void conn_handshake(ph_conn *c)
 		 SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)));
 #ifdef PH_HAVE_AUTH
 	if (c->login != NULL)
-		ph__login_set_secured(c->login, 1);
+		ph__login_set_tls(c->login, c->ssl);
 #endif
 	if (!c->opened)
 		conn_open_protocol(c);
@@ -744,6 +744,8 @@ ph_conn *ph__conn_create(struct ph__conn_env *env, struct ph__listener_rt *l,
 		    .local_ip = c->local_ip,
 		    .secured = 0,
 		    .allow_plaintext = l->cfg->allow_plaintext,
+		    .cert_username =
+			ph__config_get(l->cfg->section, "tls_cert_username"),
 		};
 
 		c->login = ph__login_create(env->loop, env->auth, &params);

@@ -5,9 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include "auth-proto.h"
 #include "login.h"
 #include "sasl-scram.h"
+#include "tls.h"
 #include "user-extra.h"
 
 /* base64 of PH_SASL_MAX_RESPONSE bytes */
@@ -25,16 +29,25 @@ struct ph__login {
 	struct ph__auth_client *client;
 	char *service, *remote_ip, *local_ip;
 	int secured, allow_plaintext;
+	SSL *ssl;	     /* borrowed, once TLS is up */
+	char *cert_username; /* "cn" | "email" */
 	enum login_state state;
 	int request_id;
 	ph_user *user;
 
 	ph_auth_done_fn *plain_cb;
-	struct ph__sasl *sasl;
-	ph_user *pending;   /* SCRAM: the record fetched with the secret */
-	int secret_fetched; /* SCRAM: failures from now on are reported */
-	int final_sent;	    /* SCRAM: server-final sent as a challenge */
-	char mechs[64];
+	struct ph__sasl *sasl; /* PLAIN, LOGIN, EXTERNAL */
+	/* SCRAM runs in the auth service (the secret never comes here);
+	 * the login relays the client's messages */
+	const char *scram; /* mechanism name while relaying, else NULL */
+	int scram_step;	   /* 0: client-first next, 1: client-final */
+	char scram_session[16];
+	unsigned char cbind[PH__AUTH_MAX_CBIND];
+	size_t cbind_len;
+	ph_user
+	    *pending;	/* SCRAM: the record, until the client's last answer */
+	int final_sent; /* SCRAM: server-final sent as a challenge */
+	char mechs[96];
 	ph_sasl_fn *sasl_cb;
 	void *ctx;
 
@@ -114,11 +127,14 @@ struct ph__login *ph__login_create(struct ev_loop *loop,
 	l->service = login_strdup(params->service);
 	l->remote_ip = login_strdup(params->remote_ip);
 	l->local_ip = login_strdup(params->local_ip);
+	l->cert_username = strdup(
+	    params->cert_username != NULL ? params->cert_username : "cn");
 	l->secured = params->secured;
 	l->allow_plaintext = params->allow_plaintext;
 	ev_timer_init(&l->defer, login_defer_cb, 0., 0.);
 	l->defer.data = l;
-	if (l->service == NULL || l->remote_ip == NULL || l->local_ip == NULL) {
+	if (l->service == NULL || l->remote_ip == NULL || l->local_ip == NULL ||
+	    l->cert_username == NULL) {
 		ph__login_destroy(&l);
 		return NULL;
 	}
@@ -141,6 +157,7 @@ void ph__login_destroy(struct ph__login **login)
 	free(l->service);
 	free(l->remote_ip);
 	free(l->local_ip);
+	free(l->cert_username);
 	free(l);
 	*login = NULL;
 }
@@ -148,6 +165,12 @@ void ph__login_destroy(struct ph__login **login)
 void ph__login_set_secured(struct ph__login *login, int secured)
 {
 	login->secured = secured;
+}
+
+void ph__login_set_tls(struct ph__login *login, SSL *ssl)
+{
+	login->ssl = ssl;
+	login->secured = ssl != NULL;
 }
 
 static int login_plaintext_ok(const struct ph__login *l)
@@ -170,13 +193,72 @@ static int login_scram_ok(const struct ph__login *l)
 	return 0;
 }
 
+/* Channel-binding types in the order a client is best served. */
+static const char *const login_cbind_types[] = {"tls-exporter",
+						"tls-server-end-point"};
+#define LOGIN_CBIND_COUNT (sizeof(login_cbind_types) / sizeof(char *))
+
+/* The bindings this connection can provide now; data in bufs. */
+static size_t login_cbind(const struct ph__login *l, struct ph__sasl_cbind *cb,
+			  unsigned char (*bufs)[EVP_MAX_MD_SIZE])
+{
+	size_t i, n = 0;
+
+	for (i = 0; l->ssl != NULL && i < LOGIN_CBIND_COUNT; i++) {
+		int len = ph__tls_cbind(l->ssl, login_cbind_types[i], bufs[n]);
+
+		if (len > 0) {
+			cb[n].type = login_cbind_types[i];
+			cb[n].data = bufs[n];
+			cb[n].len = (size_t)len;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* SCRAM-SHA-256-PLUS: SCRAM servable and a TLS channel to bind to. */
+static int login_plus_ok(const struct ph__login *l)
+{
+	struct ph__sasl_cbind cb[LOGIN_CBIND_COUNT];
+	unsigned char bufs[LOGIN_CBIND_COUNT][EVP_MAX_MD_SIZE];
+	size_t n;
+
+	if (l->ssl == NULL || !login_scram_ok(l))
+		return 0;
+	n = login_cbind(l, cb, bufs);
+	OPENSSL_cleanse(bufs, sizeof(bufs));
+	return n > 0;
+}
+
+/* The user a verified client certificate names, or NULL. */
+static const char *login_cert_user(const struct ph__login *l, char *buf,
+				   size_t size)
+{
+	return ph__tls_client_user(l->ssl, l->cert_username, buf, size);
+}
+
 const char *ph__login_mechanisms(struct ph__login *login)
 {
-	int scram = login_scram_ok(login), plain = login_plaintext_ok(login);
+	char name[PH__AUTH_MAX_USER + 1];
+	int plain = login_plaintext_ok(login);
 
-	snprintf(login->mechs, sizeof(login->mechs), "%s%s%s",
-		 scram ? "SCRAM-SHA-256" : "", scram && plain ? " " : "",
+	/* EXTERNAL only once a verified client certificate names a user:
+	 * RFC 4422 A.1 fails the exchange when the client "has not
+	 * established its credentials via external means", so offering it
+	 * otherwise only invites a round trip that cannot succeed (and
+	 * clients that prefer EXTERNAL would pick it first). */
+	snprintf(login->mechs, sizeof(login->mechs), "%s%s%s%s",
+		 login_plus_ok(login) ? "SCRAM-SHA-256-PLUS " : "",
+		 login_scram_ok(login) ? "SCRAM-SHA-256 " : "",
+		 login_cert_user(login, name, sizeof(name)) != NULL
+		     ? "EXTERNAL "
+		     : "",
 		 plain ? "PLAIN LOGIN" : "");
+	/* no trailing blank */
+	if (login->mechs[0] != '\0' &&
+	    login->mechs[strlen(login->mechs) - 1] == ' ')
+		login->mechs[strlen(login->mechs) - 1] = '\0';
 	return login->mechs;
 }
 
@@ -217,6 +299,7 @@ static int login_query(struct ph__login *l, const char *kind, const char *user,
 		       struct ph_str password, const char *scheme,
 		       ph__auth_reply_fn *reply)
 {
+	int scram_first = strcmp(kind, "scram-first") == 0;
 	struct ph__auth_query q = {
 	    .kind = kind,
 	    .service = l->service,
@@ -227,6 +310,8 @@ static int login_query(struct ph__login *l, const char *kind, const char *user,
 	    .remote_ip = l->remote_ip,
 	    .local_ip = l->local_ip,
 	    .secured = l->secured,
+	    .cbind = scram_first ? l->cbind : NULL,
+	    .cbind_len = scram_first ? l->cbind_len : 0,
 	};
 	int id = ph__auth_client_request(l->client, &q, reply, l);
 
@@ -275,12 +360,10 @@ static void login_sasl_end(struct ph__login *l, enum ph_sasl_status status,
 			   const char *msg)
 {
 	ph__sasl_destroy(&l->sasl);
+	l->scram = NULL;
 	ph__user_destroy(&l->pending);
 	login_defer_msg(l, 0, status, msg);
 }
-
-static void login_sasl_outcome(struct ph__login *l, int step,
-			       struct ph_str out);
 
 static void login_sasl_reply(void *ctx, int result, ph_user *user,
 			     const char *message)
@@ -306,66 +389,24 @@ static void login_sasl_reply(void *ctx, int result, ph_user *user,
 			   NULL);
 }
 
-/* The answer to a failure the worker found itself (SCRAM proof): the
- * service logged and counted it and the client waited out the delay. */
-static void login_failed_reply(void *ctx, int result, ph_user *user,
-			       const char *message)
+/* Sends `raw` (server data) base64-encoded as the next challenge. */
+static void login_challenge(struct ph__login *l, const char *raw, size_t len)
 {
-	struct ph__login *l = ctx;
+	char *b64;
+	size_t b64_len;
 
-	ph__user_destroy(&user);
-	l->request_id = 0;
-	l->state = LOGIN_IDLE;
-	ph__sasl_destroy(&l->sasl);
-	ph__user_destroy(&l->pending);
-	l->sasl_cb(l->ctx, PH_SASL_FAILURE, PH_STR_LIT(LOGIN_FAILED), NULL);
-}
-
-/* The stored secret for SCRAM arrived (or not: the mechanism then goes
- * on with made-up parameters and fails at the proof). */
-static void login_secret_reply(void *ctx, int result, ph_user *user,
-			       const char *message)
-{
-	struct ph__login *l = ctx;
-	struct ph_str out;
-	char *secret = NULL;
-	int step;
-
-	l->request_id = 0;
-	if (result == PH_ETEMP || result == PH_EAUTH) {
-		/* service down, or this address is locked out */
-		ph__user_destroy(&user);
-		l->state = LOGIN_IDLE;
-		ph__sasl_destroy(&l->sasl);
-		if (result == PH_EAUTH)
-			l->sasl_cb(l->ctx, PH_SASL_FAILURE,
-				   PH_STR_LIT(LOGIN_FAILED), NULL);
-		else
-			l->sasl_cb(l->ctx, PH_SASL_TEMPFAIL,
-				   PH_STR_LIT(LOGIN_TEMPFAIL), NULL);
+	if (ph__base64_encode(raw, len, &b64, &b64_len) < 0) {
+		login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
 		return;
 	}
-	if (result == PH_OK && ph__user_get(user, "credentials") != NULL) {
-		secret = strdup(ph__user_get(user, "credentials"));
-		/* the protocol never sees the secret */
-		ph__user_unset(user, "credentials");
-		l->pending = user;
-	} else {
-		ph__user_destroy(&user);
-	}
-	l->secret_fetched = 1;
-	step = ph__sasl_set_credentials(l->sasl, secret, &out);
-	if (secret != NULL) {
-		explicit_bzero(secret, strlen(secret));
-		free(secret);
-	}
-	login_sasl_outcome(l, step, out);
+	l->state = LOGIN_SASL_CLIENT;
+	login_defer(l, 0, PH_SASL_CHALLENGE, b64, b64_len);
+	free(b64);
 }
 
 static void login_sasl_verify(struct ph__login *l)
 {
 	const char *authcid = ph__sasl_authcid(l->sasl);
-	const char *scheme = ph__sasl_credentials_scheme(l->sasl);
 	struct ph_str none = {"", 0};
 
 	if (!login_name_ok((struct ph_str){authcid, strlen(authcid)}) ||
@@ -374,9 +415,10 @@ static void login_sasl_verify(struct ph__login *l)
 		return;
 	}
 	l->state = LOGIN_SASL_VERIFY;
-	if (scheme != NULL) {
-		if (login_query(l, "credentials", authcid, none, scheme,
-				login_secret_reply) < 0)
+	if (ph__sasl_is_external(l->sasl)) {
+		/* the certificate was the credential: only the record */
+		if (login_query(l, "lookup", authcid, none, NULL,
+				login_sasl_reply) < 0)
 			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
 		return;
 	}
@@ -385,62 +427,110 @@ static void login_sasl_verify(struct ph__login *l)
 		login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
 }
 
-/* A mechanism failure. Once SCRAM fetched the secret, the failure is a
- * wrong password the service must count and log (and delay). */
-static void login_sasl_failed(struct ph__login *l, struct ph_str out)
-{
-	const char *authcid = ph__sasl_authcid(l->sasl);
-	const char *scheme = ph__sasl_credentials_scheme(l->sasl);
-	struct ph_str none = {"", 0};
-
-	if (l->secret_fetched && scheme != NULL) {
-		l->state = LOGIN_SASL_VERIFY;
-		if (login_query(l, "failed", authcid, none, scheme,
-				login_failed_reply) > 0)
-			return;
-	}
-	login_sasl_end(l, PH_SASL_FAILURE,
-		       out.len > 0 ? out.data : LOGIN_FAILED);
-}
-
-/* Turns a mechanism step's outcome into the next event. */
+/* Turns a local mechanism step's outcome into the next event. */
 static void login_sasl_outcome(struct ph__login *l, int step, struct ph_str out)
 {
-	char *b64;
-	size_t b64_len;
-
 	switch (step) {
 	case PH__SASL_CHALLENGE:
-	case PH__SASL_SUCCESS:
-		if (ph__base64_encode(out.data, out.len, &b64, &b64_len) < 0) {
-			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
-			return;
-		}
-		if (step == PH__SASL_SUCCESS) {
-			/* POP3 and IMAP carry no data with success (RFC 4422
-			 * 3.6): the server-final message goes out as a last
-			 * challenge, answered by an empty response */
-			ph__sasl_destroy(&l->sasl);
-			l->final_sent = 1;
-		}
-		l->state = LOGIN_SASL_CLIENT;
-		login_defer(l, 0, PH_SASL_CHALLENGE, b64, b64_len);
-		free(b64);
+		login_challenge(l, out.data, out.len);
 		return;
 	case PH__SASL_VERIFY:
 		login_sasl_verify(l);
 		return;
 	default:
-		login_sasl_failed(l, out);
+		login_sasl_end(l, PH_SASL_FAILURE,
+			       out.len > 0 ? out.data : LOGIN_FAILED);
 		return;
 	}
+}
+
+/* The service's answer to a relayed SCRAM message. */
+static void login_scram_reply(void *ctx, int result, ph_user *user,
+			      const char *message)
+{
+	struct ph__login *l = ctx;
+	const char *session, *data;
+	char *copy;
+
+	l->request_id = 0;
+	result = login_result(result);
+	if (result != PH_OK) {
+		ph__user_destroy(&user);
+		/* a server-error value (e=...) or, at the first step, the
+		 * mechanism's complaint tells the client what went wrong; a
+		 * wrong proof and a lockout stay "failed" */
+		if (result == PH_EAUTH &&
+		    (strncmp(message, "e=", 2) == 0 ||
+		     (l->scram_step == 0 &&
+		      strcmp(message, "locked out") != 0)))
+			login_sasl_end(l, PH_SASL_FAILURE, message);
+		else if (result == PH_EAUTH)
+			login_sasl_end(l, PH_SASL_FAILURE, LOGIN_FAILED);
+		else
+			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+		return;
+	}
+	if (l->scram_step == 0) {
+		session = ph__user_get(user, "scram_session");
+		data = ph__user_get(user, "scram_challenge");
+		if (session == NULL || data == NULL ||
+		    strlen(session) >= sizeof(l->scram_session)) {
+			ph__user_destroy(&user);
+			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+			return;
+		}
+		strcpy(l->scram_session, session);
+		l->scram_step = 1;
+		login_challenge(l, data, strlen(data));
+		ph__user_destroy(&user);
+		return;
+	}
+	data = ph__user_get(user, "scram_final");
+	copy = data != NULL ? strdup(data) : NULL;
+	if (copy == NULL) {
+		ph__user_destroy(&user);
+		login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+		return;
+	}
+	/* the protocol never sees the mechanism's fields */
+	ph__user_unset(user, "scram_final");
+	l->pending = user;
+	l->scram = NULL;
+	/* POP3 and IMAP carry no data with success (RFC 4422 3.6): the
+	 * server-final message goes out as a last challenge, answered by an
+	 * empty response */
+	l->final_sent = 1;
+	login_challenge(l, copy, strlen(copy));
+	free(copy);
+}
+
+/* Relays one decoded SCRAM message to the service. */
+static void login_scram_send(struct ph__login *l, struct ph_str msg)
+{
+	if (msg.len > PH__AUTH_MAX_PASSWORD) {
+		login_sasl_end(l, PH_SASL_FAILURE, "Response too long");
+		return;
+	}
+	l->state = LOGIN_SASL_VERIFY;
+	if (login_query(l, l->scram_step == 0 ? "scram-first" : "scram-final",
+			l->scram_step == 0 ? "" : l->scram_session, msg,
+			l->scram, login_scram_reply) < 0)
+		login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
 }
 
 static void login_sasl_step(struct ph__login *l, const struct ph_str *resp)
 {
 	struct ph_str out;
-	int step = ph__sasl_step(l->sasl, resp, &out);
+	int step;
 
+	if (l->scram != NULL) {
+		if (resp == NULL) /* SCRAM is client-first: ask for it */
+			login_challenge(l, "", 0);
+		else
+			login_scram_send(l, *resp);
+		return;
+	}
+	step = ph__sasl_step(l->sasl, resp, &out);
 	login_sasl_outcome(l, step, out);
 }
 
@@ -475,24 +565,74 @@ static void login_sasl_feed(struct ph__login *l, struct ph_str text)
 	free(raw);
 }
 
+static int login_is_scram(const char *mech)
+{
+	return strcasecmp(mech, "SCRAM-SHA-256") == 0 ||
+	       strcasecmp(mech, "SCRAM-SHA-256-PLUS") == 0;
+}
+
+/* SCRAM needs the secrets in every plugin, -PLUS also a TLS channel;
+ * the channel-binding state travels with the client-first message.
+ * Returns 0, or -1 when not offered. */
+static int login_scram_prepare(struct ph__login *l, const char *mech)
+{
+	struct ph__sasl_cbind cb[LOGIN_CBIND_COUNT];
+	unsigned char bufs[LOGIN_CBIND_COUNT][EVP_MAX_MD_SIZE];
+	size_t n;
+	int plus = strcasecmp(mech, "SCRAM-SHA-256-PLUS") == 0, len;
+
+	if (!login_scram_ok(l))
+		return -1;
+	n = login_cbind(l, cb, bufs);
+	/* n > 0: what the mechanism list shows now */
+	len =
+	    plus && n == 0 ? -1 : ph__auth_cbind_encode(l->cbind, n > 0, cb, n);
+	OPENSSL_cleanse(bufs, sizeof(bufs));
+	if (len < 0)
+		return -1;
+	l->cbind_len = (size_t)len;
+	l->scram = plus ? "SCRAM-SHA-256-PLUS" : "SCRAM-SHA-256";
+	l->scram_step = 0;
+	return 0;
+}
+
+/* Whether `mech` is offered on this connection now: PLAIN and LOGIN
+ * send the password in the clear; EXTERNAL needs a verified client
+ * certificate. Returns 0, or -1 when not offered. */
+static int login_sasl_prepare(struct ph__login *l)
+{
+	char name[PH__AUTH_MAX_USER + 1];
+	const char *user;
+
+	if (ph__sasl_is_external(l->sasl)) {
+		user = login_cert_user(l, name, sizeof(name));
+		if (user == NULL || ph__sasl_set_external(l->sasl, user) < 0)
+			return -1;
+		return 0;
+	}
+	return login_plaintext_ok(l) ? 0 : -1;
+}
+
 int ph__login_sasl_start(struct ph__login *login, const char *mech,
 			 const struct ph_str *initial_response, ph_sasl_fn *cb,
 			 void *ctx)
 {
 	if (login->state != LOGIN_IDLE || login->user != NULL)
 		return PH_EINUSE;
-	login->sasl = ph__sasl_create(mech);
-	if (login->sasl == NULL)
+	if (mech == NULL)
 		return PH_ENOTSUP;
-	/* PLAIN and LOGIN send the password in the clear; SCRAM needs the
-	 * secrets in every plugin */
-	if (ph__sasl_credentials_scheme(login->sasl) != NULL
-		? !login_scram_ok(login)
-		: !login_plaintext_ok(login)) {
-		ph__sasl_destroy(&login->sasl);
-		return PH_ENOTSUP;
+	if (login_is_scram(mech)) {
+		if (login_scram_prepare(login, mech) < 0)
+			return PH_ENOTSUP;
+	} else {
+		login->sasl = ph__sasl_create(mech);
+		if (login->sasl == NULL)
+			return PH_ENOTSUP;
+		if (login_sasl_prepare(login) < 0) {
+			ph__sasl_destroy(&login->sasl);
+			return PH_ENOTSUP;
+		}
 	}
-	login->secret_fetched = 0;
 	login->final_sent = 0;
 	login->sasl_cb = cb;
 	login->ctx = ctx;
@@ -509,7 +649,7 @@ int ph__login_sasl_start(struct ph__login *login, const char *mech,
 int ph__login_sasl_continue(struct ph__login *login, struct ph_str response)
 {
 	if (login->state != LOGIN_SASL_CLIENT ||
-	    (login->sasl == NULL && !login->final_sent))
+	    (login->sasl == NULL && login->scram == NULL && !login->final_sent))
 		return PH_EINVAL;
 	if (login->final_sent) {
 		login->final_sent = 0;

@@ -6,17 +6,21 @@
 #define PH_CORE_LOGIN_H
 
 #include <ev.h>
+#include <openssl/ssl.h>
 #include <posthorn/core.h>
 #include "auth-client.h"
 
 struct ph__login;
 
 struct ph__login_params {
-	const char *service;   /* protocol plugin name (copied) */
-	const char *remote_ip; /* copied */
-	const char *local_ip;  /* copied */
-	int secured;	       /* TLS active now */
-	int allow_plaintext;   /* listener allows plaintext auth w/o TLS */
+	const char *service;	   /* protocol plugin name (copied) */
+	const char *remote_ip;	   /* copied */
+	const char *local_ip;	   /* copied */
+	int secured;		   /* TLS active now */
+	int allow_plaintext;	   /* listener allows plaintext auth w/o TLS */
+	const char *cert_username; /* "cn" | "email": which client
+				      certificate field names the user
+				      (EXTERNAL); copied; NULL = "cn" */
 };
 
 /* `client` is borrowed and must outlive the login. */
@@ -28,6 +32,10 @@ struct ph__login *ph__login_create(struct ev_loop *loop,
 void ph__login_destroy(struct ph__login **login);
 /* After STARTTLS completes. */
 void ph__login_set_secured(struct ph__login *login, int secured);
+/* After a TLS handshake (implicit or STARTTLS): marks the login secured
+ * and keeps `ssl` (borrowed; must outlive the login) for SCRAM-PLUS
+ * channel binding and EXTERNAL's client certificate. */
+void ph__login_set_tls(struct ph__login *login, SSL *ssl);
 
 /* The core API entries, with the same contracts as in posthorn/core.h.
  * Callbacks receive a user record owned by the login (valid until

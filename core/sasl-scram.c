@@ -1,7 +1,10 @@
 /* core/sasl-scram.c - server side of SCRAM-SHA-256 (RFC 5802 with the
- * SHA-256 hash of RFC 7677), without channel binding. The stored secret
- * is Dovecot's "iterations,salt,StoredKey,ServerKey" (base64 fields); the
- * password never reaches the worker. */
+ * SHA-256 hash of RFC 7677) and its channel-binding variant -PLUS (RFC
+ * 5802 section 6; the connection supplies the binding data: RFC 9266
+ * tls-exporter, RFC 5929 tls-server-end-point). The stored secret
+ * is Dovecot's "iterations,salt,StoredKey,ServerKey" (base64 fields). It
+ * runs in the auth service: neither the password nor the secret reaches
+ * a worker. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +26,22 @@ enum scram_state {
 	SCRAM_DONE,
 };
 
+struct scram_cbind {
+	char *type;
+	unsigned char *data;
+	size_t len;
+};
+
 struct ph__scram {
 	enum scram_state state;
-	char *gs2_header; /* "n,," or "y,,a=user," */
+	int plus;	   /* SCRAM-SHA-256-PLUS: the client must bind */
+	int cb_advertised; /* the connection offers -PLUS */
+	struct scram_cbind cb[PH__SASL_CBIND_MAX];
+	size_t cb_count;
+	/* what c= must carry: gs2-header [cbind-data] (RFC 5802 7) */
+	unsigned char *cb_input;
+	size_t cb_input_len;
+	char *gs2_header; /* "n,," or "y,,a=user," or "p=type,," */
 	char *client_first_bare;
 	char *cnonce, *nonce, *authcid;
 	char *server_first;
@@ -35,9 +51,49 @@ struct ph__scram {
 	int fake; /* made-up credentials: the proof can never match */
 };
 
-struct ph__scram *ph__scram_create(void)
+struct ph__scram *ph__scram_create(int plus)
 {
-	return calloc(1, sizeof(struct ph__scram));
+	struct ph__scram *sc = calloc(1, sizeof(struct ph__scram));
+
+	if (sc != NULL)
+		sc->plus = plus;
+	return sc;
+}
+
+static void scram_cbind_clear(struct ph__scram *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->cb_count; i++) {
+		OPENSSL_cleanse(sc->cb[i].data, sc->cb[i].len);
+		free(sc->cb[i].data);
+		free(sc->cb[i].type);
+	}
+	sc->cb_count = 0;
+}
+
+int ph__scram_set_cbind(struct ph__scram *sc, int advertised,
+			const struct ph__sasl_cbind *types, size_t count)
+{
+	size_t i;
+
+	scram_cbind_clear(sc);
+	sc->cb_advertised = advertised;
+	for (i = 0; i < count && i < PH__SASL_CBIND_MAX; i++) {
+		struct scram_cbind *cb = &sc->cb[sc->cb_count];
+
+		cb->type = strdup(types[i].type);
+		cb->data = malloc(types[i].len > 0 ? types[i].len : 1);
+		if (cb->type == NULL || cb->data == NULL) {
+			free(cb->type);
+			free(cb->data);
+			return PH_ENOMEM;
+		}
+		memcpy(cb->data, types[i].data, types[i].len);
+		cb->len = types[i].len;
+		sc->cb_count++;
+	}
+	return PH_OK;
 }
 
 void ph__scram_destroy(struct ph__scram **scp)
@@ -48,6 +104,8 @@ void ph__scram_destroy(struct ph__scram **scp)
 		return;
 	OPENSSL_cleanse(sc->stored_key, sizeof(sc->stored_key));
 	OPENSSL_cleanse(sc->server_key, sizeof(sc->server_key));
+	scram_cbind_clear(sc);
+	free(sc->cb_input);
 	free(sc->gs2_header);
 	free(sc->client_first_bare);
 	free(sc->cnonce);
@@ -136,19 +194,105 @@ static int scram_printable(const char *p, size_t len)
 	return len > 0;
 }
 
+static const struct scram_cbind *scram_cbind_find(const struct ph__scram *sc,
+						  const char *type, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sc->cb_count; i++) {
+		if (strlen(sc->cb[i].type) == len &&
+		    memcmp(sc->cb[i].type, type, len) == 0)
+			return &sc->cb[i];
+	}
+	return NULL;
+}
+
+/* cb-name = 1*(ALPHA / DIGIT / "." / "-") */
+static int scram_cb_name_ok(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-'))
+			return 0;
+	}
+	return len > 0;
+}
+
+/* gs2-cbind-flag = ("p=" cb-name) / "n" / "y", then ','. The negotiation
+ * rules of RFC 5802 section 6: -PLUS needs "p"; "p" names a type this
+ * connection provides or fails with unsupported-channel-binding-type;
+ * "y" while the server offers -PLUS is a downgrade. Moves *pp past the
+ * ','; returns NULL or the failure message (the server-error value where
+ * RFC 5802 7 defines one). */
+static const char *scram_gs2_cbind(struct ph__scram *sc, const char **pp,
+				   const char *end)
+{
+	const char *p = *pp;
+	size_t len = scram_value_len(p, end);
+
+	if (p + len >= end)
+		return "Malformed SCRAM message";
+	*pp = p + len + 1;
+	if (len == 1 && (p[0] == 'n' || p[0] == 'y')) {
+		if (sc->plus)
+			return "SCRAM-SHA-256-PLUS needs channel binding "
+			       "(gs2 flag p)";
+		if (p[0] == 'y' && sc->cb_advertised)
+			return "e=server-does-support-channel-binding";
+		return NULL;
+	}
+	if (len < 3 || p[0] != 'p' || p[1] != '=' ||
+	    !scram_cb_name_ok(p + 2, len - 2))
+		return "Malformed SCRAM message";
+	if (!sc->plus)
+		return sc->cb_advertised ? "Channel binding needs "
+					   "SCRAM-SHA-256-PLUS"
+					 : "e=channel-binding-not-supported";
+	if (sc->cb_count == 0)
+		return "e=channel-binding-not-supported";
+	if (scram_cbind_find(sc, p + 2, len - 2) == NULL)
+		return "e=unsupported-channel-binding-type";
+	return NULL;
+}
+
+/* cbind-input = gs2-header [ cbind-data ]: the data only with "p". */
+static int scram_cb_input(struct ph__scram *sc, const char *gs2)
+{
+	const struct scram_cbind *cb = NULL;
+	size_t glen, len;
+
+	if (gs2 == NULL)
+		return -1;
+	glen = strlen(gs2);
+	if (gs2[0] == 'p')
+		cb = scram_cbind_find(sc, gs2 + 2,
+				      scram_value_len(gs2 + 2, gs2 + glen));
+	len = glen + (cb != NULL ? cb->len : 0);
+	sc->cb_input = malloc(len);
+	if (sc->cb_input == NULL)
+		return -1;
+	memcpy(sc->cb_input, gs2, glen);
+	if (cb != NULL)
+		memcpy(sc->cb_input + glen, cb->data, cb->len);
+	sc->cb_input_len = len;
+	return 0;
+}
+
 /* client-first-message = gs2-header client-first-message-bare */
 static int scram_client_first(struct ph__scram *sc, const struct ph_str *r,
 			      struct ph_str *out, const char **authcid_r)
 {
 	const char *p = r->data, *end = r->data + r->len, *bare;
+	const char *err = scram_gs2_cbind(sc, &p, end);
 	char *authzid = NULL;
 	size_t len;
 
-	if (r->len < 3 || (p[0] != 'n' && p[0] != 'y') || p[1] != ',')
-		return scram_fail(sc, out,
-				  p[0] == 'p' ? "Channel binding not supported"
-					      : "Malformed SCRAM message");
-	p += 2;
+	if (err != NULL)
+		return scram_fail(sc, out, err);
 	len = scram_value_len(p, end);
 	if (p + len >= end)
 		return scram_fail(sc, out, "Malformed SCRAM message");
@@ -159,6 +303,8 @@ static int scram_client_first(struct ph__scram *sc, const struct ph_str *r,
 	}
 	bare = p + len + 1;
 	sc->gs2_header = strndup(r->data, (size_t)(bare - r->data));
+	if (scram_cb_input(sc, sc->gs2_header) < 0)
+		goto malformed;
 	sc->client_first_bare = strndup(bare, (size_t)(end - bare));
 	/* n=saslname,r=nonce[,extensions]; a mandatory extension (m=) is
 	 * one we cannot know */
@@ -312,9 +458,10 @@ static int scram_client_final(struct ph__scram *sc, const struct ph_str *r,
 	const char *p = r->data, *end = r->data + r->len, *proof_at = NULL;
 	unsigned char proof[SCRAM_KEY_LEN], sig[EVP_MAX_MD_SIZE],
 	    key[SCRAM_KEY_LEN], hash[SCRAM_KEY_LEN];
-	char *cbind = NULL, *auth_msg = NULL, *b64 = NULL, *text = NULL;
+	char *auth_msg = NULL, *b64 = NULL, *text = NULL;
+	unsigned char *cb_raw;
 	unsigned sig_len = 0, i;
-	size_t len, b64_len, gs2_len = strlen(sc->gs2_header);
+	size_t len, b64_len, cb_raw_len;
 	int match;
 
 	sc->state = SCRAM_DONE;
@@ -328,12 +475,13 @@ static int scram_client_final(struct ph__scram *sc, const struct ph_str *r,
 			     sizeof(proof)))
 		return scram_fail(sc, out, "Malformed SCRAM message");
 	len = scram_value_len(p + 2, end);
-	if (ph__base64_encode(sc->gs2_header, gs2_len, &cbind, &b64_len) < 0)
-		return scram_fail(sc, out, "Out of memory");
-	match = len == b64_len && memcmp(p + 2, cbind, len) == 0;
-	free(cbind);
+	if (ph__base64_decode(p + 2, len, &cb_raw, &cb_raw_len) < 0)
+		return scram_fail(sc, out, "Malformed SCRAM message");
+	match = cb_raw_len == sc->cb_input_len &&
+		CRYPTO_memcmp(cb_raw, sc->cb_input, cb_raw_len) == 0;
+	free(cb_raw);
 	if (!match)
-		return scram_fail(sc, out, "Channel binding mismatch");
+		return scram_fail(sc, out, "e=channel-bindings-dont-match");
 	p += 2 + len;
 	if (end - p < 3 || memcmp(p, ",r=", 3) != 0)
 		return scram_fail(sc, out, "Malformed SCRAM message");

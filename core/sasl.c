@@ -1,4 +1,5 @@
-/* core/sasl.c - server side of SASL PLAIN (RFC 4616) and LOGIN, plus
+/* core/sasl.c - server side of SASL PLAIN (RFC 4616), LOGIN and
+ * EXTERNAL (RFC 4422 appendix A; SCRAM lives in sasl-scram.c), plus
  * strict base64 (RFC 4648) on top of OpenSSL's block coder. */
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,13 @@
 #include <openssl/evp.h>
 #include "sasl-scram.h"
 
-enum sasl_mech { SASL_PLAIN, SASL_LOGIN, SASL_SCRAM_SHA_256 };
+enum sasl_mech {
+	SASL_PLAIN,
+	SASL_LOGIN,
+	SASL_SCRAM_SHA_256,
+	SASL_SCRAM_SHA_256_PLUS,
+	SASL_EXTERNAL,
+};
 
 enum sasl_state {
 	SASL_STATE_START,    /* nothing received yet */
@@ -24,6 +31,7 @@ struct ph__sasl {
 	char *password; /* NUL-terminated copy; password_len is its length */
 	size_t password_len;
 	struct ph__scram *scram; /* SCRAM-SHA-256 only */
+	char *external_id;	 /* EXTERNAL: the certificate's user */
 };
 
 struct ph__sasl *ph__sasl_create(const char *mech)
@@ -39,13 +47,18 @@ struct ph__sasl *ph__sasl_create(const char *mech)
 		m = SASL_LOGIN;
 	else if (strcasecmp(mech, "SCRAM-SHA-256") == 0)
 		m = SASL_SCRAM_SHA_256;
+	else if (strcasecmp(mech, "SCRAM-SHA-256-PLUS") == 0)
+		m = SASL_SCRAM_SHA_256_PLUS;
+	else if (strcasecmp(mech, "EXTERNAL") == 0)
+		m = SASL_EXTERNAL;
 	else
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
 	s->mech = m;
-	if (m == SASL_SCRAM_SHA_256 && (s->scram = ph__scram_create()) == NULL)
+	if ((m == SASL_SCRAM_SHA_256 || m == SASL_SCRAM_SHA_256_PLUS) &&
+	    (s->scram = ph__scram_create(m == SASL_SCRAM_SHA_256_PLUS)) == NULL)
 		ph__sasl_destroy(&s);
 	return s;
 }
@@ -68,6 +81,7 @@ void ph__sasl_destroy(struct ph__sasl **s)
 	ph__scram_destroy(&(*s)->scram);
 	free((*s)->authzid);
 	free((*s)->authcid);
+	free((*s)->external_id);
 	free(*s);
 	*s = NULL;
 }
@@ -169,6 +183,55 @@ static int sasl_login_step(struct ph__sasl *s, const struct ph_str *r,
 	return PH__SASL_VERIFY;
 }
 
+/* EXTERNAL (RFC 4422 appendix A): the identity is the one the TLS client
+ * certificate established; the client sends only an authzid, which must
+ * be empty or that identity (we never act for someone else). */
+static int sasl_external_step(struct ph__sasl *s, const struct ph_str *r,
+			      struct ph_str *out)
+{
+	const char *id = s->external_id;
+
+	if (r == NULL) {
+		if (s->state != SASL_STATE_START)
+			return sasl_fail(s, out, "Missing response");
+		s->state = SASL_STATE_RESPONSE;
+		return sasl_challenge(out, "");
+	}
+	if (id == NULL || id[0] == '\0')
+		return sasl_fail(s, out, "No verified client certificate");
+	if (memchr(r->data, '\0', r->len) != NULL)
+		return sasl_fail(s, out, "Malformed EXTERNAL response");
+	if (r->len > 0 &&
+	    (r->len != strlen(id) || memcmp(r->data, id, r->len) != 0))
+		return sasl_fail(s, out, "Authorization identity not allowed");
+	s->authzid = sasl_strndup(r->data, r->len);
+	s->authcid = strdup(id);
+	if (s->authzid == NULL || s->authcid == NULL)
+		return sasl_fail(s, out, "Out of memory");
+	s->state = SASL_STATE_DONE;
+	return PH__SASL_VERIFY;
+}
+
+int ph__sasl_set_external(struct ph__sasl *s, const char *identity)
+{
+	free(s->external_id);
+	s->external_id = identity != NULL ? strdup(identity) : NULL;
+	return identity != NULL && s->external_id == NULL ? PH_ENOMEM : PH_OK;
+}
+
+int ph__sasl_is_external(const struct ph__sasl *s)
+{
+	return s->mech == SASL_EXTERNAL;
+}
+
+int ph__sasl_set_cbind(struct ph__sasl *s, int advertised,
+		       const struct ph__sasl_cbind *types, size_t count)
+{
+	if (s->scram == NULL)
+		return PH_OK;
+	return ph__scram_set_cbind(s->scram, advertised, types, count);
+}
+
 /* The exchange stays in SASL_STATE_RESPONSE while SCRAM runs, except
  * that a VERIFY waits for ph__sasl_set_credentials(). */
 static int sasl_scram_step(struct ph__sasl *s, const struct ph_str *r,
@@ -201,7 +264,10 @@ int ph__sasl_step(struct ph__sasl *s, const struct ph_str *response,
 		return sasl_plain_step(s, response, out);
 	case SASL_LOGIN:
 		return sasl_login_step(s, response, out);
+	case SASL_EXTERNAL:
+		return sasl_external_step(s, response, out);
 	case SASL_SCRAM_SHA_256:
+	case SASL_SCRAM_SHA_256_PLUS:
 		break;
 	}
 	return sasl_scram_step(s, response, out);
@@ -209,7 +275,7 @@ int ph__sasl_step(struct ph__sasl *s, const struct ph_str *response,
 
 const char *ph__sasl_credentials_scheme(const struct ph__sasl *s)
 {
-	return s->mech == SASL_SCRAM_SHA_256 ? "SCRAM-SHA-256" : NULL;
+	return s->scram != NULL ? "SCRAM-SHA-256" : NULL;
 }
 
 int ph__sasl_set_credentials(struct ph__sasl *s, const char *secret,

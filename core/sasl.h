@@ -31,6 +31,14 @@ const char *ph__sasl_authcid(const struct ph__sasl *s);
 const char *ph__sasl_authzid(const struct ph__sasl *s); /* "" if none */
 struct ph_str ph__sasl_password(const struct ph__sasl *s);
 
+/* EXTERNAL: the identity the connection's verified TLS client
+ * certificate names (copied; NULL: none, the exchange fails). Call before
+ * the first step. Returns PH_OK or PH_ENOMEM. */
+int ph__sasl_set_external(struct ph__sasl *s, const char *identity);
+/* Non-zero for EXTERNAL: PH__SASL_VERIFY then means "look authcid up
+ * without a password" (the certificate was the credential). */
+int ph__sasl_is_external(const struct ph__sasl *s);
+
 /* base64 (RFC 4648) via OpenSSL's EVP encoder. decode: PH_EINVAL on bad
  * input; output malloc'd, caller frees. */
 int ph__base64_encode(const void *data, size_t len, char **out_r,

@@ -1,4 +1,6 @@
-/* core/tls.h - OpenSSL server contexts for listeners. */
+/* core/tls.h - OpenSSL server contexts for listeners, and what SASL takes
+ * from a TLS connection: channel-binding data and the user a verified
+ * client certificate names. */
 #ifndef PH_CORE_TLS_H
 #define PH_CORE_TLS_H
 
@@ -12,5 +14,23 @@
  * the master (keys may be readable by root only) and inherited by workers. */
 SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r,
 			    const char **key_r);
+
+/* Channel-binding data of an established connection for `type`:
+ * "tls-exporter" (RFC 9266: 32 bytes of keying material, label
+ * "EXPORTER-Channel-Binding", empty context; TLS 1.3 only, see tls.c) or
+ * "tls-server-end-point" (RFC 5929 4.1: the server certificate hashed with its
+ * signature's hash, SHA-256 for MD5 and SHA-1). buf must hold EVP_MAX_MD_SIZE
+ * bytes. Returns the length, or PH_ENOTSUP when this connection cannot provide
+ * that type. */
+int ph__tls_cbind(SSL *ssl, const char *type, unsigned char *buf);
+
+/* The user a client certificate names when its chain verified against
+ * the listener's tls_client_ca: `field` "cn" (the one subject CN) or
+ * "email" (first rfc822Name of subjectAltName, else the subject's
+ * emailAddress). Written NUL-terminated into buf; returns buf, or NULL
+ * (no certificate, not verified, no such field, several CNs, or a name
+ * with control characters or longer than size - 1). */
+const char *ph__tls_client_user(SSL *ssl, const char *field, char *buf,
+				size_t size);
 
 #endif

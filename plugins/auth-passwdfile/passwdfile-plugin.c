@@ -28,7 +28,11 @@ struct pwf_state {
 	struct pwf_snapshot *current;
 	struct stat st; /* of the file `current` was read from */
 	int stale_logged;
-	char *dummy_hash; /* verified for unknown users (same timing) */
+	/* verified for unknown users (same timing); made at the first
+	 * password check, not at init: posthorn-deliver and lookups never
+	 * pay for it */
+	pthread_mutex_t dummy_lock;
+	char *dummy_hash;
 };
 
 static void pwf_warn(void *ctx, unsigned line, const char *msg)
@@ -252,6 +256,56 @@ static int pwf_fill(struct pwf_state *st, const struct passwdfile_entry *e,
 	return PH_OK;
 }
 
+/* Called with dummy_lock held. */
+static int pwf_make_dummy(struct pwf_state *st)
+{
+	unsigned char rnd[24];
+	char pw[sizeof(rnd) * 2 + 1], *setting;
+	struct crypt_data *data;
+	const char *hash;
+	size_t i;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -1;
+	for (i = 0; i < sizeof(rnd); i++)
+		pw[i * 2] = 'a' + (rnd[i] & 15),
+		       pw[i * 2 + 1] = 'a' + (rnd[i] >> 4);
+	pw[sizeof(pw) - 1] = '\0';
+	setting = crypt_gensalt_ra("$y$", 0, NULL, 0);
+	data = calloc(1, sizeof(*data));
+	hash =
+	    setting != NULL && data != NULL ? crypt_r(pw, setting, data) : NULL;
+	if (hash != NULL && hash[0] == '$')
+		st->dummy_hash = strdup(hash);
+	free(setting);
+	free(data);
+	return st->dummy_hash != NULL ? 0 : -1;
+}
+
+/* The dummy hash, made on first use. Every password check asks for it
+ * before it looks the user up, so the first answer costs the same for a
+ * known and an unknown name. NULL when yescrypt failed. */
+static const char *pwf_dummy(struct pwf_state *st)
+{
+	const char *hash;
+
+	pthread_mutex_lock(&st->dummy_lock);
+	if (st->dummy_hash == NULL)
+		(void)pwf_make_dummy(st);
+	hash = st->dummy_hash;
+	pthread_mutex_unlock(&st->dummy_lock);
+	return hash;
+}
+
+/* Where yescrypt is missing, init fails at once (cheap: no hashing). */
+static int pwf_have_yescrypt(void)
+{
+	char *setting = crypt_gensalt_ra("$y$", 0, NULL, 0);
+
+	free(setting);
+	return setting != NULL;
+}
+
 static int pwf_verify_plain(void *state, const struct ph_auth_request *req,
 			    ph_user *user, const char **error_r)
 {
@@ -262,8 +316,13 @@ static int pwf_verify_plain(void *state, const struct ph_auth_request *req,
 	int ret, match = 0;
 	/* crypt(3) sees a C string: a NUL inside would truncate it. */
 	int nul = memchr(req->password.data, '\0', req->password.len) != NULL;
+	const char *dummy = pwf_dummy(st);
 	char *pw;
 
+	if (dummy == NULL) {
+		*error_r = "cannot make the yescrypt dummy hash";
+		return PH_ETEMP;
+	}
 	if (req->user.len >= sizeof(name) ||
 	    memchr(req->user.data, '\0', req->user.len) != NULL) {
 		*error_r = "invalid user name";
@@ -283,7 +342,7 @@ static int pwf_verify_plain(void *state, const struct ph_auth_request *req,
 	pw[req->password.len] = '\0';
 	e = passwdfile_find(&snap->file, name);
 	if (e == NULL) {
-		(void)pwf_crypt_match(pw, st->dummy_hash);
+		(void)pwf_crypt_match(pw, dummy);
 		*error_r = "unknown user";
 		ret = PH_EUNKNOWN;
 		goto out;
@@ -299,7 +358,7 @@ static int pwf_verify_plain(void *state, const struct ph_auth_request *req,
 		match = pwf_scram_match(req->password, e->secret);
 		break;
 	case PASSWDFILE_NONE:
-		(void)pwf_crypt_match(pw, st->dummy_hash);
+		(void)pwf_crypt_match(pw, dummy);
 		break;
 	}
 	if (!match || nul) {
@@ -456,34 +515,10 @@ static void pwf_fini(void *state)
 		return;
 	pwf_snapshot_unref(st->current);
 	pthread_mutex_destroy(&st->lock);
+	pthread_mutex_destroy(&st->dummy_lock);
 	free(st->dummy_hash);
 	free(st->path);
 	free(st);
-}
-
-static int pwf_make_dummy(struct pwf_state *st)
-{
-	unsigned char rnd[24];
-	char pw[sizeof(rnd) * 2 + 1], *setting;
-	struct crypt_data *data;
-	const char *hash;
-	size_t i;
-
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return -1;
-	for (i = 0; i < sizeof(rnd); i++)
-		pw[i * 2] = 'a' + (rnd[i] & 15),
-		       pw[i * 2 + 1] = 'a' + (rnd[i] >> 4);
-	pw[sizeof(pw) - 1] = '\0';
-	setting = crypt_gensalt_ra("$y$", 0, NULL, 0);
-	data = calloc(1, sizeof(*data));
-	hash =
-	    setting != NULL && data != NULL ? crypt_r(pw, setting, data) : NULL;
-	if (hash != NULL && hash[0] == '$')
-		st->dummy_hash = strdup(hash);
-	free(setting);
-	free(data);
-	return st->dummy_hash != NULL ? 0 : -1;
 }
 
 static int pwf_init(const struct ph_core_api *api, const ph_config *config,
@@ -503,8 +538,9 @@ static int pwf_init(const struct ph_core_api *api, const ph_config *config,
 		return PH_ENOMEM;
 	st->api = api;
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->dummy_lock, NULL);
 	st->path = strdup(path);
-	if (st->path == NULL || pwf_make_dummy(st) < 0) {
+	if (st->path == NULL || !pwf_have_yescrypt()) {
 		pwf_fini(st);
 		*error_r = "auth-passwdfile: out of memory or no yescrypt";
 		return PH_ENOMEM;

@@ -1,10 +1,12 @@
-/* Fuzz target: the auth service's wire decoders (core/auth-proto.c) and
+/* Fuzz target: the auth service's wire decoders (core/auth-proto.c, the
+ * channel-binding field included) and
  * user records (core/user.c). What decodes must re-encode to the same
  * bytes; a user record must survive a serialise round trip. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/auth-proto.h"
+#include "core/sasl-scram.h"
 #include "core/user.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -22,8 +24,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data, size);
 	if (ph__auth_decode_request(buf, size, &req) == 0) {
+		struct ph__sasl_cbind cb[4];
+		char names[4][64];
+		int adv;
+
 		n = ph__auth_encode_request(out, &req);
 		if (n != (int)size || memcmp(out, data, size) != 0)
+			abort();
+		/* channel-binding state: what decodes re-encodes the same */
+		n = ph__auth_cbind_decode(req.cbind, &adv, cb, names, 4);
+		if (n >= 0 && req.cbind.len > 0 &&
+		    (ph__auth_cbind_encode(out, adv, cb, (size_t)n) !=
+			 (int)req.cbind.len ||
+		     memcmp(out, req.cbind.data, req.cbind.len) != 0))
 			abort();
 	}
 	if (ph__auth_decode_reply(buf, size, &reply) == 0) {

@@ -1,13 +1,25 @@
 /* Fuzz target: SASL server steps fed with base64 client responses.
  * Byte 0 picks the mechanism (% 3: PLAIN, LOGIN, SCRAM-SHA-256; bit 2:
- * SCRAM with no stored secret), then each LF-separated line is one client
- * response as sent on the wire. */
+ * SCRAM with no stored secret; bit 3: the TLS variant, EXTERNAL for the
+ * user "user" instead of PLAIN and SCRAM-SHA-256-PLUS instead of SCRAM;
+ * bit 4: the connection offers -PLUS and has channel-binding data), then
+ * each LF-separated line is one client response as sent on the wire. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/sasl-scram.h"
 
 static const char *const mechs[] = {"PLAIN", "LOGIN", "SCRAM-SHA-256"};
+static const char *const tls_mechs[] = {"EXTERNAL", "LOGIN",
+					"SCRAM-SHA-256-PLUS"};
+
+/* tls-exporter: 32 bytes of 'x'; tls-server-end-point: 32 of 'y' */
+static const struct ph__sasl_cbind cbind[] = {
+    {"tls-exporter", (const unsigned char *)"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+     32},
+    {"tls-server-end-point",
+     (const unsigned char *)"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy", 32},
+};
 
 /* RFC 7677's user "user", password "pencil" */
 #define FUZZ_SECRET                                                            \
@@ -24,9 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	s = ph__sasl_create(mechs[data[0] % 3]);
+	s = ph__sasl_create((data[0] & 8 ? tls_mechs : mechs)[data[0] % 3]);
 	if (s == NULL)
 		return 0;
+	if (ph__sasl_is_external(s))
+		ph__sasl_set_external(s, "user");
+	if (data[0] & 16)
+		ph__sasl_set_cbind(s, 1, cbind, 2);
 	p = (const char *)data + 1;
 	end = (const char *)data + size;
 	ret = ph__sasl_step(s, NULL, &out);

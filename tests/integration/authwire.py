@@ -7,18 +7,20 @@ import socket
 import struct
 import time
 
-MSG_PLAIN, MSG_LOOKUP, MSG_CREDENTIALS, MSG_FAILED = 1, 2, 3, 4
+MSG_PLAIN, MSG_LOOKUP, MSG_CREDENTIALS = 1, 2, 3
+MSG_SCRAM_FIRST, MSG_SCRAM_FINAL = 5, 6
 MSG_REPLY, MSG_HELLO = 128, 129
 PH_OK, PH_EAUTH, PH_EUNKNOWN, PH_ENOTSUP = 0, -14, -15, -12
 
 
 def encode_request(rtype, rid, user, password=b'', rip='', service='test',
-                   scheme='', lip='127.0.0.1', secured=0):
+                   scheme='', lip='127.0.0.1', secured=0, cbind=b''):
     def s(v):
         v = v.encode() if isinstance(v, str) else v
         return struct.pack('=I', len(v)) + v + b'\0'
     payload = struct.pack('=I', secured) + s(service) + s(user) + \
-        s(password) + s(scheme) + s(rip) + s(lip)
+        s(password) + s(scheme) + s(rip) + s(lip) + (s(cbind) if cbind
+                                                      else b'')
     return struct.pack('=III', rtype, len(payload), rid) + payload
 
 
@@ -66,5 +68,31 @@ def ask(state_dir, rtype, user, password=b'', rip='', scheme='', rid=1):
         s.send(encode_request(rtype, rid, user, password, rip=rip,
                               scheme=scheme))
         return decode_reply(s.recv(65536))
+    finally:
+        s.close()
+
+
+def scram(state_dir, user, password, rip='', mech='SCRAM-SHA-256',
+          gs2='n,,', cb_data=b'', cbind=b''):
+    """A SCRAM exchange run by the service (SCRAM_FIRST, SCRAM_FINAL), as
+    a worker relays it. Returns (first reply, final reply or None, server
+    signature verified)."""
+    from sasltls import Scram
+    client = Scram(user, password, gs2, cb_data)
+    s, _ = connect(state_dir)
+    try:
+        s.send(encode_request(MSG_SCRAM_FIRST, 1, '', client.first(),
+                              rip=rip, scheme=mech, cbind=cbind))
+        first = decode_reply(s.recv(65536))
+        if first['result'] != PH_OK:
+            return first, None, False
+        rec = first['record']
+        s.send(encode_request(MSG_SCRAM_FINAL, 2, rec['scram_session'],
+                              client.final(rec['scram_challenge'].encode()),
+                              rip=rip, scheme=mech))
+        final = decode_reply(s.recv(65536))
+        ok = final['result'] == PH_OK and client.check_server_final(
+            final['record']['scram_final'].encode())
+        return first, final, ok
     finally:
         s.close()

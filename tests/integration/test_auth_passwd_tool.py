@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import harness
-from authwire import (MSG_CREDENTIALS, MSG_PLAIN, PH_EAUTH, PH_OK, ask)
+from authwire import MSG_PLAIN, PH_EAUTH, PH_OK, ask, scram
 
 TOOL = os.path.join(harness.BUILD_DIR, 'bin', 'posthorn-passwd')
 
@@ -86,11 +86,13 @@ class PasswdTool(harness.TestCase):
         # a SCRAM secret also verifies plaintext logins...
         self.assertEqual(ask(state, MSG_PLAIN, 'dave', b'pencil')['result'],
                          PH_OK)
-        # ...and is what SCRAM fetches
-        r = ask(state, MSG_CREDENTIALS, 'dave', scheme='SCRAM-SHA-256')
-        self.assertEqual(r['result'], PH_OK)
-        self.assertEqual('{SCRAM-SHA-256}' + r['record']['credentials'],
-                         scram_line)
+        # ...and is what the service's SCRAM uses (its salt and rounds)
+        first, final, verified = scram(state, 'dave', 'pencil')
+        salt, iters = scram_line.split(',')[1], scram_line.split(',')[0]
+        self.assertIn(',s=%s,i=%s' % (salt, iters.split('}')[1]),
+                      first['record']['scram_challenge'])
+        self.assertEqual(final['result'], PH_OK)
+        self.assertTrue(verified)
         self.server.wait_log(r'users: 2 users')
 
 

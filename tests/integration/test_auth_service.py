@@ -78,32 +78,68 @@ class AuthService(harness.TestCase):
         self.assertEqual(r['result'], PH_OK)
         self.assertEqual(r['record']['user'], 'bob')
 
-    def test_plain_secret_never_served(self):
-        # a {PLAIN} password cannot be fetched through the socket
-        r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS, scheme='PLAIN')
-        self.assertEqual(r['result'], PH_ENOTSUP)
-        self.assertNotIn('credentials', r['record'])
-        # only a SCRAM secret derived from it (scram = yes), fresh salt
-        r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS,
-                     scheme='SCRAM-SHA-256')
-        self.assertEqual(r['result'], PH_OK)
-        iters, salt, stored, server = r['record']['credentials'].split(',')
-        salted = hashlib.pbkdf2_hmac('sha256', b'secret',
-                                     base64.b64decode(salt), int(iters))
-        ckey = hmac.new(salted, b'Client Key', hashlib.sha256).digest()
-        self.assertEqual(base64.b64decode(stored),
-                         hashlib.sha256(ckey).digest())
-        self.assertNotIn('secret', r['record']['credentials'])
+    def test_secrets_never_served(self):
+        # no stored secret leaves the service, {PLAIN} or SCRAM: workers
+        # relay SCRAM steps instead
+        for scheme in ('PLAIN', 'SCRAM-SHA-256'):
+            r = self.ask('alice', b'', '', rtype=MSG_CREDENTIALS,
+                         scheme=scheme)
+            self.assertEqual(r['result'], PH_ENOTSUP)
+            self.assertNotIn('credentials', r['record'])
 
-    def test_reported_failure(self):
-        # a worker-verified failure (a SCRAM proof) is counted and logged
-        r = self.ask('bob', b'', '198.51.100.9', rtype=MSG_FAILED,
-                     scheme='SCRAM-SHA-256')
-        self.assertEqual(r['result'], PH_EAUTH)
+    def test_scram_in_service(self):
+        # the service runs the exchange: the worker sees the challenge,
+        # the server-final message and the record, never the secret
+        first, final, verified = scram(self.server.state_dir, 'alice',
+                                       'secret', rip='198.51.100.8')
+        self.assertEqual(first['result'], PH_OK)
+        self.assertNotIn('credentials', first['record'])
+        self.assertRegex(first['record']['scram_challenge'],
+                         r'^r=[^,]+,s=[^,]+,i=\d+$')
+        self.assertEqual(final['result'], PH_OK)
+        self.assertEqual(final['record']['user'], 'alice')
+        self.assertNotIn('credentials', final['record'])
+        self.assertTrue(verified)
+        self.server.wait_log(r'auth ok: user=<alice> rip=198\.51\.100\.8')
+
+    def test_scram_wrong_proof_counted(self):
+        # a failed proof is counted and logged by the service itself
+        first, final, _ = scram(self.server.state_dir, 'bob', 'wrong',
+                                rip='198.51.100.9')
+        self.assertEqual(final['result'], PH_EAUTH)
+        self.assertEqual(final['message'], 'authentication failed')
         line = self.server.wait_log(
             r'[^\n]*auth failed: user=<bob> rip=198\.51\.100\.9 '
             r'service=test reason=SCRAM-SHA-256 proof mismatch').group(0)
         self.check_filter([line], ['198.51.100.9'])
+        # the exchange is gone: a replayed final finds nothing
+        s, _ = connect(self.server.state_dir)
+        s.send(encode_request(MSG_SCRAM_FINAL, 3, '1', b'c=biws,r=x,p=x'))
+        self.assertEqual(decode_reply(s.recv(65536))['result'], PH_EAUTH)
+        s.close()
+
+    def test_scram_cbind_checked_in_service(self):
+        # the worker hands the channel-binding state; the service applies
+        # the downgrade rule
+        cbind = bytes([1, 1, 12]) + b'tls-exporter' + bytes([32]) + \
+            b'x' * 32
+        first, _, _ = scram(self.server.state_dir, 'alice', 'secret',
+                            gs2='y,,', cbind=cbind)
+        self.assertEqual(first['result'], PH_EAUTH)
+        self.assertEqual(first['message'],
+                         'e=server-does-support-channel-binding')
+        first, final, ok = scram(self.server.state_dir, 'alice', 'secret',
+                                 mech='SCRAM-SHA-256-PLUS',
+                                 gs2='p=tls-exporter,,', cb_data=b'x' * 32,
+                                 cbind=cbind)
+        self.assertTrue(ok)
+
+    def test_malformed_cbind_closes(self):
+        s, _ = connect(self.server.state_dir)
+        s.send(encode_request(MSG_SCRAM_FIRST, 1, '', b'n,,n=a,r=b',
+                              scheme='SCRAM-SHA-256', cbind=b'\x01\x05'))
+        self.assertEqual(s.recv(100), b'')
+        s.close()
 
     def test_unknown_request_type_closes(self):
         s = self.connect()

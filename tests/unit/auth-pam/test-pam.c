@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <posthorn/posthorn.h>
 #include <CUnit/Basic.h>
+#include "auth-fake.h"
 #include "core/user.h"
 
 extern const struct ph_plugin posthorn_plugin;
@@ -19,48 +20,20 @@ static char dir[64];
 static char me[64], my_home[256];
 static unsigned my_uid;
 
+/* The plugin's config (the keys it reads: service, timeout, mail). */
 struct fake_config {
-	const char *service, *timeout;
+	const char *kv[7];
 };
 
-static void fake_log(enum ph_log_level level, const char *fmt, ...)
+static const ph_config *config(struct fake_config *c, const char *service,
+			       const char *timeout)
 {
-	(void)level;
-	(void)fmt;
+	const char *kv[7] = {"service", service,     "timeout", timeout,
+			     "mail",	"~/Maildir", NULL};
+
+	memcpy(c->kv, kv, sizeof(kv));
+	return ph_auth_fake_config(c->kv);
 }
-
-static const char *fake_config_get(const ph_config *cfg, const char *key)
-{
-	const struct fake_config *c = (const void *)cfg;
-
-	if (strcmp(key, "service") == 0)
-		return c->service;
-	if (strcmp(key, "timeout") == 0)
-		return c->timeout;
-	if (strcmp(key, "mail") == 0)
-		return "~/Maildir";
-	return NULL;
-}
-
-static int fake_config_get_uint(const ph_config *cfg, const char *key,
-				uint64_t *v)
-{
-	const char *s = fake_config_get(cfg, key);
-
-	if (s == NULL)
-		return PH_ENOTFOUND;
-	*v = strtoull(s, NULL, 10);
-	return PH_OK;
-}
-
-static const struct ph_core_api fake_api = {
-    .struct_size = sizeof(struct ph_core_api),
-    .log = fake_log,
-    .config_get = fake_config_get,
-    .config_get_uint = fake_config_get_uint,
-    .user_set = ph__user_set,
-    .user_get = ph__user_get,
-};
 
 static const char *str(const char *s)
 {
@@ -69,12 +42,12 @@ static const char *str(const char *s)
 
 static void *plugin(const char *service, const char *timeout)
 {
-	struct fake_config c = {service, timeout};
+	struct fake_config c;
 	const char *err = NULL;
 	void *state = NULL;
 
-	CU_ASSERT_EQUAL_FATAL(posthorn_plugin.init(&fake_api,
-						   (const ph_config *)&c,
+	CU_ASSERT_EQUAL_FATAL(posthorn_plugin.init(ph_auth_fake_api(),
+						   config(&c, service, timeout),
 						   &state, &err),
 			      PH_OK);
 	return state;
@@ -83,25 +56,8 @@ static void *plugin(const char *service, const char *timeout)
 static int verify(void *state, const char *user, const char *pw,
 		  ph_user **user_r, const char **err)
 {
-	const struct ph_auth_ops *ops = posthorn_plugin.ops;
-	struct ph_auth_request req = PH_AUTH_REQUEST_INIT;
-	ph_user *u = ph__user_create();
-	int ret;
-
-	req.user.data = user;
-	req.user.len = strlen(user);
-	req.password.data = pw;
-	req.password.len = strlen(pw);
-	req.service = "pop3";
-	req.remote_ip = "192.0.2.1";
-	req.local_ip = "127.0.0.1";
-	*err = NULL;
-	ret = ops->verify_plain(state, &req, u, err);
-	if (user_r != NULL)
-		*user_r = u;
-	else
-		ph__user_destroy(&u);
-	return ret;
+	return ph_auth_fake_verify(posthorn_plugin.ops, state, user, pw, user_r,
+				   err);
 }
 
 static void test_good_password(void)
@@ -247,11 +203,12 @@ static void test_lookup(void)
 
 static void test_bad_service_name(void)
 {
-	struct fake_config c = {"../etc/passwd", "5"};
+	struct fake_config c;
 	const char *err = NULL;
 	void *state = NULL;
 
-	CU_ASSERT_EQUAL(posthorn_plugin.init(&fake_api, (const ph_config *)&c,
+	CU_ASSERT_EQUAL(posthorn_plugin.init(ph_auth_fake_api(),
+					     config(&c, "../etc/passwd", "5"),
 					     &state, &err),
 			PH_EINVAL);
 }

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <posthorn/posthorn.h>
+#include "auth-fake.h"
 #include "cunit-main.h"
 #include "core/user.h"
 #include "passwdfile.h"
@@ -20,44 +21,20 @@ extern const struct ph_plugin posthorn_plugin;
 
 static char tmpdir[64];
 static char path[256];
-static unsigned warnings;
-
-/* ---- a minimal core API: config_get, log, user_set ---- */
-
-static void fake_log(enum ph_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (level >= PH_LOG_WARNING)
-		warnings++;
-	va_end(ap);
-}
-
-static const char *fake_config_get(const ph_config *cfg, const char *key)
-{
-	return strcmp(key, "path") == 0 ? (const char *)cfg : NULL;
-}
-
 static int fake_scram;
 
-static int fake_config_get_uint(const ph_config *cfg, const char *key,
-				uint64_t *value_r)
+/* The plugin's config: path = `path_value`, scram = fake_scram. */
+static const ph_config *config(const char *path_value)
 {
-	if (strcmp(key, "scram") != 0)
-		return PH_ENOTFOUND;
-	*value_r = (uint64_t)fake_scram;
-	return PH_OK;
-}
+	static const char *kv[5];
 
-static const struct ph_core_api fake_api = {
-    .struct_size = sizeof(struct ph_core_api),
-    .log = fake_log,
-    .config_get = fake_config_get,
-    .config_get_uint = fake_config_get_uint,
-    .user_set = ph__user_set,
-    .user_get = ph__user_get,
-};
+	kv[0] = "path";
+	kv[1] = path_value;
+	kv[2] = "scram";
+	kv[3] = fake_scram ? "yes" : "no";
+	kv[4] = NULL;
+	return ph_auth_fake_config(kv);
+}
 
 static void write_file(const char *text)
 {
@@ -241,23 +218,7 @@ static const struct ph_auth_ops *ops(void)
 static int verify(void *state, const char *user, const char *pw,
 		  ph_user **user_r, const char **error_r)
 {
-	struct ph_auth_request req = PH_AUTH_REQUEST_INIT;
-	ph_user *u = ph__user_create();
-	int ret;
-
-	req.user.data = user;
-	req.user.len = strlen(user);
-	req.password.data = pw;
-	req.password.len = strlen(pw);
-	req.service = "test";
-	req.remote_ip = "127.0.0.1";
-	req.local_ip = "";
-	ret = ops()->verify_plain(state, &req, u, error_r);
-	if (user_r != NULL)
-		*user_r = u;
-	else
-		ph__user_destroy(&u);
-	return ret;
+	return ph_auth_fake_verify(ops(), state, user, pw, user_r, error_r);
 }
 
 static void *init_plugin(void)
@@ -265,9 +226,8 @@ static void *init_plugin(void)
 	void *state = NULL;
 	const char *err = NULL;
 
-	CU_ASSERT_EQUAL_FATAL(posthorn_plugin.init(&fake_api,
-						   (const ph_config *)path,
-						   &state, &err),
+	CU_ASSERT_EQUAL_FATAL(posthorn_plugin.init(ph_auth_fake_api(),
+						   config(path), &state, &err),
 			      PH_OK);
 	return state;
 }
@@ -285,9 +245,9 @@ static void test_plugin_no_path(void)
 	void *state = NULL;
 	const char *err = NULL;
 
-	CU_ASSERT_EQUAL(posthorn_plugin.init(&fake_api, (const ph_config *)"",
-					     &state, &err),
-			PH_EINVAL);
+	CU_ASSERT_EQUAL(
+	    posthorn_plugin.init(ph_auth_fake_api(), config(""), &state, &err),
+	    PH_EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(err);
 }
 
@@ -298,7 +258,7 @@ static void test_plugin_missing_file(void)
 	const char *err = NULL;
 
 	snprintf(missing, sizeof(missing), "%s/nope", tmpdir);
-	CU_ASSERT(posthorn_plugin.init(&fake_api, (const ph_config *)missing,
+	CU_ASSERT(posthorn_plugin.init(ph_auth_fake_api(), config(missing),
 				       &state, &err) < 0);
 	CU_ASSERT_PTR_NOT_NULL(err);
 }
@@ -403,6 +363,69 @@ static void test_plugin_reload(void)
 	unlink(path);
 	CU_ASSERT_EQUAL(verify(state, "alice", "two", NULL, &err), PH_OK);
 	posthorn_plugin.fini(state);
+}
+
+static double seconds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Median time of three verify() calls. */
+static double verify_time(void *state, const char *user, const char *pw,
+			  int want)
+{
+	double t[3], t0, x;
+	const char *err;
+	int i, j;
+
+	for (i = 0; i < 3; i++) {
+		t0 = seconds_now();
+		CU_ASSERT_EQUAL(verify(state, user, pw, NULL, &err), want);
+		t[i] = seconds_now() - t0;
+	}
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			if (t[j] < t[i])
+				x = t[i], t[i] = t[j], t[j] = x;
+	return t[1];
+}
+
+/* The yescrypt dummy that evens out unknown users' timing is made at the
+ * first password check: init and lookups (posthorn-deliver) stay cheap,
+ * and an unknown user still costs what a known one does. */
+static void test_plugin_dummy_lazy_equal_timing(void)
+{
+	struct ph_auth_request req = PH_AUTH_REQUEST_INIT;
+	char *y = make_hash("$y$", "yes pw"), text[512];
+	ph_user *u = ph__user_create();
+	double t0, t_cheap, t_known, t_unknown, t_first;
+	const char *err;
+	void *state;
+
+	snprintf(text, sizeof(text), "alice:{CRYPT}%s\n", y);
+	write_file(text);
+	t0 = seconds_now();
+	state = init_plugin();
+	req.user = PH_STR_LIT("alice");
+	req.password = PH_STR_LIT("");
+	req.service = req.remote_ip = req.local_ip = "";
+	CU_ASSERT_EQUAL(ops()->lookup(state, &req, u, &err), PH_OK);
+	t_cheap = seconds_now() - t0;
+	/* the first check pays for the dummy too, known user or not */
+	t0 = seconds_now();
+	CU_ASSERT_EQUAL(verify(state, "ghost", "x", NULL, &err), PH_EUNKNOWN);
+	t_first = seconds_now() - t0;
+	t_known = verify_time(state, "alice", "yes pw", PH_OK);
+	t_unknown = verify_time(state, "ghost", "yes pw", PH_EUNKNOWN);
+	CU_ASSERT(t_cheap < t_known / 2);
+	CU_ASSERT(t_first > t_known * 1.25);
+	CU_ASSERT(t_unknown > t_known / 2 && t_unknown < t_known * 2);
+	ph__user_destroy(&u);
+	posthorn_plugin.fini(state);
+	free(y);
 }
 
 static void test_plugin_lookup(void)
@@ -527,6 +550,7 @@ static CU_TestInfo plugin_tests[] = {
     {"SCRAM-SHA-256 secret (RFC 7677)", test_plugin_scram_secret},
     {"re-read on mtime change", test_plugin_reload},
     {"lookup and credentials", test_plugin_lookup},
+    {"lazy dummy hash, equal timing", test_plugin_dummy_lazy_equal_timing},
     {"scram = yes: SCRAM from {PLAIN}", test_plugin_scram_setting},
     CU_TEST_INFO_NULL,
 };

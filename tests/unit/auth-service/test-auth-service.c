@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <posthorn/posthorn.h>
+#include "auth-fake.h"
 #include "cunit-main.h"
 #include "auth-client.h"
 #include "auth-penalty.h"
@@ -31,36 +32,8 @@ static struct ev_loop *loop;
 static pid_t server_pid = -1;
 static struct ph__auth_client *client;
 
-/* ---- a minimal core API for the plugin (in the server child) ---- */
-
-static void fake_log(enum ph_log_level level, const char *fmt, ...)
-{
-	(void)level;
-	(void)fmt;
-}
-
-static const char *fake_config_get(const ph_config *cfg, const char *key)
-{
-	return strcmp(key, "path") == 0 ? users_path : NULL;
-}
-
-static int fake_config_get_uint(const ph_config *cfg, const char *key,
-				uint64_t *value_r)
-{
-	if (strcmp(key, "scram") != 0)
-		return PH_ENOTFOUND;
-	*value_r = 1; /* offer SCRAM-SHA-256 */
-	return PH_OK;
-}
-
-static const struct ph_core_api fake_api = {
-    .struct_size = sizeof(struct ph_core_api),
-    .log = fake_log,
-    .config_get = fake_config_get,
-    .config_get_uint = fake_config_get_uint,
-    .user_set = ph__user_set,
-    .user_get = ph__user_get,
-};
+/* the passwd-file plugin's config, in the server child */
+static const char *plugin_kv[] = {"path", users_path, "scram", "yes", NULL};
 
 /* ---- the fake second link of the chain ---- */
 
@@ -68,8 +41,8 @@ static int fake_verify(void *state, const struct ph_auth_request *req,
 		       ph_user *user, const char **error_r)
 {
 	if (req->user.len == 3 && memcmp(req->user.data, "zoe", 3) == 0) {
-		fake_api.user_set(user, "user", "zoe");
-		fake_api.user_set(user, "mail", "/fake/zoe");
+		ph__user_set(user, "user", "zoe");
+		ph__user_set(user, "mail", "/fake/zoe");
 		return PH_OK;
 	}
 	if (req->user.len == 4 && memcmp(req->user.data, "slow", 4) == 0) {
@@ -176,8 +149,9 @@ static int start_server(void)
 		int status;
 
 		close(sv[0]);
-		if (posthorn_plugin.init(&fake_api, NULL, &chain[0].state,
-					 &err) < 0)
+		if (posthorn_plugin.init(ph_auth_fake_api(),
+					 ph_auth_fake_config(plugin_kv),
+					 &chain[0].state, &err) < 0)
 			_exit(3);
 		status = ph__auth_server_run(chain, 3, &params, &sv[1], 1, lfd);
 		posthorn_plugin.fini(chain[0].state);
@@ -1037,6 +1011,9 @@ static void test_sasl_scram(void)
 	CU_ASSERT_STRING_EQUAL(ph__user_get(s.user, "mail"), "/m/user");
 	/* the stored secret never reaches the protocol */
 	CU_ASSERT_PTR_NULL(ph__user_get(s.user, "credentials"));
+	/* nor the relay's fields */
+	CU_ASSERT_PTR_NULL(ph__user_get(s.user, "scram_final"));
+	CU_ASSERT_PTR_NULL(ph__user_get(s.user, "scram_session"));
 	ph__login_destroy(&l);
 }
 
