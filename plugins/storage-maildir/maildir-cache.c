@@ -7,9 +7,13 @@
  *            field bytes, value bytes         (crc over all after it)
  * Appended with O_APPEND, one write() per record, without the mailbox
  * lock: a record torn by a crash fails its CRC and ends the file. It is
- * read once per view on the first cache_get, into a hash table; later
- * records for the same (uid, field) win. Past 64 MiB, or with another
- * UIDVALIDITY, the file is started afresh: it is only a cache. */
+ * read once per view on the first cache_get, into one buffer that a hash
+ * table (sized from a first walk over the records) points into, so a
+ * load costs no allocation per record; a record's CRC is checked when it
+ * is first asked for (a FETCH of 10,000 BODYSTRUCTUREs needs a quarter of
+ * the records). Later records for the same (uid, field) win. Past
+ * 64 MiB, or with another UIDVALIDITY, the file is started afresh: it is
+ * only a cache. */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -33,80 +37,93 @@ struct cache_rec_hdr {
 	uint32_t value_len;
 };
 
+/* A record: the header, the field, the value, as in the file. */
 struct cache_slot {
 	uint32_t uid;
-	char *field;
-	char *value;
-	uint32_t value_len;
+	uint16_t field_len;	  /* 0: free slot */
+	uint16_t state;		  /* SLOT_* */
+	const unsigned char *rec; /* in c->buf, or malloc()ed (SLOT_OWNED) */
 };
+#define SLOT_OWNED   1u
+#define SLOT_CHECKED 2u /* CRC good */
+#define SLOT_BAD     4u /* CRC bad */
 
 struct maildir_cache {
 	uint32_t uidvalidity;
 	struct cache_slot *slots;
 	size_t mask, used;
-	int fd; /* for appends, opened on the first cache_set; -1 */
+	unsigned char *buf; /* the file as loaded; slots point into it */
+	int fd;		    /* for appends, opened on the first cache_set; -1 */
 };
 
-static uint32_t cache_hash(uint32_t uid, const char *field)
+static uint32_t cache_hash(uint32_t uid, const char *field, size_t len)
 {
 	uint32_t h = 2166136261u ^ uid;
 
-	for (; *field; field++)
-		h = (h ^ (unsigned char)*field) * 16777619u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)field[i]) * 16777619u;
 	return h;
 }
 
 static struct cache_slot *cache_find(struct maildir_cache *c, uint32_t uid,
-				     const char *field)
+				     const char *field, size_t len)
 {
-	size_t i = cache_hash(uid, field) & c->mask;
+	size_t i = cache_hash(uid, field, len) & c->mask;
 
-	while (c->slots[i].field != NULL) {
-		if (c->slots[i].uid == uid &&
-		    strcmp(c->slots[i].field, field) == 0)
+	while (c->slots[i].field_len != 0) {
+		const struct cache_slot *s = &c->slots[i];
+
+		if (s->uid == uid && s->field_len == len &&
+		    memcmp(s->rec + sizeof(struct cache_rec_hdr), field, len) ==
+			0)
 			return &c->slots[i];
 		i = (i + 1) & c->mask;
 	}
 	return &c->slots[i];
 }
 
-static int cache_put(struct maildir_cache *c, uint32_t uid, const char *field,
-		     size_t field_len, const void *value, size_t len)
+static int cache_resize(struct maildir_cache *c, size_t mask)
+{
+	struct maildir_cache n = {.mask = mask};
+
+	if ((n.slots = calloc(n.mask + 1, sizeof(*n.slots))) == NULL)
+		return PH_ENOMEM;
+	for (size_t i = 0; c->slots != NULL && i <= c->mask; i++) {
+		const struct cache_slot *s = &c->slots[i];
+
+		if (s->field_len != 0)
+			*cache_find(&n, s->uid,
+				    (const char *)s->rec +
+					sizeof(struct cache_rec_hdr),
+				    s->field_len) = *s;
+	}
+	free(c->slots);
+	c->slots = n.slots;
+	c->mask = n.mask;
+	return PH_OK;
+}
+
+/* Puts record `rec` (header, field, value) of `uid`; `owned`: rec is
+ * malloc()ed and now belongs to the cache (checked), else it lives in
+ * c->buf and its CRC is checked on first use. */
+static int cache_put(struct maildir_cache *c, uint32_t uid,
+		     const unsigned char *rec, size_t field_len, bool owned)
 {
 	struct cache_slot *s;
-	char *v, key[CACHE_FIELD_LEN + 1];
 
-	if ((c->used + 1) * 2 > c->mask + 1) {
-		struct maildir_cache n = {.mask = c->mask * 2 + 1};
-
-		if ((n.slots = calloc(n.mask + 1, sizeof(*n.slots))) == NULL)
-			return PH_ENOMEM;
-		for (size_t i = 0; i <= c->mask; i++)
-			if (c->slots[i].field != NULL)
-				*cache_find(&n, c->slots[i].uid,
-					    c->slots[i].field) = c->slots[i];
-		free(c->slots);
-		c->slots = n.slots;
-		c->mask = n.mask;
-	}
-	memcpy(key, field, field_len);
-	key[field_len] = '\0';
-	if ((v = malloc(len ? len : 1)) == NULL)
+	if ((c->used + 1) * 2 > c->mask + 1 &&
+	    cache_resize(c, c->mask * 2 + 1) < 0)
 		return PH_ENOMEM;
-	if (len > 0)
-		memcpy(v, value, len);
-	s = cache_find(c, uid, key);
-	if (s->field == NULL) {
-		if ((s->field = strdup(key)) == NULL) {
-			free(v);
-			return PH_ENOMEM;
-		}
-		s->uid = uid;
+	s = cache_find(c, uid, (const char *)rec + sizeof(struct cache_rec_hdr),
+		       field_len);
+	if (s->field_len == 0)
 		c->used++;
-	}
-	free(s->value);
-	s->value = v;
-	s->value_len = (uint32_t)len;
+	else if (s->state & SLOT_OWNED)
+		free((void *)s->rec);
+	s->uid = uid;
+	s->field_len = (uint16_t)field_len;
+	s->state = owned ? SLOT_OWNED | SLOT_CHECKED : 0;
+	s->rec = rec;
 	return PH_OK;
 }
 
@@ -117,20 +134,23 @@ void maildir_cache_free(struct maildir_cache **cp)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; c->slots && i <= c->mask; i++) {
-		free(c->slots[i].field);
-		free(c->slots[i].value);
+		if (c->slots[i].state & SLOT_OWNED)
+			free((void *)c->slots[i].rec);
 	}
 	free(c->slots);
+	free(c->buf);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
 	*cp = NULL;
 }
 
-static void cache_parse(struct maildir_cache *c, const unsigned char *buf,
-			size_t len)
+/* Walks the records of buf[0..len): puts each when `c` is set; returns
+ * how many there are. */
+static size_t cache_walk(struct maildir_cache *c, const unsigned char *buf,
+			 size_t len)
 {
-	size_t off = 8;
+	size_t off = 8, count = 0;
 
 	while (off + sizeof(struct cache_rec_hdr) <= len) {
 		struct cache_rec_hdr h;
@@ -139,16 +159,28 @@ static void cache_parse(struct maildir_cache *c, const unsigned char *buf,
 		memcpy(&h, buf + off, sizeof(h));
 		n = sizeof(h) + h.field_len + (size_t)h.value_len;
 		if (h.field_len == 0 || h.field_len > CACHE_FIELD_LEN ||
-		    h.value_len > MAILDIR_CACHE_FIELD_MAX || off + n > len ||
-		    maildir_crc32c(0, buf + off + 4, n - 4) != h.crc)
+		    h.value_len > MAILDIR_CACHE_FIELD_MAX || off + n > len)
 			break; /* torn or damaged: the rest is lost */
-		if (memchr(buf + off + sizeof(h), '\0', h.field_len) == NULL &&
-		    cache_put(c, h.uid, (const char *)buf + off + sizeof(h),
-			      h.field_len, buf + off + sizeof(h) + h.field_len,
-			      h.value_len) < 0)
+		if (c != NULL &&
+		    memchr(buf + off + sizeof(h), '\0', h.field_len) == NULL &&
+		    cache_put(c, h.uid, buf + off, h.field_len, false) < 0)
 			break;
+		count++;
 		off += n;
 	}
+	return count;
+}
+
+static void cache_parse(struct maildir_cache *c, const unsigned char *buf,
+			size_t len)
+{
+	size_t want = cache_walk(NULL, buf, len) * 2, mask = c->mask;
+
+	while (mask + 1 < want)
+		mask = mask * 2 + 1;
+	if (mask != c->mask && cache_resize(c, mask) < 0)
+		return;
+	cache_walk(c, buf, len);
 }
 
 static int cache_load(struct maildir_cache **cp, const char *dir,
@@ -184,9 +216,12 @@ static int cache_load(struct maildir_cache **cp, const char *dir,
 
 		if (pread(fd, buf, (size_t)st.st_size, 0) == st.st_size &&
 		    memcmp(buf, CACHE_MAGIC, 4) == 0 &&
-		    (memcpy(&v, buf + 4, 4), v == uidvalidity))
+		    (memcpy(&v, buf + 4, 4), v == uidvalidity)) {
+			c->buf = buf; /* the slots point into it */
 			cache_parse(c, buf, (size_t)st.st_size);
-		free(buf);
+		} else {
+			free(buf);
+		}
 	}
 	close(fd);
 	return PH_OK;
@@ -197,17 +232,28 @@ int maildir_cache_get(struct maildir_cache **cp, const char *dir,
 		      struct ph_str *value_r)
 {
 	struct cache_slot *s;
+	struct cache_rec_hdr h;
+	size_t flen = strlen(field);
 	int ret = cache_load(cp, dir, uidvalidity);
 
 	if (ret < 0)
 		return ret;
-	if (strlen(field) > CACHE_FIELD_LEN)
+	if (flen == 0 || flen > CACHE_FIELD_LEN)
 		return PH_ENOTFOUND;
-	s = cache_find(*cp, uid, field);
-	if (s->field == NULL)
+	s = cache_find(*cp, uid, field, flen);
+	if (s->field_len == 0)
 		return PH_ENOTFOUND;
-	value_r->data = s->value;
-	value_r->len = s->value_len;
+	memcpy(&h, s->rec, sizeof(h));
+	if (!(s->state & (SLOT_CHECKED | SLOT_BAD)))
+		s->state |= maildir_crc32c(0, s->rec + 4,
+					   sizeof(h) - 4 + h.field_len +
+					       (size_t)h.value_len) == h.crc
+				? SLOT_CHECKED
+				: SLOT_BAD;
+	if (s->state & SLOT_BAD)
+		return PH_ENOTFOUND; /* damaged: recomputed and set again */
+	value_r->data = (const char *)s->rec + sizeof(h) + h.field_len;
+	value_r->len = h.value_len;
 	return PH_OK;
 }
 
@@ -258,8 +304,7 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 		return PH_EINVAL;
 	if (value.len > MAILDIR_CACHE_FIELD_MAX)
 		return PH_ETOOBIG;
-	if ((ret = cache_load(cp, dir, uidvalidity)) < 0 ||
-	    (ret = cache_put(*cp, uid, field, flen, value.data, value.len)) < 0)
+	if ((ret = cache_load(cp, dir, uidvalidity)) < 0)
 		return ret;
 	h.field_len = (uint16_t)flen;
 	h.value_len = (uint32_t)value.len;
@@ -272,6 +317,10 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 	memcpy(rec, &h, sizeof(h));
 	h.crc = maildir_crc32c(0, rec + 4, n - 4);
 	memcpy(rec, &h, sizeof(h));
+	if ((ret = cache_put(*cp, uid, rec, flen, true)) < 0) {
+		free(rec);
+		return ret;
+	}
 	/* One open per view: FETCH 1:* sets a value per message. */
 	if ((fd = (*cp)->fd) < 0)
 		fd = (*cp)->fd = cache_open_append(dir, uidvalidity);
@@ -282,6 +331,5 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 		close(fd);
 		(*cp)->fd = -1;
 	}
-	free(rec);
-	return PH_OK;
+	return PH_OK; /* rec belongs to the cache now */
 }

@@ -4,6 +4,7 @@
 #include "maildir-test.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -557,6 +558,49 @@ static void test_cache(void)
 	mt_teardown(&t);
 }
 
+/* A record whose bytes were damaged fails its CRC when it is asked for:
+ * not found (the caller recomputes it); the records around it stay. */
+static void test_cache_damaged(void)
+{
+	char path[600], buf[4096], *hit;
+	struct ph_str v;
+	ph_mailbox *box;
+	struct mt t;
+	ssize_t n;
+	int fd;
+
+	mt_setup(&t, NULL);
+	mt_append(&t, "INBOX", "m\r\n", 0);
+	mt_append(&t, "INBOX", "n\r\n", 0);
+	box = open_box(&t, "INBOX", 0);
+	CU_ASSERT_EQUAL(t.ops->cache_set(box, 1, "bs", PH_STR_LIT("AAAA")),
+			PH_OK);
+	CU_ASSERT_EQUAL(t.ops->cache_set(box, 2, "bs", PH_STR_LIT("BBBB")),
+			PH_OK);
+	t.ops->mailbox_close(&box);
+	snprintf(path, sizeof(path), "%s/posthorn-cache", t.root);
+	fd = open(path, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	CU_ASSERT_FATAL(n > 0);
+	buf[n] = '\0';
+	hit = memmem(buf, (size_t)n, "AAAA", 4);
+	CU_ASSERT_FATAL(hit != NULL);
+	CU_ASSERT_EQUAL(pwrite(fd, "X", 1, hit - buf + 3), 1);
+	close(fd);
+	box = open_box(&t, "INBOX", 0);
+	CU_ASSERT_EQUAL(t.ops->cache_get(box, 1, "bs", &v), PH_ENOTFOUND);
+	CU_ASSERT_EQUAL(t.ops->cache_get(box, 2, "bs", &v), PH_OK);
+	CU_ASSERT_NSTRING_EQUAL(v.data, "BBBB", 4);
+	/* set again: the new value wins over the damaged one */
+	CU_ASSERT_EQUAL(t.ops->cache_set(box, 1, "bs", PH_STR_LIT("CCCC")),
+			PH_OK);
+	CU_ASSERT_EQUAL(t.ops->cache_get(box, 1, "bs", &v), PH_OK);
+	CU_ASSERT_NSTRING_EQUAL(v.data, "CCCC", 4);
+	t.ops->mailbox_close(&box);
+	mt_teardown(&t);
+}
+
 static void test_pop3_lock(void)
 {
 	const char *error;
@@ -610,6 +654,7 @@ static CU_TestInfo tests[] = {
     {"copy_cross_fs", test_copy_cross_fs},
     {"expunged_since", test_expunged_since},
     {"cache", test_cache},
+    {"cache damaged", test_cache_damaged},
     {"pop3_lock", test_pop3_lock},
     {"watch_fd", test_watch_fd},
     CU_TEST_INFO_NULL,
