@@ -7,11 +7,12 @@
  *            field bytes, value bytes         (crc over all after it)
  * Appended with O_APPEND, one write() per record, without the mailbox
  * lock: a record torn by a crash fails its CRC and ends the file. It is
- * read once per view on the first cache_get, into one buffer that a hash
- * table (sized from a first walk over the records) points into, so a
- * load costs no allocation per record; a record's CRC is checked when it
- * is first asked for (a FETCH of 10,000 BODYSTRUCTUREs needs a quarter of
- * the records). Later records for the same (uid, field) win. Past
+ * read once per view on the first cache_get, into one buffer; each field
+ * gets its own hash table of uid -> record, built on the first request
+ * for that field by one walk over the buffer that takes only that
+ * field's records (FETCH BODYSTRUCTURE does not pay for the 100,000
+ * Subject lines a SEARCH cached). A record's CRC is checked when it is
+ * first asked for. Later records for the same (uid, field) win. Past
  * 64 MiB, or with another UIDVALIDITY, the file is started afresh: it is
  * only a cache. */
 #include "maildir-private.h"
@@ -40,89 +41,75 @@ struct cache_rec_hdr {
 /* A record: the header, the field, the value, as in the file. */
 struct cache_slot {
 	uint32_t uid;
-	uint16_t field_len;	  /* 0: free slot */
-	uint16_t state;		  /* SLOT_* */
+	uint32_t state;		  /* SLOT_* */
 	const unsigned char *rec; /* in c->buf, or malloc()ed (SLOT_OWNED) */
 };
-#define SLOT_OWNED   1u
-#define SLOT_CHECKED 2u /* CRC good */
-#define SLOT_BAD     4u /* CRC bad */
+#define SLOT_USED    1u
+#define SLOT_OWNED   2u
+#define SLOT_CHECKED 4u /* CRC good */
+#define SLOT_BAD     8u /* CRC bad */
+
+/* The records of one field, by uid. */
+struct cache_field {
+	char name[CACHE_FIELD_LEN + 1];
+	size_t len;
+	struct cache_slot *slots;
+	size_t mask, used;
+};
+#define CACHE_FIELDS_MAX 32 /* tables per view; more fields: not cached */
 
 struct maildir_cache {
 	uint32_t uidvalidity;
-	struct cache_slot *slots;
-	size_t mask, used;
+	struct cache_field fields[CACHE_FIELDS_MAX];
+	unsigned nfields;
 	unsigned char *buf; /* the file as loaded; slots point into it */
-	int fd;		    /* for appends, opened on the first cache_set; -1 */
+	size_t buf_len;
+	int fd; /* for appends, opened on the first cache_set; -1 */
 };
 
-static uint32_t cache_hash(uint32_t uid, const char *field, size_t len)
+static struct cache_slot *cache_find(struct cache_field *f, uint32_t uid)
 {
-	uint32_t h = 2166136261u ^ uid;
+	size_t i = (uid * 2654435761u) & f->mask;
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)field[i]) * 16777619u;
-	return h;
+	while ((f->slots[i].state & SLOT_USED) && f->slots[i].uid != uid)
+		i = (i + 1) & f->mask;
+	return &f->slots[i];
 }
 
-static struct cache_slot *cache_find(struct maildir_cache *c, uint32_t uid,
-				     const char *field, size_t len)
+static int cache_resize(struct cache_field *f, size_t mask)
 {
-	size_t i = cache_hash(uid, field, len) & c->mask;
-
-	while (c->slots[i].field_len != 0) {
-		const struct cache_slot *s = &c->slots[i];
-
-		if (s->uid == uid && s->field_len == len &&
-		    memcmp(s->rec + sizeof(struct cache_rec_hdr), field, len) ==
-			0)
-			return &c->slots[i];
-		i = (i + 1) & c->mask;
-	}
-	return &c->slots[i];
-}
-
-static int cache_resize(struct maildir_cache *c, size_t mask)
-{
-	struct maildir_cache n = {.mask = mask};
+	struct cache_field n = {.mask = mask};
 
 	if ((n.slots = calloc(n.mask + 1, sizeof(*n.slots))) == NULL)
 		return PH_ENOMEM;
-	for (size_t i = 0; c->slots != NULL && i <= c->mask; i++) {
-		const struct cache_slot *s = &c->slots[i];
-
-		if (s->field_len != 0)
-			*cache_find(&n, s->uid,
-				    (const char *)s->rec +
-					sizeof(struct cache_rec_hdr),
-				    s->field_len) = *s;
+	for (size_t i = 0; f->slots != NULL && i <= f->mask; i++) {
+		if (f->slots[i].state & SLOT_USED)
+			*cache_find(&n, f->slots[i].uid) = f->slots[i];
 	}
-	free(c->slots);
-	c->slots = n.slots;
-	c->mask = n.mask;
+	free(f->slots);
+	f->slots = n.slots;
+	f->mask = n.mask;
 	return PH_OK;
 }
 
-/* Puts record `rec` (header, field, value) of `uid`; `owned`: rec is
- * malloc()ed and now belongs to the cache (checked), else it lives in
- * c->buf and its CRC is checked on first use. */
-static int cache_put(struct maildir_cache *c, uint32_t uid,
-		     const unsigned char *rec, size_t field_len, bool owned)
+/* Puts record `rec` of `uid`; `owned`: rec is malloc()ed and now belongs
+ * to the cache (checked), else it lives in c->buf and its CRC is checked
+ * on first use. */
+static int cache_put(struct cache_field *f, uint32_t uid,
+		     const unsigned char *rec, bool owned)
 {
 	struct cache_slot *s;
 
-	if ((c->used + 1) * 2 > c->mask + 1 &&
-	    cache_resize(c, c->mask * 2 + 1) < 0)
+	if ((f->used + 1) * 2 > f->mask + 1 &&
+	    cache_resize(f, f->mask * 2 + 1) < 0)
 		return PH_ENOMEM;
-	s = cache_find(c, uid, (const char *)rec + sizeof(struct cache_rec_hdr),
-		       field_len);
-	if (s->field_len == 0)
-		c->used++;
+	s = cache_find(f, uid);
+	if (!(s->state & SLOT_USED))
+		f->used++;
 	else if (s->state & SLOT_OWNED)
 		free((void *)s->rec);
 	s->uid = uid;
-	s->field_len = (uint16_t)field_len;
-	s->state = owned ? SLOT_OWNED | SLOT_CHECKED : 0;
+	s->state = SLOT_USED | (owned ? SLOT_OWNED | SLOT_CHECKED : 0);
 	s->rec = rec;
 	return PH_OK;
 }
@@ -133,11 +120,15 @@ void maildir_cache_free(struct maildir_cache **cp)
 
 	if (c == NULL)
 		return;
-	for (size_t i = 0; c->slots && i <= c->mask; i++) {
-		if (c->slots[i].state & SLOT_OWNED)
-			free((void *)c->slots[i].rec);
+	for (unsigned k = 0; k < c->nfields; k++) {
+		struct cache_field *f = &c->fields[k];
+
+		for (size_t i = 0; f->slots && i <= f->mask; i++) {
+			if (f->slots[i].state & SLOT_OWNED)
+				free((void *)f->slots[i].rec);
+		}
+		free(f->slots);
 	}
-	free(c->slots);
 	free(c->buf);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -145,14 +136,13 @@ void maildir_cache_free(struct maildir_cache **cp)
 	*cp = NULL;
 }
 
-/* Walks the records of buf[0..len): puts each when `c` is set; returns
- * how many there are. */
-static size_t cache_walk(struct maildir_cache *c, const unsigned char *buf,
-			 size_t len)
+/* Puts the records of field `f` in c->buf into its table (one walk). */
+static int cache_walk(struct maildir_cache *c, struct cache_field *f)
 {
-	size_t off = 8, count = 0;
+	const unsigned char *buf = c->buf;
+	size_t off = 8, len = c->buf_len;
 
-	while (off + sizeof(struct cache_rec_hdr) <= len) {
+	while (buf != NULL && off + sizeof(struct cache_rec_hdr) <= len) {
 		struct cache_rec_hdr h;
 		size_t n;
 
@@ -161,26 +151,46 @@ static size_t cache_walk(struct maildir_cache *c, const unsigned char *buf,
 		if (h.field_len == 0 || h.field_len > CACHE_FIELD_LEN ||
 		    h.value_len > MAILDIR_CACHE_FIELD_MAX || off + n > len)
 			break; /* torn or damaged: the rest is lost */
-		if (c != NULL &&
-		    memchr(buf + off + sizeof(h), '\0', h.field_len) == NULL &&
-		    cache_put(c, h.uid, buf + off, h.field_len, false) < 0)
-			break;
-		count++;
+		if (h.field_len == f->len &&
+		    memcmp(buf + off + sizeof(h), f->name, f->len) == 0 &&
+		    cache_put(f, h.uid, buf + off, false) < 0)
+			return PH_ENOMEM;
 		off += n;
 	}
-	return count;
+	return PH_OK;
 }
 
-static void cache_parse(struct maildir_cache *c, const unsigned char *buf,
-			size_t len)
+/* The table of `field` (flen bytes), built on first use; NULL when out
+ * of memory or of tables. */
+static struct cache_field *cache_field(struct maildir_cache *c,
+				       const char *field, size_t flen)
 {
-	size_t want = cache_walk(NULL, buf, len) * 2, mask = c->mask;
+	struct cache_field *f;
 
-	while (mask + 1 < want)
-		mask = mask * 2 + 1;
-	if (mask != c->mask && cache_resize(c, mask) < 0)
-		return;
-	cache_walk(c, buf, len);
+	for (unsigned k = 0; k < c->nfields; k++) {
+		f = &c->fields[k];
+		if (f->len == flen && memcmp(f->name, field, flen) == 0)
+			return f;
+	}
+	if (c->nfields == CACHE_FIELDS_MAX)
+		return NULL;
+	f = &c->fields[c->nfields];
+	memset(f, 0, sizeof(*f));
+	memcpy(f->name, field, flen);
+	f->len = flen;
+	f->mask = 255;
+	if ((f->slots = calloc(f->mask + 1, sizeof(*f->slots))) == NULL)
+		return NULL;
+	if (cache_walk(c, f) < 0) {
+		for (size_t i = 0; i <= f->mask; i++) {
+			if (f->slots[i].state & SLOT_OWNED)
+				free((void *)f->slots[i].rec);
+		}
+		free(f->slots);
+		return NULL;
+	}
+	c->nfields++;
+	return f;
 }
 
 static int cache_load(struct maildir_cache **cp, const char *dir,
@@ -199,11 +209,6 @@ static int cache_load(struct maildir_cache **cp, const char *dir,
 		return PH_ENOMEM;
 	c->uidvalidity = uidvalidity;
 	c->fd = -1;
-	c->mask = 255;
-	if ((c->slots = calloc(c->mask + 1, sizeof(*c->slots))) == NULL) {
-		free(c);
-		return PH_ENOMEM;
-	}
 	*cp = c;
 	maildir_fmt(path, sizeof(path), "%s/" CACHE_FILE, dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -218,7 +223,7 @@ static int cache_load(struct maildir_cache **cp, const char *dir,
 		    memcmp(buf, CACHE_MAGIC, 4) == 0 &&
 		    (memcpy(&v, buf + 4, 4), v == uidvalidity)) {
 			c->buf = buf; /* the slots point into it */
-			cache_parse(c, buf, (size_t)st.st_size);
+			c->buf_len = (size_t)st.st_size;
 		} else {
 			free(buf);
 		}
@@ -231,6 +236,7 @@ int maildir_cache_get(struct maildir_cache **cp, const char *dir,
 		      uint32_t uidvalidity, uint32_t uid, const char *field,
 		      struct ph_str *value_r)
 {
+	struct cache_field *f;
 	struct cache_slot *s;
 	struct cache_rec_hdr h;
 	size_t flen = strlen(field);
@@ -238,10 +244,11 @@ int maildir_cache_get(struct maildir_cache **cp, const char *dir,
 
 	if (ret < 0)
 		return ret;
-	if (flen == 0 || flen > CACHE_FIELD_LEN)
+	if (flen == 0 || flen > CACHE_FIELD_LEN ||
+	    (f = cache_field(*cp, field, flen)) == NULL)
 		return PH_ENOTFOUND;
-	s = cache_find(*cp, uid, field, flen);
-	if (s->field_len == 0)
+	s = cache_find(f, uid);
+	if (!(s->state & SLOT_USED))
 		return PH_ENOTFOUND;
 	memcpy(&h, s->rec, sizeof(h));
 	if (!(s->state & (SLOT_CHECKED | SLOT_BAD)))
@@ -297,6 +304,7 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 {
 	size_t flen = strlen(field), n;
 	struct cache_rec_hdr h = {.uid = uid};
+	struct cache_field *f;
 	unsigned char *rec;
 	int fd, ret;
 
@@ -317,9 +325,10 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 	memcpy(rec, &h, sizeof(h));
 	h.crc = maildir_crc32c(0, rec + 4, n - 4);
 	memcpy(rec, &h, sizeof(h));
-	if ((ret = cache_put(*cp, uid, rec, flen, true)) < 0) {
+	if ((f = cache_field(*cp, field, flen)) == NULL ||
+	    (ret = cache_put(f, uid, rec, true)) < 0) {
 		free(rec);
-		return ret;
+		return f == NULL ? PH_ETOOBIG : ret; /* no table left */
 	}
 	/* One open per view: FETCH 1:* sets a value per message. */
 	if ((fd = (*cp)->fd) < 0)
