@@ -10,11 +10,19 @@ log-normal (median 40 KB, capped at 2 MB), which gives the heavy tail of
 real mailboxes (median ~5 KB, mean ~25 KB).  Older messages sit in cur/ with
 flags (80% seen, 5% flagged, 10% answered), the newest 2% in new/.
 
+With --report-rate R, a fraction R of the messages (chosen by their own
+random stream, so the rest of the Maildir is the same as without it) get
+the subject "Quarterly report NNN" instead of their own: a known rate of
+subjects containing "report" for SEARCH benchmarks (corpus subjects may
+add a few more). The count is printed and written to OUT.json.
+
 usage: mkmaildir.py --corpus DIR --out MAILDIR -n N [--seed S]
+                    [--report-rate R]
 """
 import argparse
 import base64
 import email.utils
+import json
 import math
 import os
 import random
@@ -61,6 +69,20 @@ def trace_headers(rng, i, when):
                 i, rng.getrandbits(32), date)).encode()
 
 
+def with_subject(msg, subject):
+    """`msg` with its Subject field(s) replaced by `subject`."""
+    head, sep, body = msg.partition(b'\n\n')
+    out, skip = [], False
+    for line in head.split(b'\n'):
+        if line[:1] in (b' ', b'\t') and skip:
+            continue  # continuation of a dropped Subject
+        skip = line.lower().startswith(b'subject:')
+        if not skip:
+            out.append(line)
+    out.append(b'Subject: ' + subject)
+    return b'\n'.join(out) + sep + body
+
+
 def with_attachment(rng, msg, pool):
     size = min(int(math.exp(rng.gauss(math.log(40000), 1.0))), 2 << 20)
     start = rng.randrange(0, len(pool) - size)
@@ -98,10 +120,14 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('-n', type=int, required=True)
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--report-rate', type=float, default=0.0,
+                    help='fraction of subjects set to "Quarterly report N"')
     a = ap.parse_args()
     if not 1 <= a.n <= 1000000:
         sys.exit('mkmaildir: -n must be 1..1000000')
     rng = random.Random(a.seed)
+    report_rng = random.Random(a.seed * 7919 + 1)
+    reports = 0
     corpus = corpus_messages(a.corpus)
     if not corpus:
         sys.exit('mkmaildir: no messages in ' + a.corpus)
@@ -113,6 +139,9 @@ def main():
     for i in range(a.n):
         when = now - (a.n - i) * 600  # one message every 10 minutes
         msg = corpus[rng.randrange(len(corpus))]
+        if a.report_rate > 0 and report_rng.random() < a.report_rate:
+            msg = with_subject(msg, b'Quarterly report %d' % i)
+            reports += 1
         if rng.random() < 0.25:
             msg = with_attachment(rng, msg, pool)
         data = trace_headers(rng, i, when) + msg
@@ -133,6 +162,12 @@ def main():
         os.utime(path, (when, when))
         total += len(data)
     print('mkmaildir: %d messages, %.1f MB, in %s' % (a.n, total / 1e6, a.out))
+    if a.report_rate > 0:
+        print('mkmaildir: %d subjects set to "Quarterly report N"' % reports)
+        with open(a.out.rstrip('/') + '.json', 'w') as f:
+            json.dump({'messages': a.n, 'bytes': total,
+                       'report_subjects': reports,
+                       'report_rate': a.report_rate}, f)
 
 
 if __name__ == '__main__':

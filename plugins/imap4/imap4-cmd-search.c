@@ -4,7 +4,10 @@
  * to UTF-8), with NOT, OR and parenthesised groups. The program is
  * compiled into a node array with a depth cap, so a huge OR tree costs
  * bounded stack. Message text is read only when a text key is reached,
- * once per message, streamed in 16 KiB pieces. */
+ * once per message, streamed in 16 KiB pieces. A header key reads only
+ * the header (not the MIME structure), and the lines of a named field
+ * are kept in the storage cache ("imap4.h.<field>"), so searching the
+ * same field again opens no file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +21,9 @@
 #define SEARCH_HEADER_MAX (1024 * 1024)
 #define SEARCH_CHUNK	  16384
 
-#define SEARCH_MAX_NODES 10000
-#define SEARCH_MAX_DEPTH 64
+#define SEARCH_MAX_NODES       10000
+#define SEARCH_MAX_DEPTH       64
+#define SEARCH_CACHE_FIELD_MAX 40 /* longer field names are not cached */
 
 enum node_type {
 	N_ALL,
@@ -59,7 +63,9 @@ struct node {
 
 /* What a text key needs of the current message, loaded on first use. */
 struct msg_text {
-	int tried, ok;
+	int tried, ok;		 /* the MIME tree (BODY, TEXT) */
+	int hdr_tried, hdr_ok;	 /* the header */
+	int open_tried, open_ok; /* the file */
 	struct ph_message_body body;
 	char *header; /* the top-level header, NUL-terminated */
 	struct mime_part *tree;
@@ -70,8 +76,9 @@ struct program {
 	struct node *nodes;
 	unsigned n;
 	const char *error;
-	uint32_t seq;	      /* the message being evaluated */
-	struct msg_text text; /* its text, when a key needed it */
+	uint32_t seq;	       /* the message being evaluated */
+	struct msg_text text;  /* its text, when a key needed it */
+	struct imap_str field; /* lines of one header field */
 };
 
 static int add_node(struct program *p, enum node_type t)
@@ -365,30 +372,183 @@ static void text_free(struct program *p)
 	t->body = (struct ph_message_body)PH_MESSAGE_BODY_INIT;
 }
 
+static int text_open(struct program *p)
+{
+	struct msg_text *t = &p->text;
+	const char *error = NULL;
+
+	if (!t->open_tried) {
+		t->open_tried = 1;
+		t->open_ok = p->c->storage->message_open(p->c->box, p->seq,
+							 &t->body, &error) == 0;
+	}
+	return t->open_ok;
+}
+
+/* Length of the header in buf[0..len) including its empty line, or 0
+ * when the empty line is not there yet. */
+static size_t header_end(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+
+		if (lf == NULL)
+			return 0;
+		if (lf == p || (lf == p + 1 && *p == '\r'))
+			return (size_t)(lf + 1 - buf);
+		p = lf + 1;
+	}
+	return 0;
+}
+
+/* Reads the top-level header (up to SEARCH_HEADER_MAX bytes), without
+ * the body, once per message. */
+static int header_load(struct program *p)
+{
+	struct msg_text *t = &p->text;
+	size_t cap = SEARCH_CHUNK, len = 0, end = 0;
+	char *buf;
+
+	if (t->hdr_tried)
+		return t->hdr_ok;
+	t->hdr_tried = 1;
+	if (!text_open(p) || (buf = malloc(cap + 1)) == NULL)
+		return 0;
+	while (len < t->body.length && len < SEARCH_HEADER_MAX) {
+		uint64_t want = t->body.length - len;
+		ssize_t got;
+
+		if (len == cap) {
+			char *nb = realloc(buf, cap * 2 + 1);
+
+			if (nb == NULL)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		if (want > cap - len)
+			want = cap - len;
+		got = pread(t->body.fd, buf + len, (size_t)want,
+			    (off_t)(t->body.offset + len));
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+		if ((end = header_end(buf, len)) > 0)
+			break;
+	}
+	if (len > SEARCH_HEADER_MAX)
+		len = SEARCH_HEADER_MAX;
+	buf[end > 0 ? end : len] = '\0';
+	t->header = buf;
+	t->hdr_ok = 1;
+	return 1;
+}
+
 /* Opens the message and parses its structure, once per message. */
 static int text_load(struct program *p)
 {
 	struct msg_text *t = &p->text;
-	struct imap_client *c = p->c;
-	const char *error = NULL;
 	size_t n;
 	ssize_t got;
+	char *h;
 
 	if (t->tried)
 		return t->ok;
 	t->tried = 1;
-	if (c->storage->message_open(c->box, p->seq, &t->body, &error) < 0 ||
-	    mime_parse_fd(t->body.fd, t->body.offset, t->body.length, NULL,
-			  &t->tree) < 0)
+	if (!text_open(p) || mime_parse_fd(t->body.fd, t->body.offset,
+					   t->body.length, NULL, &t->tree) < 0)
 		return 0;
+	if (t->hdr_ok) {
+		t->ok = 1;
+		return 1;
+	}
 	n = t->tree->body_off < SEARCH_HEADER_MAX ? (size_t)t->tree->body_off
 						  : SEARCH_HEADER_MAX;
-	t->header = malloc(n + 1);
-	if (t->header == NULL)
+	h = malloc(n + 1);
+	if (h == NULL)
 		return 0;
-	got = pread(t->body.fd, t->header, n, (off_t)t->body.offset);
-	t->header[got > 0 ? got : 0] = '\0';
+	got = pread(t->body.fd, h, n, (off_t)t->body.offset);
+	h[got > 0 ? got : 0] = '\0';
+	free(t->header);
+	t->header = h;
+	t->hdr_tried = t->hdr_ok = 1;
 	t->ok = 1;
+	return 1;
+}
+
+/* The lines of every `field` field of `header` (with continuations, LF
+ * ends) into `out`. */
+static void field_lines(const char *header, const char *field,
+			struct imap_str *out)
+{
+	const char *p = header;
+	size_t fl = strlen(field);
+
+	imap_str_truncate(out, 0);
+	while (*p != '\0') {
+		const char *start = p;
+
+		do {
+			const char *lf = strchr(p, '\n');
+
+			p = lf != NULL ? lf + 1 : p + strlen(p);
+		} while (*p == ' ' || *p == '\t');
+		if (*start == '\r' || *start == '\n')
+			break; /* the empty line */
+		if ((size_t)(p - start) > fl && start[fl] == ':' &&
+		    strncasecmp(start, field, fl) == 0) {
+			imap_str_append(out, start, (size_t)(p - start));
+			if (p[-1] != '\n')
+				imap_str_appendc(out, '\n');
+		}
+	}
+}
+
+static const char *field_str(const struct program *p)
+{
+	return p->field.data != NULL ? p->field.data : "";
+}
+
+/* The lines of header field `field` of the current message in
+ * p->field (NUL-terminated): from the storage cache, else read from the
+ * header and cached. 0 when the message cannot be read. */
+static int field_get(struct program *p, const char *field)
+{
+	struct imap_client *c = p->c;
+	char key[sizeof("imap4.h.") + SEARCH_CACHE_FIELD_MAX];
+	size_t fl = strlen(field), i;
+	struct ph_str v;
+
+	p->field.failed = 0;
+	for (i = 0; i < fl && field[i] > ' ' && field[i] < 127; i++)
+		;
+	if (fl > SEARCH_CACHE_FIELD_MAX || i < fl) { /* not a cache name */
+		if (!header_load(p))
+			return 0;
+		field_lines(p->text.header, field, &p->field);
+		return !p->field.failed;
+	}
+	memcpy(key, "imap4.h.", 8);
+	for (i = 0; i < fl; i++)
+		key[8 + i] =
+		    (char)((field[i] >= 'A' && field[i] <= 'Z') ? field[i] + 32
+								: field[i]);
+	key[8 + fl] = '\0';
+	if (c->storage->cache_get(c->box, p->seq, key, &v) == PH_OK &&
+	    memchr(v.data, '\0', v.len) == NULL) {
+		imap_str_truncate(&p->field, 0);
+		imap_str_append(&p->field, v.data, v.len);
+		return !p->field.failed;
+	}
+	if (!header_load(p))
+		return 0;
+	field_lines(p->text.header, field, &p->field);
+	if (p->field.failed)
+		return 0;
+	(void)c->storage->cache_set(
+	    c->box, p->seq, key, (struct ph_str){field_str(p), p->field.len});
 	return 1;
 }
 
@@ -582,17 +742,24 @@ static int eval_text(struct program *p, const struct node *n)
 	int found;
 	int64_t d;
 
-	if (!text_load(p))
-		return 0;
 	switch (n->type) {
 	case N_HEADER:
+		if (n->str2[0] != '\0') {
+			if (!field_get(p, n->str2))
+				return 0;
+			return header_match(field_str(p), n->str2, n->str);
+		}
+		if (!header_load(p))
+			return 0;
 		return header_match(p->text.header, n->str2, n->str);
 	case N_TEXT:
+		if (!header_load(p))
+			return 0;
 		if (header_match(p->text.header, "", n->str))
 			return 1;
 		/* fall through */
 	case N_BODY:
-		if (mime_matcher_init(&m, n->str) < 0)
+		if (!text_load(p) || mime_matcher_init(&m, n->str) < 0)
 			return 0;
 		body_match(p, &m, n->type == N_TEXT);
 		found = m.found;
@@ -601,7 +768,9 @@ static int eval_text(struct program *p, const struct node *n)
 	case N_SENTBEFORE:
 	case N_SENTON:
 	case N_SENTSINCE:
-		d = sent_day(p->text.header);
+		if (!field_get(p, "Date"))
+			return 0;
+		d = sent_day(field_str(p));
 		if (d < 0)
 			return 0;
 		return n->type == N_SENTBEFORE ? d < n->t / 86400
@@ -678,6 +847,7 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 	struct program p = {.c = c};
 
 	p.text.body = (struct ph_message_body)PH_MESSAGE_BODY_INIT;
+	imap_str_init(&p.field, SEARCH_HEADER_MAX);
 	uint32_t count = c->storage->message_count(c->box), seq, star_uid = 0;
 	struct ph_message_info last = PH_MESSAGE_INFO_INIT;
 	struct imap_esearch es; /* RETURN (...): answered with ESEARCH */
@@ -761,6 +931,7 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 		free(p.nodes[i].str2);
 	}
 	free(p.nodes);
+	imap_str_free(&p.field);
 	if (root < 0) {
 		imap_tagged(c, tag, "BAD", "%s",
 			    p.error != NULL ? p.error : "Bad search");

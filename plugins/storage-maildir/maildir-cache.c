@@ -7,9 +7,14 @@
  *            field bytes, value bytes         (crc over all after it)
  * Appended with O_APPEND, one write() per record, without the mailbox
  * lock: a record torn by a crash fails its CRC and ends the file. It is
- * read once per view on the first cache_get, into a hash table; later
- * records for the same (uid, field) win. Past 64 MiB, or with another
- * UIDVALIDITY, the file is started afresh: it is only a cache. */
+ * read once per view on the first cache_get, into one buffer; each field
+ * gets its own hash table of uid -> record, built on the first request
+ * for that field by one walk over the buffer that takes only that
+ * field's records (FETCH BODYSTRUCTURE does not pay for the 100,000
+ * Subject lines a SEARCH cached). A record's CRC is checked when it is
+ * first asked for. Later records for the same (uid, field) win. Past
+ * 64 MiB, or with another UIDVALIDITY, the file is started afresh: it is
+ * only a cache. */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -33,80 +38,79 @@ struct cache_rec_hdr {
 	uint32_t value_len;
 };
 
+/* A record: the header, the field, the value, as in the file. */
 struct cache_slot {
 	uint32_t uid;
-	char *field;
-	char *value;
-	uint32_t value_len;
+	uint32_t state;		  /* SLOT_* */
+	const unsigned char *rec; /* in c->buf, or malloc()ed (SLOT_OWNED) */
 };
+#define SLOT_USED    1u
+#define SLOT_OWNED   2u
+#define SLOT_CHECKED 4u /* CRC good */
+#define SLOT_BAD     8u /* CRC bad */
+
+/* The records of one field, by uid. */
+struct cache_field {
+	char name[CACHE_FIELD_LEN + 1];
+	size_t len;
+	struct cache_slot *slots;
+	size_t mask, used;
+};
+#define CACHE_FIELDS_MAX 32 /* tables per view; more fields: not cached */
 
 struct maildir_cache {
 	uint32_t uidvalidity;
-	struct cache_slot *slots;
-	size_t mask, used;
+	struct cache_field fields[CACHE_FIELDS_MAX];
+	unsigned nfields;
+	unsigned char *buf; /* the file as loaded; slots point into it */
+	size_t buf_len;
 	int fd; /* for appends, opened on the first cache_set; -1 */
 };
 
-static uint32_t cache_hash(uint32_t uid, const char *field)
+static struct cache_slot *cache_find(struct cache_field *f, uint32_t uid)
 {
-	uint32_t h = 2166136261u ^ uid;
+	size_t i = (uid * 2654435761u) & f->mask;
 
-	for (; *field; field++)
-		h = (h ^ (unsigned char)*field) * 16777619u;
-	return h;
+	while ((f->slots[i].state & SLOT_USED) && f->slots[i].uid != uid)
+		i = (i + 1) & f->mask;
+	return &f->slots[i];
 }
 
-static struct cache_slot *cache_find(struct maildir_cache *c, uint32_t uid,
-				     const char *field)
+static int cache_resize(struct cache_field *f, size_t mask)
 {
-	size_t i = cache_hash(uid, field) & c->mask;
+	struct cache_field n = {.mask = mask};
 
-	while (c->slots[i].field != NULL) {
-		if (c->slots[i].uid == uid &&
-		    strcmp(c->slots[i].field, field) == 0)
-			return &c->slots[i];
-		i = (i + 1) & c->mask;
+	if ((n.slots = calloc(n.mask + 1, sizeof(*n.slots))) == NULL)
+		return PH_ENOMEM;
+	for (size_t i = 0; f->slots != NULL && i <= f->mask; i++) {
+		if (f->slots[i].state & SLOT_USED)
+			*cache_find(&n, f->slots[i].uid) = f->slots[i];
 	}
-	return &c->slots[i];
+	free(f->slots);
+	f->slots = n.slots;
+	f->mask = n.mask;
+	return PH_OK;
 }
 
-static int cache_put(struct maildir_cache *c, uint32_t uid, const char *field,
-		     size_t field_len, const void *value, size_t len)
+/* Puts record `rec` of `uid`; `owned`: rec is malloc()ed and now belongs
+ * to the cache (checked), else it lives in c->buf and its CRC is checked
+ * on first use. */
+static int cache_put(struct cache_field *f, uint32_t uid,
+		     const unsigned char *rec, bool owned)
 {
 	struct cache_slot *s;
-	char *v, key[CACHE_FIELD_LEN + 1];
 
-	if ((c->used + 1) * 2 > c->mask + 1) {
-		struct maildir_cache n = {.mask = c->mask * 2 + 1};
-
-		if ((n.slots = calloc(n.mask + 1, sizeof(*n.slots))) == NULL)
-			return PH_ENOMEM;
-		for (size_t i = 0; i <= c->mask; i++)
-			if (c->slots[i].field != NULL)
-				*cache_find(&n, c->slots[i].uid,
-					    c->slots[i].field) = c->slots[i];
-		free(c->slots);
-		c->slots = n.slots;
-		c->mask = n.mask;
-	}
-	memcpy(key, field, field_len);
-	key[field_len] = '\0';
-	if ((v = malloc(len ? len : 1)) == NULL)
+	if ((f->used + 1) * 2 > f->mask + 1 &&
+	    cache_resize(f, f->mask * 2 + 1) < 0)
 		return PH_ENOMEM;
-	if (len > 0)
-		memcpy(v, value, len);
-	s = cache_find(c, uid, key);
-	if (s->field == NULL) {
-		if ((s->field = strdup(key)) == NULL) {
-			free(v);
-			return PH_ENOMEM;
-		}
-		s->uid = uid;
-		c->used++;
-	}
-	free(s->value);
-	s->value = v;
-	s->value_len = (uint32_t)len;
+	s = cache_find(f, uid);
+	if (!(s->state & SLOT_USED))
+		f->used++;
+	else if (s->state & SLOT_OWNED)
+		free((void *)s->rec);
+	s->uid = uid;
+	s->state = SLOT_USED | (owned ? SLOT_OWNED | SLOT_CHECKED : 0);
+	s->rec = rec;
 	return PH_OK;
 }
 
@@ -116,39 +120,77 @@ void maildir_cache_free(struct maildir_cache **cp)
 
 	if (c == NULL)
 		return;
-	for (size_t i = 0; c->slots && i <= c->mask; i++) {
-		free(c->slots[i].field);
-		free(c->slots[i].value);
+	for (unsigned k = 0; k < c->nfields; k++) {
+		struct cache_field *f = &c->fields[k];
+
+		for (size_t i = 0; f->slots && i <= f->mask; i++) {
+			if (f->slots[i].state & SLOT_OWNED)
+				free((void *)f->slots[i].rec);
+		}
+		free(f->slots);
 	}
-	free(c->slots);
+	free(c->buf);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
 	*cp = NULL;
 }
 
-static void cache_parse(struct maildir_cache *c, const unsigned char *buf,
-			size_t len)
+/* Puts the records of field `f` in c->buf into its table (one walk). */
+static int cache_walk(struct maildir_cache *c, struct cache_field *f)
 {
-	size_t off = 8;
+	const unsigned char *buf = c->buf;
+	size_t off = 8, len = c->buf_len;
 
-	while (off + sizeof(struct cache_rec_hdr) <= len) {
+	while (buf != NULL && off + sizeof(struct cache_rec_hdr) <= len) {
 		struct cache_rec_hdr h;
 		size_t n;
 
 		memcpy(&h, buf + off, sizeof(h));
 		n = sizeof(h) + h.field_len + (size_t)h.value_len;
 		if (h.field_len == 0 || h.field_len > CACHE_FIELD_LEN ||
-		    h.value_len > MAILDIR_CACHE_FIELD_MAX || off + n > len ||
-		    maildir_crc32c(0, buf + off + 4, n - 4) != h.crc)
+		    h.value_len > MAILDIR_CACHE_FIELD_MAX || off + n > len)
 			break; /* torn or damaged: the rest is lost */
-		if (memchr(buf + off + sizeof(h), '\0', h.field_len) == NULL &&
-		    cache_put(c, h.uid, (const char *)buf + off + sizeof(h),
-			      h.field_len, buf + off + sizeof(h) + h.field_len,
-			      h.value_len) < 0)
-			break;
+		if (h.field_len == f->len &&
+		    memcmp(buf + off + sizeof(h), f->name, f->len) == 0 &&
+		    cache_put(f, h.uid, buf + off, false) < 0)
+			return PH_ENOMEM;
 		off += n;
 	}
+	return PH_OK;
+}
+
+/* The table of `field` (flen bytes), built on first use; NULL when out
+ * of memory or of tables. */
+static struct cache_field *cache_field(struct maildir_cache *c,
+				       const char *field, size_t flen)
+{
+	struct cache_field *f;
+
+	for (unsigned k = 0; k < c->nfields; k++) {
+		f = &c->fields[k];
+		if (f->len == flen && memcmp(f->name, field, flen) == 0)
+			return f;
+	}
+	if (c->nfields == CACHE_FIELDS_MAX)
+		return NULL;
+	f = &c->fields[c->nfields];
+	memset(f, 0, sizeof(*f));
+	memcpy(f->name, field, flen);
+	f->len = flen;
+	f->mask = 255;
+	if ((f->slots = calloc(f->mask + 1, sizeof(*f->slots))) == NULL)
+		return NULL;
+	if (cache_walk(c, f) < 0) {
+		for (size_t i = 0; i <= f->mask; i++) {
+			if (f->slots[i].state & SLOT_OWNED)
+				free((void *)f->slots[i].rec);
+		}
+		free(f->slots);
+		return NULL;
+	}
+	c->nfields++;
+	return f;
 }
 
 static int cache_load(struct maildir_cache **cp, const char *dir,
@@ -167,11 +209,6 @@ static int cache_load(struct maildir_cache **cp, const char *dir,
 		return PH_ENOMEM;
 	c->uidvalidity = uidvalidity;
 	c->fd = -1;
-	c->mask = 255;
-	if ((c->slots = calloc(c->mask + 1, sizeof(*c->slots))) == NULL) {
-		free(c);
-		return PH_ENOMEM;
-	}
 	*cp = c;
 	maildir_fmt(path, sizeof(path), "%s/" CACHE_FILE, dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -184,9 +221,12 @@ static int cache_load(struct maildir_cache **cp, const char *dir,
 
 		if (pread(fd, buf, (size_t)st.st_size, 0) == st.st_size &&
 		    memcmp(buf, CACHE_MAGIC, 4) == 0 &&
-		    (memcpy(&v, buf + 4, 4), v == uidvalidity))
-			cache_parse(c, buf, (size_t)st.st_size);
-		free(buf);
+		    (memcpy(&v, buf + 4, 4), v == uidvalidity)) {
+			c->buf = buf; /* the slots point into it */
+			c->buf_len = (size_t)st.st_size;
+		} else {
+			free(buf);
+		}
 	}
 	close(fd);
 	return PH_OK;
@@ -196,18 +236,31 @@ int maildir_cache_get(struct maildir_cache **cp, const char *dir,
 		      uint32_t uidvalidity, uint32_t uid, const char *field,
 		      struct ph_str *value_r)
 {
+	struct cache_field *f;
 	struct cache_slot *s;
+	struct cache_rec_hdr h;
+	size_t flen = strlen(field);
 	int ret = cache_load(cp, dir, uidvalidity);
 
 	if (ret < 0)
 		return ret;
-	if (strlen(field) > CACHE_FIELD_LEN)
+	if (flen == 0 || flen > CACHE_FIELD_LEN ||
+	    (f = cache_field(*cp, field, flen)) == NULL)
 		return PH_ENOTFOUND;
-	s = cache_find(*cp, uid, field);
-	if (s->field == NULL)
+	s = cache_find(f, uid);
+	if (!(s->state & SLOT_USED))
 		return PH_ENOTFOUND;
-	value_r->data = s->value;
-	value_r->len = s->value_len;
+	memcpy(&h, s->rec, sizeof(h));
+	if (!(s->state & (SLOT_CHECKED | SLOT_BAD)))
+		s->state |= maildir_crc32c(0, s->rec + 4,
+					   sizeof(h) - 4 + h.field_len +
+					       (size_t)h.value_len) == h.crc
+				? SLOT_CHECKED
+				: SLOT_BAD;
+	if (s->state & SLOT_BAD)
+		return PH_ENOTFOUND; /* damaged: recomputed and set again */
+	value_r->data = (const char *)s->rec + sizeof(h) + h.field_len;
+	value_r->len = h.value_len;
 	return PH_OK;
 }
 
@@ -251,6 +304,7 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 {
 	size_t flen = strlen(field), n;
 	struct cache_rec_hdr h = {.uid = uid};
+	struct cache_field *f;
 	unsigned char *rec;
 	int fd, ret;
 
@@ -258,8 +312,7 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 		return PH_EINVAL;
 	if (value.len > MAILDIR_CACHE_FIELD_MAX)
 		return PH_ETOOBIG;
-	if ((ret = cache_load(cp, dir, uidvalidity)) < 0 ||
-	    (ret = cache_put(*cp, uid, field, flen, value.data, value.len)) < 0)
+	if ((ret = cache_load(cp, dir, uidvalidity)) < 0)
 		return ret;
 	h.field_len = (uint16_t)flen;
 	h.value_len = (uint32_t)value.len;
@@ -272,6 +325,11 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 	memcpy(rec, &h, sizeof(h));
 	h.crc = maildir_crc32c(0, rec + 4, n - 4);
 	memcpy(rec, &h, sizeof(h));
+	if ((f = cache_field(*cp, field, flen)) == NULL ||
+	    (ret = cache_put(f, uid, rec, true)) < 0) {
+		free(rec);
+		return f == NULL ? PH_ETOOBIG : ret; /* no table left */
+	}
 	/* One open per view: FETCH 1:* sets a value per message. */
 	if ((fd = (*cp)->fd) < 0)
 		fd = (*cp)->fd = cache_open_append(dir, uidvalidity);
@@ -282,6 +340,5 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 		close(fd);
 		(*cp)->fd = -1;
 	}
-	free(rec);
-	return PH_OK;
+	return PH_OK; /* rec belongs to the cache now */
 }

@@ -28,7 +28,15 @@
  *
  * Loading mmap()s the file read-only: opening a big mailbox costs a
  * checksum pass and no copy; the records are copied to the heap only by
- * a writer (maildir_index_make_mutable). */
+ * a writer (maildir_index_make_mutable).
+ *
+ * The checksum and the per-record checks run once per index file and
+ * thread: a file that passed them is remembered by identity (device,
+ * inode, size, mtime, ctime, generation and body CRC from its header),
+ * and loading the same file again (the next SELECT) checks only its
+ * header. An index is replaced by rename(), never written in place, and
+ * an in-place write changes its ctime; a mapping in use already trusts
+ * the bytes it checked at load for as long as it is held. */
 #include "maildir-private.h"
 
 #include <errno.h>
@@ -51,6 +59,20 @@
 #define INDEX_ENDIAN  0x01020304u
 
 uint32_t maildir_index_horizon = 10000;
+
+/* Index files this thread checked whole (see the top comment). */
+struct index_checked {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	int64_t mtime_ns, ctime_ns;
+	uint64_t generation;
+	uint32_t body_crc;
+	bool used;
+};
+#define INDEX_CHECKED_MAX 8
+static _Thread_local struct index_checked index_checked[INDEX_CHECKED_MAX];
+static _Thread_local unsigned index_checked_next;
 
 struct index_header {
 	char magic[4];
@@ -143,8 +165,52 @@ static int index_corrupt(const char *dir, const char *why)
 	return PH_EIO;
 }
 
+static struct index_checked index_identity(const struct stat *st,
+					   const unsigned char *map, size_t len)
+{
+	struct index_checked k = {
+	    .dev = st->st_dev,
+	    .ino = st->st_ino,
+	    .size = st->st_size,
+	    .mtime_ns = st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec,
+	    .ctime_ns = st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec,
+	    .used = true,
+	};
+	struct index_header h;
+
+	if (len >= sizeof(h)) {
+		memcpy(&h, map, sizeof(h));
+		k.generation = h.generation;
+		k.body_crc = h.body_crc;
+	}
+	return k;
+}
+
+static bool index_was_checked(const struct index_checked *k)
+{
+	for (unsigned i = 0; i < INDEX_CHECKED_MAX; i++) {
+		const struct index_checked *c = &index_checked[i];
+
+		if (c->used && c->dev == k->dev && c->ino == k->ino &&
+		    c->size == k->size && c->mtime_ns == k->mtime_ns &&
+		    c->ctime_ns == k->ctime_ns &&
+		    c->generation == k->generation &&
+		    c->body_crc == k->body_crc)
+			return true;
+	}
+	return false;
+}
+
+static void index_note_checked(const struct index_checked *k)
+{
+	index_checked[index_checked_next] = *k;
+	index_checked_next = (index_checked_next + 1) % INDEX_CHECKED_MAX;
+}
+
+/* `checked`: this thread already checked these bytes whole: only the
+ * header is checked again. */
 static int index_parse(const char *dir, struct maildir_index *idx,
-		       const unsigned char *map, size_t len)
+		       const unsigned char *map, size_t len, bool checked)
 {
 	struct index_header h;
 	uint32_t crc;
@@ -170,7 +236,8 @@ static int index_parse(const char *dir, struct maildir_index *idx,
 	       h.kw_len + h.names_len;
 	if (need != len)
 		return index_corrupt(dir, "size");
-	if (maildir_checksum(map + sizeof(h), len - sizeof(h)) != h.body_crc)
+	if (!checked &&
+	    maildir_checksum(map + sizeof(h), len - sizeof(h)) != h.body_crc)
 		return index_corrupt(dir, "checksum");
 
 	idx->uidvalidity = h.uidvalidity;
@@ -204,6 +271,8 @@ static int index_parse(const char *dir, struct maildir_index *idx,
 	off += h.kw_len;
 	idx->names = (const char *)map + off;
 	idx->names_len = h.names_len;
+	if (checked)
+		return PH_OK;
 	/* Names become paths under cur/: none may hold a '/' (one pass over
 	 * the blob) or start with '.' or be empty (checked per record). */
 	if (h.names_len > 0 && memchr(idx->names, '/', h.names_len) != NULL)
@@ -404,7 +473,9 @@ int maildir_index_load(const char *dir, struct maildir_index **idx_r)
 {
 	char path[PATH_MAX];
 	struct maildir_index *idx;
+	struct index_checked id;
 	struct stat st;
+	bool checked;
 	void *map;
 	int fd, ret;
 
@@ -437,7 +508,11 @@ int maildir_index_load(const char *dir, struct maildir_index **idx_r)
 	idx->map_len = (size_t)st.st_size;
 	idx->dev = st.st_dev;
 	idx->ino = st.st_ino;
-	ret = index_parse(dir, idx, map, (size_t)st.st_size);
+	id = index_identity(&st, map, (size_t)st.st_size);
+	checked = index_was_checked(&id);
+	ret = index_parse(dir, idx, map, (size_t)st.st_size, checked);
+	if (ret == PH_OK && !checked)
+		index_note_checked(&id);
 	if (ret == PH_OK)
 		ret = index_log_replay(dir, idx);
 	if (ret < 0) {

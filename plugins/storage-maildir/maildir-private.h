@@ -288,6 +288,11 @@ struct ph_mailbox {
 	int pop3_lock_fd;
 	int inotify_fd;
 	struct maildir_cache *cache;
+	/* Counters of msgs (get_status), computed while the view is built
+	 * at open and again after any change to msgs marks them stale. */
+	bool status_valid;
+	uint32_t st_recent, st_unseen, st_first_unseen;
+	uint64_t st_size;
 	/* Keyword names as this view knows them: they only grow, so the
 	 * pointers keyword_name() lends stay valid for the view's life. */
 	char *kw[MAILDIR_KEYWORDS_MAX];

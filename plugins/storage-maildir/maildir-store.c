@@ -82,6 +82,7 @@ int maildir_messages_store(ph_mailbox *box, const uint32_t *seqs, size_t count,
 	uint32_t *changed;
 	int lock, ret;
 
+	box->status_valid = false; /* flags of the view change below */
 	if (conflict_count_r != NULL)
 		*conflict_count_r = 0;
 	if (box->readonly) {

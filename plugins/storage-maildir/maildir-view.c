@@ -139,12 +139,22 @@ int maildir_mailbox_open(ph_mail_user *mu, const char *name, unsigned flags,
 		goto fail;
 	if ((ret = view_grow(box, idx->count ? idx->count : 1)) < 0)
 		goto fail;
+	/* The SELECT counters come with the copy: one pass, not two. */
+	box->st_recent = box->st_unseen = box->st_first_unseen = 0;
+	box->st_size = 0;
 	for (uint32_t i = 0; i < idx->count; i++) {
-		box->msgs[i].flags = recent != 0 && idx->recs[i].uid >= recent
-					 ? PH_FLAG_RECENT
-					 : 0;
-		vmsg_from_rec(&box->msgs[i], &idx->recs[i], i);
+		struct maildir_vmsg *m = &box->msgs[i];
+
+		m->flags = recent != 0 && idx->recs[i].uid >= recent
+			       ? PH_FLAG_RECENT
+			       : 0;
+		vmsg_from_rec(m, &idx->recs[i], i);
+		box->st_recent += (m->flags & PH_FLAG_RECENT) != 0;
+		if (!(m->flags & PH_FLAG_SEEN) && box->st_unseen++ == 0)
+			box->st_first_unseen = i + 1;
+		box->st_size += m->vsize ? m->vsize : m->psize;
 	}
+	box->status_valid = true;
 	box->count = idx->count;
 	box->idx = idx;
 	view_keywords(box);
@@ -185,21 +195,24 @@ void maildir_mailbox_close(ph_mailbox **boxp)
 
 int maildir_mailbox_get_status(ph_mailbox *box, struct ph_mailbox_status *st)
 {
-	st->messages = box->count;
-	st->recent = st->unseen = st->first_unseen_seq = 0;
-	st->size = 0;
-	for (uint32_t i = 0; i < box->count; i++) {
-		const struct maildir_vmsg *m = &box->msgs[i];
+	if (!box->status_valid) {
+		box->st_recent = box->st_unseen = box->st_first_unseen = 0;
+		box->st_size = 0;
+		for (uint32_t i = 0; i < box->count; i++) {
+			const struct maildir_vmsg *m = &box->msgs[i];
 
-		if (m->flags & PH_FLAG_RECENT)
-			st->recent++;
-		if (!(m->flags & PH_FLAG_SEEN)) {
-			st->unseen++;
-			if (st->first_unseen_seq == 0)
-				st->first_unseen_seq = i + 1;
+			box->st_recent += (m->flags & PH_FLAG_RECENT) != 0;
+			if (!(m->flags & PH_FLAG_SEEN) && box->st_unseen++ == 0)
+				box->st_first_unseen = i + 1;
+			box->st_size += m->vsize ? m->vsize : m->psize;
 		}
-		st->size += m->vsize ? m->vsize : m->psize;
+		box->status_valid = true;
 	}
+	st->messages = box->count;
+	st->recent = box->st_recent;
+	st->unseen = box->st_unseen;
+	st->first_unseen_seq = box->st_first_unseen;
+	st->size = box->st_size;
 	st->uidvalidity = box->idx->uidvalidity;
 	st->uidnext = box->idx->uidnext;
 	st->highestmodseq = box->idx->highestmodseq;
@@ -242,6 +255,7 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 		if (ret < 0)
 			return ret;
 	}
+	box->status_valid = false; /* msgs are rebuilt below */
 	if (idx->count > 0 && idx->recs[idx->count - 1].uid > max_uid &&
 	    idx->recs[idx->count - 1].uid >= idx->first_recent_uid) {
 		if (idx == box->idx)
@@ -432,6 +446,7 @@ static void view_fill_vsize(ph_mailbox *box, struct maildir_vmsg *m)
 	if (maildir_file_vsize(fd, &m->vsize) < 0)
 		m->vsize = 0;
 	close(fd);
+	box->status_valid = false; /* the size sum changed */
 }
 
 int maildir_message_info(ph_mailbox *box, uint32_t seq,

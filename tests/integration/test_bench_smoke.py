@@ -8,6 +8,9 @@
 2. Against a real posthornd started by tests/integration/harness.py, for the
    protocol plugins that exist: login, pop3-download and imap-mixed for a few
    seconds each must complete sessions with zero errors.
+3. bench/imap-ops (single IMAP commands beside Dovecot) on a tiny mailbox,
+   when run as root with Dovecot installed: every row is timed for both
+   servers and both give the same SEARCH/FETCH/APPEND counts.
 """
 import json
 import os
@@ -432,6 +435,40 @@ class LoadgenPosthornTest(BASE):
         self.fill()
         j = self.smoke('imap-mixed', 'imap', '--ops', 10)
         self.assertGreater(j['messages'], 0)
+
+
+SRC = os.environ.get('PH_SOURCE_DIR', os.path.join(
+    os.path.dirname(__file__), '..', '..'))
+
+
+class ImapOpsSmoke(unittest.TestCase):
+    """bench/imap-ops --messages 300: the whole mode in ~10 s."""
+
+    def test_imap_ops(self):
+        if os.geteuid() != 0:
+            self.skipTest('bench/imap-ops runs as root')
+        if not (shutil.which('dovecot') and
+                os.path.exists('/usr/lib/dovecot/imap')):
+            self.skipTest('Dovecot is not installed')
+        for p in (os.path.join(BUILD, 'bin', 'posthornd'),
+                  os.path.join(BUILD, 'plugins', 'imap4.so')):
+            if not os.path.exists(p):
+                self.skipTest(p + ' not built')
+        r = subprocess.run(
+            [sys.executable, os.path.join(SRC, 'bench', 'imap-ops'),
+             '--build-dir', BUILD, '--messages', '300', '--text-messages',
+             '100', '--append-messages', '20', '--runs', '1'],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        rows = [l for l in r.stdout.splitlines() if l.startswith('| ')]
+        self.assertEqual(len(rows), 10, r.stdout)  # header + 9 rows
+        j = json.loads(r.stdout.strip().splitlines()[-1])
+        for key, sides in j['checks'].items():
+            self.assertEqual(sides['Posthorn'], sides['Dovecot'], key)
+        self.assertEqual(j['checks']['append']['Posthorn'], [20])
+        self.assertEqual(j['checks']['fetch_flags']['Posthorn'], [300])
+        for server in ('Posthorn', 'Dovecot'):
+            self.assertEqual(len(j['imap_ops'][server]), 9, server)
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@
 #include "maildir-test.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -557,6 +558,109 @@ static void test_cache(void)
 	mt_teardown(&t);
 }
 
+static void status_of(struct mt *t, ph_mailbox *box, uint32_t *unseen_r,
+		      uint32_t *first_r, uint32_t *recent_r, uint64_t *size_r)
+{
+	struct ph_mailbox_status st = PH_MAILBOX_STATUS_INIT;
+
+	CU_ASSERT_EQUAL(t->ops->mailbox_get_status(box, &st), PH_OK);
+	*unseen_r = st.unseen;
+	*first_r = st.first_unseen_seq;
+	*recent_r = st.recent;
+	*size_r = st.size;
+}
+
+/* The counters computed while the view is built follow its changes:
+ * own STOREs, another session's STORE and a new message at sync. */
+static void test_status_follows_changes(void)
+{
+	struct ph_store_request req = PH_STORE_REQUEST_INIT;
+	uint32_t unseen, first, recent, seq = 1;
+	const char *error;
+	ph_mailbox *a, *b;
+	uint64_t size;
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	mt_append(&t, "INBOX", "one\r\n", 0);
+	mt_append(&t, "INBOX", "two\r\n", 0);
+	a = open_box(&t, "INBOX", 0);
+	status_of(&t, a, &unseen, &first, &recent, &size);
+	CU_ASSERT_EQUAL(unseen, 2);
+	CU_ASSERT_EQUAL(first, 1);
+	CU_ASSERT_EQUAL(recent, 2);
+	CU_ASSERT_EQUAL(size, 10);
+	req.mode = PH_STORE_ADD;
+	req.flags = PH_FLAG_SEEN;
+	CU_ASSERT_EQUAL(
+	    t.ops->messages_store(a, &seq, 1, &req, NULL, NULL, &error), PH_OK);
+	status_of(&t, a, &unseen, &first, &recent, &size);
+	CU_ASSERT_EQUAL(unseen, 1);
+	CU_ASSERT_EQUAL(first, 2);
+	/* another session marks 2 seen; a sees it at its sync */
+	b = open_box(&t, "INBOX", 0);
+	seq = 2;
+	CU_ASSERT_EQUAL(
+	    t.ops->messages_store(b, &seq, 1, &req, NULL, NULL, &error), PH_OK);
+	t.ops->mailbox_close(&b);
+	CU_ASSERT_EQUAL(t.ops->mailbox_sync(a, 0, NULL, NULL, &error), PH_OK);
+	status_of(&t, a, &unseen, &first, &recent, &size);
+	CU_ASSERT_EQUAL(unseen, 0);
+	CU_ASSERT_EQUAL(first, 0);
+	mt_append(&t, "INBOX", "three\r\n", 0);
+	CU_ASSERT_EQUAL(t.ops->mailbox_sync(a, 0, NULL, NULL, &error), PH_OK);
+	status_of(&t, a, &unseen, &first, &recent, &size);
+	CU_ASSERT_EQUAL(unseen, 1);
+	CU_ASSERT_EQUAL(first, 3);
+	CU_ASSERT_EQUAL(recent, 3);
+	CU_ASSERT_EQUAL(size, 17);
+	t.ops->mailbox_close(&a);
+	mt_teardown(&t);
+}
+
+/* A record whose bytes were damaged fails its CRC when it is asked for:
+ * not found (the caller recomputes it); the records around it stay. */
+static void test_cache_damaged(void)
+{
+	char path[600], buf[4096], *hit;
+	struct ph_str v;
+	ph_mailbox *box;
+	struct mt t;
+	ssize_t n;
+	int fd;
+
+	mt_setup(&t, NULL);
+	mt_append(&t, "INBOX", "m\r\n", 0);
+	mt_append(&t, "INBOX", "n\r\n", 0);
+	box = open_box(&t, "INBOX", 0);
+	CU_ASSERT_EQUAL(t.ops->cache_set(box, 1, "bs", PH_STR_LIT("AAAA")),
+			PH_OK);
+	CU_ASSERT_EQUAL(t.ops->cache_set(box, 2, "bs", PH_STR_LIT("BBBB")),
+			PH_OK);
+	t.ops->mailbox_close(&box);
+	snprintf(path, sizeof(path), "%s/posthorn-cache", t.root);
+	fd = open(path, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	CU_ASSERT_FATAL(n > 0);
+	buf[n] = '\0';
+	hit = memmem(buf, (size_t)n, "AAAA", 4);
+	CU_ASSERT_FATAL(hit != NULL);
+	CU_ASSERT_EQUAL(pwrite(fd, "X", 1, hit - buf + 3), 1);
+	close(fd);
+	box = open_box(&t, "INBOX", 0);
+	CU_ASSERT_EQUAL(t.ops->cache_get(box, 1, "bs", &v), PH_ENOTFOUND);
+	CU_ASSERT_EQUAL(t.ops->cache_get(box, 2, "bs", &v), PH_OK);
+	CU_ASSERT_NSTRING_EQUAL(v.data, "BBBB", 4);
+	/* set again: the new value wins over the damaged one */
+	CU_ASSERT_EQUAL(t.ops->cache_set(box, 1, "bs", PH_STR_LIT("CCCC")),
+			PH_OK);
+	CU_ASSERT_EQUAL(t.ops->cache_get(box, 1, "bs", &v), PH_OK);
+	CU_ASSERT_NSTRING_EQUAL(v.data, "CCCC", 4);
+	t.ops->mailbox_close(&box);
+	mt_teardown(&t);
+}
+
 static void test_pop3_lock(void)
 {
 	const char *error;
@@ -610,6 +714,8 @@ static CU_TestInfo tests[] = {
     {"copy_cross_fs", test_copy_cross_fs},
     {"expunged_since", test_expunged_since},
     {"cache", test_cache},
+    {"cache damaged", test_cache_damaged},
+    {"status follows changes", test_status_follows_changes},
     {"pop3_lock", test_pop3_lock},
     {"watch_fd", test_watch_fd},
     CU_TEST_INFO_NULL,
