@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include "imap4-private.h"
 #include "imap4-append.h"
 
@@ -192,6 +193,7 @@ void imap_job_start(struct imap_client *c, imap_job_fn *job, void *ctx,
 
 static void job_end(struct imap_client *c)
 {
+	c->api->timer_remove(&c->job_yield);
 	if (c->job_free != NULL && c->job_ctx != NULL)
 		c->job_free(c->job_ctx);
 	c->job = NULL;
@@ -201,16 +203,43 @@ static void job_end(struct imap_client *c)
 		c->wait = IMAP_WAIT_NONE;
 }
 
+static void job_resume(void *ctx)
+{
+	struct imap_client *c = ctx;
+
+	c->api->timer_remove(&c->job_yield);
+	imap_client_process(c);
+}
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Runs the job in steps until it ends, output backs up, or its time
+ * slice is used: a long SEARCH or FETCH must not stall the worker's
+ * other connections. */
 static void job_pump(struct imap_client *c)
 {
 	const struct ph_core_api *api = c->api;
+	int64_t start = monotonic_ns();
 
 	while (c->wait == IMAP_WAIT_JOB && !c->closing) {
 		int ret;
 
+		if (c->job_yield != NULL)
+			return; /* job_resume() continues */
 		if (api->conn_output_pending(c->conn) >=
 		    api->conn_output_lowat(c->conn))
 			return; /* conn_output_ready() resumes */
+		if (monotonic_ns() - start >= IMAP_JOB_SLICE_MS * 1000000) {
+			c->job_yield = api->timer_add(0., 0, job_resume, c);
+			if (c->job_yield != NULL)
+				return;
+		}
 		ret = c->job(c);
 		/* a client reading a long answer is not idle; one that stopped
 		 * reading is not refreshed here and times out */

@@ -841,26 +841,98 @@ static int eval(struct program *p, unsigned i, uint32_t seq,
 	return 0;
 }
 
+/* A SEARCH runs as a job over the messages, a few at a time, so a long
+ * TEXT search yields to the worker's other connections between steps. */
+#define SEARCH_STEP 64 /* messages evaluated per job step */
+
+struct search_job {
+	struct program p;
+	struct imap_esearch es; /* RETURN (...): answered with ESEARCH */
+	int root, uid;
+	uint32_t seq, count;
+	char tag[128];
+};
+
+static void search_job_free(void *ctx)
+{
+	struct search_job *j = ctx;
+
+	imap_esearch_free(&j->es);
+	for (unsigned i = 0; i < j->p.n; i++) {
+		imap_seqset_free(&j->p.nodes[i].set);
+		free(j->p.nodes[i].str);
+		free(j->p.nodes[i].str2);
+	}
+	free(j->p.nodes);
+	imap_str_free(&j->p.field);
+	free(j);
+}
+
+static int search_step(struct imap_client *c)
+{
+	struct search_job *j = c->job_ctx;
+	uint32_t end = j->seq + SEARCH_STEP;
+
+	for (; j->seq <= j->count && j->seq < end; j->seq++) {
+		struct ph_message_info m = PH_MESSAGE_INFO_INIT;
+		uint32_t id;
+
+		if (c->storage->message_info(c->box, j->seq, &m) < 0 ||
+		    m.expunged)
+			continue;
+		j->p.seq = j->seq;
+		id = j->uid ? m.uid : j->seq;
+		if (!eval(&j->p, (unsigned)j->root, j->seq, &m))
+			; /* no match */
+		else if (j->es.ret)
+			imap_esearch_add(&j->es, id);
+		else
+			imap_str_printf(&c->out, " %u", id);
+		text_free(&j->p);
+	}
+	if (c->out.len > 8192 || j->seq > j->count)
+		imap_client_flush(c); /* bounded memory: send as we go */
+	if (j->seq <= j->count)
+		return 0;
+	if (j->es.ret) {
+		imap_esearch_write(c, j->tag, &j->es, j->uid);
+	} else {
+		imap_str_appends(&c->out, "\r\n");
+		imap_client_flush(c);
+	}
+	imap_sync(c, 1);
+	imap_tagged(c, j->tag, "OK", "Search completed.");
+	return 1;
+}
+
 void imap_cmd_search(struct imap_client *c, const char *tag,
 		     const struct imap_arg *args, int uid)
 {
-	struct program p = {.c = c};
-
-	p.text.body = (struct ph_message_body)PH_MESSAGE_BODY_INIT;
-	imap_str_init(&p.field, SEARCH_HEADER_MAX);
-	uint32_t count = c->storage->message_count(c->box), seq, star_uid = 0;
+	struct search_job *j = calloc(1, sizeof(*j));
 	struct ph_message_info last = PH_MESSAGE_INFO_INIT;
-	struct imap_esearch es; /* RETURN (...): answered with ESEARCH */
-	unsigned i;
-	int root;
+	uint32_t star_uid = 0;
 
-	if (imap_esearch_arg(c, tag, &args, &es) < 0)
+	if (j == NULL) {
+		imap_tagged(c, tag, "NO", "[SERVERBUG] Out of memory");
 		return;
+	}
+	j->p.c = c;
+	j->p.text.body = (struct ph_message_body)PH_MESSAGE_BODY_INIT;
+	imap_str_init(&j->p.field, SEARCH_HEADER_MAX);
+	j->uid = uid;
+	j->seq = 1;
+	j->count = c->storage->message_count(c->box);
+	snprintf(j->tag, sizeof(j->tag), "%s", tag);
+	if (imap_esearch_arg(c, tag, &args, &j->es) < 0) {
+		search_job_free(j);
+		return;
+	}
 	if (args != NULL && ARG_IS(c, args, "CHARSET")) {
 		const struct imap_arg *cs = ARG_NEXT(c, args);
 
 		if (!imap_arg_is_string(cs)) {
 			imap_tagged(c, tag, "BAD", "Missing charset");
+			search_job_free(j);
 			return;
 		}
 		if (strcasecmp(ARG_STR(c, cs), "UTF-8") != 0 &&
@@ -868,75 +940,39 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 			imap_tagged(c, tag, "NO",
 				    "[BADCHARSET (UTF-8 US-ASCII)] Unknown "
 				    "charset");
+			search_job_free(j);
 			return;
 		}
 		args = ARG_NEXT(c, cs);
 	}
 	if (args == NULL) {
 		imap_tagged(c, tag, "BAD", "Missing search keys");
+		search_job_free(j);
 		return;
 	}
-	p.nodes = calloc(SEARCH_MAX_NODES, sizeof(*p.nodes));
-	if (p.nodes == NULL) {
+	j->p.nodes = calloc(SEARCH_MAX_NODES, sizeof(*j->p.nodes));
+	if (j->p.nodes == NULL) {
 		imap_tagged(c, tag, "NO", "[SERVERBUG] Out of memory");
+		search_job_free(j);
 		return;
 	}
-	root = compile_list(&p, args, 0);
-	if (root >= 0) {
-		if (count > 0 &&
-		    c->storage->message_info(c->box, count, &last) == 0)
-			star_uid = last.uid;
-		for (i = 0; i < p.n; i++) {
-			if (p.nodes[i].type == N_SEQSET)
-				imap_seqset_resolve(&p.nodes[i].set, count);
-			else if (p.nodes[i].type == N_UIDSET)
-				imap_seqset_resolve(&p.nodes[i].set, star_uid);
-		}
-		if (!es.ret)
-			imap_str_appends(&c->out, "* SEARCH");
-		for (seq = 1; seq <= count; seq++) {
-			struct ph_message_info m = PH_MESSAGE_INFO_INIT;
-
-			if (c->storage->message_info(c->box, seq, &m) < 0 ||
-			    m.expunged)
-				continue;
-			p.seq = seq;
-			if (!eval(&p, (unsigned)root, seq, &m)) {
-				/* no match */
-			} else if (es.ret) {
-				imap_esearch_add(&es, uid ? m.uid : seq);
-			} else {
-				imap_str_printf(&c->out, " %u",
-						uid ? m.uid : seq);
-			}
-			text_free(&p);
-			if (c->out.len > 8192) {
-				/* keep memory bounded: send as we go */
-				c->api->conn_write(c->conn, c->out.data,
-						   c->out.len);
-				imap_str_truncate(&c->out, 0);
-			}
-		}
-		if (es.ret) {
-			imap_esearch_write(c, tag, &es, uid);
-		} else {
-			imap_str_appends(&c->out, "\r\n");
-			imap_client_flush(c);
-		}
-	}
-	imap_esearch_free(&es);
-	for (i = 0; i < p.n; i++) {
-		imap_seqset_free(&p.nodes[i].set);
-		free(p.nodes[i].str);
-		free(p.nodes[i].str2);
-	}
-	free(p.nodes);
-	imap_str_free(&p.field);
-	if (root < 0) {
+	j->root = compile_list(&j->p, args, 0);
+	if (j->root < 0) {
 		imap_tagged(c, tag, "BAD", "%s",
-			    p.error != NULL ? p.error : "Bad search");
+			    j->p.error != NULL ? j->p.error : "Bad search");
+		search_job_free(j);
 		return;
 	}
-	imap_sync(c, 1);
-	imap_tagged(c, tag, "OK", "Search completed.");
+	if (j->count > 0 &&
+	    c->storage->message_info(c->box, j->count, &last) == 0)
+		star_uid = last.uid;
+	for (unsigned i = 0; i < j->p.n; i++) {
+		if (j->p.nodes[i].type == N_SEQSET)
+			imap_seqset_resolve(&j->p.nodes[i].set, j->count);
+		else if (j->p.nodes[i].type == N_UIDSET)
+			imap_seqset_resolve(&j->p.nodes[i].set, star_uid);
+	}
+	if (!j->es.ret)
+		imap_str_appends(&c->out, "* SEARCH");
+	imap_job_start(c, search_step, j, search_job_free);
 }

@@ -13,6 +13,7 @@
 #define IMAP_READ_LINE_MAX    65536 /* the core's cap; the parser's is lower */
 #define IMAP_MAX_SEQ_RANGES   100000
 #define IMAP_SASL_LINE_MAX    16384
+#define IMAP_JOB_SLICE_MS     10 /* a job's turn before others run */
 #define IMAP_IDLE_LINE_MAX    1024
 #define IMAP_MULTIAPPEND_MAX  100 /* messages in one APPEND (fds held) */
 
@@ -91,6 +92,8 @@ struct imap_client {
 	imap_job_fn *job;
 	void *job_ctx;
 	void (*job_free)(void *ctx);
+	ph_timer *job_yield; /* the job used its time slice: resumes from
+				this zero timer, after other connections */
 
 	struct imap_append_state append;
 	struct imap_idle idle;
