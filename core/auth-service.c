@@ -33,7 +33,8 @@ static void service_penalty(const struct ph__config *cfg,
 		p->max_entries = (size_t)v;
 }
 
-static void service_close_fds(int *fds, size_t fd_count, int listen_fd)
+static void service_close_fds(int *fds, size_t fd_count, int listen_fd,
+			      int master_fd)
 {
 	size_t i;
 
@@ -41,10 +42,12 @@ static void service_close_fds(int *fds, size_t fd_count, int listen_fd)
 		close(fds[i]);
 	if (listen_fd >= 0)
 		close(listen_fd);
+	if (master_fd >= 0)
+		close(master_fd);
 }
 
 int ph__auth_service_run(const struct ph__config *cfg, int *fds,
-			 size_t fd_count, int listen_fd)
+			 size_t fd_count, int listen_fd, int master_fd)
 {
 	struct ph__auth_server_params params = {
 	    .threads = cfg->auth_workers > 0 ? cfg->auth_workers : 4,
@@ -61,7 +64,7 @@ int ph__auth_service_run(const struct ph__config *cfg, int *fds,
 	chain = calloc(n > 0 ? n : 1, sizeof(*chain));
 	if (plugins == NULL || chain == NULL) {
 		ph__log_error("auth: out of memory");
-		service_close_fds(fds, fd_count, listen_fd);
+		service_close_fds(fds, fd_count, listen_fd, master_fd);
 		goto out;
 	}
 	if (n == 0)
@@ -79,15 +82,15 @@ int ph__auth_service_run(const struct ph__config *cfg, int *fds,
 			ph__log_error("auth: plugin %s: %s", name,
 				      error != NULL ? error : "failed");
 			free(error);
-			service_close_fds(fds, fd_count, listen_fd);
+			service_close_fds(fds, fd_count, listen_fd, master_fd);
 			goto out;
 		}
 		chain[i].name = name;
 		chain[i].ops = plugins[i]->desc->ops;
 		chain[i].state = plugins[i]->state;
 	}
-	status =
-	    ph__auth_server_run(chain, n, &params, fds, fd_count, listen_fd);
+	status = ph__auth_server_run(chain, n, &params, fds, fd_count,
+				     listen_fd, master_fd);
 out:
 	for (i = 0; plugins != NULL && i < n; i++)
 		ph__plugin_unload(&plugins[i]);

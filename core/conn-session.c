@@ -54,12 +54,26 @@ conn_session_decide(ph_conn *c, const ph_user *u, const char **why_r)
 
 /* Before a plugin hears of a successful login: a user who needs a uid
  * of their own and cannot get one is refused here, never served under
- * the worker's uid. Returns 1 when refused (and logged). */
+ * the worker's uid. So is one the auth service gave no session ticket
+ * for (an EXTERNAL login: the worker checked the certificate, and the
+ * master does not start a session on a worker's word). Returns 1 when
+ * refused (and logged). */
 int ph__conn_login_refused(ph_conn *c, const ph_user *u)
 {
 	const char *why = NULL;
+	enum ph__session_decision d;
 
-	if (u == NULL || conn_session_decide(c, u, &why) != PH__SESSION_REFUSE)
+	if (u == NULL)
+		return 0;
+	d = conn_session_decide(c, u, &why);
+	if (d == PH__SESSION_HANDOFF &&
+	    (c->login == NULL || ph__login_ticket(c->login) == NULL)) {
+		d = PH__SESSION_REFUSE;
+		why = "no session ticket from the auth service (only "
+		      "password and SCRAM logins can start a session "
+		      "process)";
+	}
+	if (d != PH__SESSION_REFUSE)
 		return 0;
 	ph__conn_logf(c, PH_LOG_WARNING, "login refused: user=%s uid=%s: %s",
 		      ph__user_get(u, "user") != NULL ? ph__user_get(u, "user")
@@ -193,6 +207,10 @@ static void handoff_send(ph_conn *c)
 		m.tls_cipher = (struct ph_str){ci, ci != NULL ? strlen(ci) : 0};
 	}
 	m.user = (struct ph_str){record, strlen(record)};
+	if (ph__login_ticket(c->login) != NULL)
+		m.ticket =
+		    (struct ph_str){(const char *)ph__login_ticket(c->login),
+				    PH__AUTH_TICKET_LEN};
 	m.state = (struct ph_str){c->handoff_state, c->handoff_state_len};
 	m.input = (struct ph_str){(const char *)c->in.data + c->in.start,
 				  ph__inbuf_used(&c->in)};

@@ -31,6 +31,7 @@ static char tmpdir[32], users_path[64], sock_path[64];
 static struct ev_loop *loop;
 static pid_t server_pid = -1;
 static struct ph__auth_client *client;
+static int master_fd = -1; /* the master's control socket (tickets) */
 
 /* the passwd-file plugin's config, in the server child */
 static const char *plugin_kv[] = {"path", users_path, "scram", "yes", NULL};
@@ -118,10 +119,11 @@ static const struct ph__auth_penalty_params test_penalty = {
 /* Returns 0, or -1 (usable from suite setup, outside a test). */
 static int start_server(void)
 {
-	int sv[2], lfd;
+	int sv[2], ctl[2], lfd;
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ctl) < 0)
 		return -1;
 	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	unlink(sock_path);
@@ -139,6 +141,8 @@ static int start_server(void)
 		struct ph__auth_server_params params = {
 		    .threads = 4,
 		    .penalty = test_penalty,
+		    .ticket_max = 8,
+		    .ticket_ttl = 2.0,
 		};
 		struct ph__auth_backend chain[3] = {
 		    {"auth-passwdfile", posthorn_plugin.ops, NULL},
@@ -149,16 +153,20 @@ static int start_server(void)
 		int status;
 
 		close(sv[0]);
+		close(ctl[0]);
 		if (posthorn_plugin.init(ph_auth_fake_api(),
 					 ph_auth_fake_config(plugin_kv),
 					 &chain[0].state, &err) < 0)
 			_exit(3);
-		status = ph__auth_server_run(chain, 3, &params, &sv[1], 1, lfd);
+		status = ph__auth_server_run(chain, 3, &params, &sv[1], 1, lfd,
+					     ctl[1]);
 		posthorn_plugin.fini(chain[0].state);
 		exit(status);
 	}
 	close(sv[1]);
+	close(ctl[1]);
 	close(lfd);
+	master_fd = ctl[0];
 	client = ph__auth_client_create(loop, sv[0]);
 	return client != NULL ? 0 : -1;
 }
@@ -168,6 +176,9 @@ static int stop_server(void)
 	int status = -1;
 
 	ph__auth_client_destroy(&client);
+	if (master_fd >= 0)
+		close(master_fd);
+	master_fd = -1;
 	if (server_pid > 0) {
 		kill(server_pid, SIGTERM);
 		waitpid(server_pid, &status, 0);
@@ -183,12 +194,18 @@ struct answer {
 	ph_user *user;
 	char message[256];
 	double at;
+	int has_ticket;
+	unsigned char ticket[PH__AUTH_TICKET_LEN];
 };
 
-static void on_reply(void *ctx, int result, ph_user *user, const char *msg)
+static void on_reply(void *ctx, int result, ph_user *user, const char *msg,
+		     const unsigned char *ticket)
 {
 	struct answer *a = ctx;
 
+	a->has_ticket = ticket != NULL;
+	if (ticket != NULL)
+		memcpy(a->ticket, ticket, PH__AUTH_TICKET_LEN);
 	a->done++;
 	a->result = result;
 	a->user = user;
@@ -1091,7 +1108,8 @@ static int suite_init(void)
 	      "p1:{PLAIN}a\np2:{PLAIN}a\np4:{PLAIN}a\np5:{PLAIN}a\n"
 	      "user:{SCRAM-SHA-256}4096,W22ZaJ0SNY7soEsUEjb6gQ==,"
 	      "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=,"
-	      "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=::::/home/user::"
+	      "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=:1001:1001::"
+	      "/home/user::"
 	      "mail=/m/user\n",
 	      fp);
 	fclose(fp);
