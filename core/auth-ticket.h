@@ -12,6 +12,7 @@
 #define PH_CORE_AUTH_TICKET_H
 
 #include <stddef.h>
+#include <posthorn/abi.h>
 
 #define PH__AUTH_TICKET_LEN 32 /* bytes of RAND_bytes: 256 bits */
 #define PH__AUTH_TICKET_TTL 60.0
