@@ -5,6 +5,7 @@
 #include "api.h"
 #include "auth-server.h"
 #include "auth-service.h"
+#include "auth-ticket.h"
 #include "log.h"
 #include "plugin-loader.h"
 
@@ -31,6 +32,19 @@ static void service_penalty(const struct ph__config *cfg,
 	if (ph__config_get_uint(sec, "penalty_entries", &v) == PH_OK && v > 0 &&
 	    v <= 1u << 24)
 		p->max_entries = (size_t)v;
+}
+
+/* [auth] session_ticket_ttl (validated by the core: 1s to 10m). */
+static double service_ticket_ttl(const struct ph__config *cfg)
+{
+	const ph_config *sec = ph__config_section(cfg, "auth");
+	uint64_t v;
+
+	if (sec != NULL &&
+	    ph__config_get_uint(sec, "session_ticket_ttl", &v) == PH_OK &&
+	    v > 0 && v <= 600)
+		return (double)v;
+	return PH__AUTH_TICKET_TTL;
 }
 
 static void service_close_fds(int *fds, size_t fd_count, int listen_fd,
@@ -60,6 +74,7 @@ int ph__auth_service_run(const struct ph__config *cfg, int *fds,
 
 	ph__log_init(cfg->log_target, cfg->log_level, "auth");
 	service_penalty(cfg, &params.penalty);
+	params.ticket_ttl = service_ticket_ttl(cfg);
 	plugins = calloc(n > 0 ? n : 1, sizeof(*plugins));
 	chain = calloc(n > 0 ? n : 1, sizeof(*chain));
 	if (plugins == NULL || chain == NULL) {

@@ -4,6 +4,7 @@
  * TLS relay that stays in the worker. Session side: adopting the
  * connection in the process that runs as the user. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,9 @@ ph_conn *ph__conn_adopt(struct ph__conn_env *env, struct ph__listener_rt *l,
 #endif
 		return NULL;
 	}
+	/* The worker's socket, never trusted to be non-blocking: a
+	 * blocking one would stall this loop at its first drained read. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	ph__conn_init(c, env, l, fd);
 	c->owned_user = user;
 	copy_field(c->session_id, sizeof(c->session_id), m->session_id);
