@@ -405,12 +405,16 @@ static int srv_reply(struct srv_conn *conn, uint32_t request_id, int result,
 static int srv_ticket(struct srv *srv, const char *record, const char *service,
 		      const char *remote_ip, unsigned char *ticket_r)
 {
-	ph_user *u = record != NULL
-			 ? ph__user_deserialize(record, strlen(record))
-			 : NULL;
-	const char *uid = u != NULL ? ph__user_get(u, "uid") : NULL;
+	ph_user *u = NULL;
+	const char *uid = NULL;
 	int ret = 0;
 
+	/* Virtual users (no uid) pay one scan, no parse. */
+	if (record == NULL || (strncmp(record, "uid=", 4) != 0 &&
+			       strstr(record, "\tuid=") == NULL))
+		return 0;
+	u = ph__user_deserialize(record, strlen(record));
+	uid = u != NULL ? ph__user_get(u, "uid") : NULL;
 	if (uid != NULL && *uid != '\0') {
 		ret = ph__auth_tickets_issue(srv->tickets, ev_now(srv->loop),
 					     record, service, remote_ip,
