@@ -109,6 +109,12 @@ int ph__conn_session_handoff(ph_conn *c, const void *state, size_t len)
 	case PH__SESSION_HANDOFF:
 		break;
 	}
+	if (ph__login_ticket(c->login) == NULL) {
+		/* the master would refuse it: fail the login here instead */
+		ph__conn_logf(c, PH_LOG_WARNING,
+			      "session not moved: no session ticket");
+		return PH_EPERM;
+	}
 	if (ph__inbuf_used(&c->in) > PH__HANDOFF_MAX_INPUT)
 		return PH_ETOOBIG;
 	if (len > 0) {

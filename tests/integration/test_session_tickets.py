@@ -330,6 +330,31 @@ class SessionTicketAuthRestart(TicketBase):
         p.quit()
 
 
+@harness.unittest.skipIf(SKIP, SKIP)
+class SessionTicketReload(TicketBase):
+    listeners = {
+        'imap': dict(protocol='imap4', tls='none', allow_plaintext='yes'),
+    }
+
+    def test_reload(self):
+        # A connection the old generation accepted logs in after the
+        # reload: its ticket comes from the old auth service and is
+        # redeemed there; a new connection uses the new generation's.
+        a, b = su.USERS.names
+        old = self.imap(False)
+        self.server.reload()
+        self.server.wait_log(r'configuration generation 2 running')
+        self.assertEqual(old.login(a, su.USERS.passwords[a])[0], 'OK')
+        self.assertEqual(old.select('INBOX'), ('OK', [b'1']))
+        new = self.imap(False)
+        self.assertEqual(new.login(b, su.USERS.passwords[b])[0], 'OK')
+        self.assertEqual(new.select('INBOX'), ('OK', [b'1']))
+        self.assert_sessions_of_both()
+        old.logout()
+        new.logout()
+        self.assertEqual(len(re.findall(r'session ticket redeemed',
+                                        self.server.log_text())), 2)
+
 class TicketTtlConfig(harness.unittest.TestCase):
     """[auth] session_ticket_ttl is validated with FILE:LINE (no root
     needed)."""
