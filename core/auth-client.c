@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 #include "auth-client.h"
 #include "auth-proto.h"
 #include "log.h"
@@ -32,6 +33,8 @@ struct client_req {
 	int result;
 	ph_user *user;
 	char message[PH__AUTH_MAX_MESSAGE];
+	unsigned char ticket[PH__AUTH_TICKET_LEN];
+	int has_ticket;
 	ph__auth_reply_fn *reply;
 	void *ctx;
 };
@@ -61,6 +64,7 @@ static struct client_req **client_slot(struct ph__auth_client *c, int id)
 
 static void client_req_free(struct client_req *req)
 {
+	OPENSSL_cleanse(req->ticket, sizeof(req->ticket));
 	ev_timer_stop(req->client->loop, &req->timer);
 	ph__user_destroy(&req->user);
 	free(req);
@@ -96,7 +100,8 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	void *ctx = req->ctx;
 	ph_user *user = req->user;
 	char message[PH__AUTH_MAX_MESSAGE];
-	int result = req->result;
+	unsigned char ticket[PH__AUTH_TICKET_LEN];
+	int result = req->result, has_ticket = 0;
 
 	if (req->state == REQ_WAITING) {
 		result = PH_ETEMP;
@@ -104,12 +109,15 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ph__log_warning("auth: request %d timed out", req->id);
 	} else {
 		memcpy(message, req->message, sizeof(message));
+		has_ticket = req->has_ticket;
+		memcpy(ticket, req->ticket, sizeof(ticket));
 	}
 	/* Unlink and free first: the callback may destroy the client. */
 	client_unlink(c, req);
 	req->user = NULL;
 	client_req_free(req);
-	reply(ctx, result, user, message);
+	reply(ctx, result, user, message, has_ticket ? ticket : NULL);
+	OPENSSL_cleanse(ticket, sizeof(ticket));
 }
 
 static void client_disconnect(struct ph__auth_client *c, const char *why)
@@ -157,6 +165,9 @@ static void client_handle_reply(struct ph__auth_client *c, unsigned char *buf,
 		    ph__user_get(req->user, "user") == NULL) {
 			ph__user_destroy(&req->user);
 			result = PH_ETEMP;
+		} else if (r.ticket.len == PH__AUTH_TICKET_LEN) {
+			memcpy(req->ticket, r.ticket.data, r.ticket.len);
+			req->has_ticket = 1;
 		}
 	} else if (result != PH_EAUTH && result != PH_EUNKNOWN &&
 		   result != PH_ENOTSUP) {

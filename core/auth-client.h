@@ -11,9 +11,12 @@ struct ph__auth_client;
 
 /* Result of a request: result is PH_OK (user set; the callee takes
  * ownership of `user` and must ph__user_destroy it), PH_EAUTH,
- * PH_EUNKNOWN, PH_ETEMP; message: for the log, never NULL. */
+ * PH_EUNKNOWN, PH_ETEMP; message: for the log, never NULL. ticket: the
+ * one-time session ticket that came with a PH_OK (PH__AUTH_TICKET_LEN
+ * bytes, valid during the call), else NULL. */
 typedef void ph__auth_reply_fn(void *ctx, int result, ph_user *user,
-			       const char *message);
+			       const char *message,
+			       const unsigned char *ticket);
 
 /* fd: connected SOCK_SEQPACKET to the auth service; owned afterwards. */
 struct ph__auth_client *ph__auth_client_create(struct ev_loop *loop, int fd);

@@ -78,6 +78,13 @@ int ph__auth_encode_reply(unsigned char *buf,
 	proto_put_u32(&w, reply->delay_ms);
 	proto_put_str(&w, reply->message, PH__AUTH_MAX_MESSAGE);
 	proto_put_str(&w, reply->record, PH__AUTH_MAX_RECORD);
+	if (reply->ticket.len > 0) {
+		/* one encoding: a ticket only with success, exact length */
+		if (reply->ticket.len != PH__AUTH_TICKET_LEN ||
+		    reply->result != PH_OK)
+			return PH_EINVAL;
+		proto_put_str(&w, reply->ticket, PH__AUTH_TICKET_LEN);
+	}
 	return proto_finish(&w, PH__AUTH_MSG_REPLY, reply->request_id);
 }
 
@@ -173,7 +180,33 @@ int ph__auth_decode_reply(unsigned char *buf, size_t len,
 	proto_get(&r, &reply_r->delay_ms, sizeof(reply_r->delay_ms));
 	reply_r->message = proto_get_str(&r, PH__AUTH_MAX_MESSAGE, 0);
 	reply_r->record = proto_get_str(&r, PH__AUTH_MAX_RECORD, 0);
+	reply_r->ticket.data = "";
+	if (!r.bad && r.pos < r.len) {
+		/* present only in a success, with exactly its length */
+		reply_r->ticket = proto_get_str(&r, PH__AUTH_TICKET_LEN, 1);
+		if (reply_r->ticket.len != PH__AUTH_TICKET_LEN ||
+		    reply_r->result != PH_OK)
+			r.bad = 1;
+	}
 	return r.bad || r.pos != r.len ? PH_EINVAL : PH_OK;
+}
+
+int ph__auth_encode_attach(unsigned char *buf)
+{
+	struct proto_writer w = {buf, sizeof(struct ph__auth_msg_hdr), 0};
+
+	return proto_finish(&w, PH__AUTH_MSG_ATTACH, 0);
+}
+
+int ph__auth_decode_attach(const unsigned char *buf, size_t len)
+{
+	struct proto_reader r = {buf, 0, len, 0};
+	struct ph__auth_msg_hdr hdr;
+
+	if (proto_header(&r, &hdr) < 0 || hdr.type != PH__AUTH_MSG_ATTACH ||
+	    hdr.request_id != 0 || hdr.len != 0)
+		return PH_EINVAL;
+	return PH_OK;
 }
 
 int ph__auth_encode_hello(unsigned char *buf, struct ph_str schemes)

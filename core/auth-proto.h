@@ -24,7 +24,19 @@
  * Reply (service -> worker), payload:
  *   i32 result (PH_OK, PH_EAUTH, PH_EUNKNOWN, PH_ETEMP, ...),
  *   u32 delay_ms (failure penalty the worker waits before answering),
- *   then the strings message and user record ("k=v\tk=v").
+ *   then the strings message and user record ("k=v\tk=v"), and, only
+ *   in a PH_OK answer to PLAIN or SCRAM_FINAL for a record with a uid, a
+ *   last binary string: the one-time session ticket (exactly
+ *   PH__AUTH_TICKET_LEN bytes; see auth-ticket.h).
+ * Master channel (session processes, root; never a worker's socket):
+ *   ATTACH (header only, request_id 0) on the master's control socket
+ *   carries one fd (SCM_RIGHTS): a SOCK_SEQPACKET end the service then
+ *   serves as a master connection (a hello first). There REDEEM is the
+ *   only request: the request payload with `password` = the ticket,
+ *   `service` = the protocol, `remote_ip` = the client's address;
+ *   answered PH_OK with the ticket's record, or PH_EAUTH (unknown,
+ *   reused, expired, bound elsewhere). A worker connection that sends
+ *   REDEEM, or a master connection that sends anything else, is closed.
  * The service answers only the request types in its table and drops a
  * client that sends anything else. */
 #ifndef PH_CORE_AUTH_PROTO_H
@@ -33,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <posthorn/abi.h>
+#include "auth-ticket.h"
 
 struct ph__auth_client;
 
@@ -43,6 +56,8 @@ enum ph__auth_msg_type {
 	PH__AUTH_MSG_SCRAM_FIRST =
 	    5, /* SCRAM client-first, run by the service */
 	PH__AUTH_MSG_SCRAM_FINAL = 6, /* SCRAM client-final */
+	PH__AUTH_MSG_REDEEM = 7,      /* master channel: ticket -> record */
+	PH__AUTH_MSG_ATTACH = 8,      /* master control: one fd to serve */
 	PH__AUTH_MSG_REPLY = 128,
 	PH__AUTH_MSG_HELLO = 129,
 };
@@ -80,6 +95,7 @@ struct ph__auth_reply_msg {
 	int32_t result;
 	uint32_t delay_ms;
 	struct ph_str message, record;
+	struct ph_str ticket; /* empty, or PH__AUTH_TICKET_LEN bytes */
 };
 
 /* Encoders write a whole datagram into buf (size PH__AUTH_MSG_MAX) and
@@ -99,6 +115,10 @@ int ph__auth_decode_reply(unsigned char *buf, size_t len,
 int ph__auth_encode_hello(unsigned char *buf, struct ph_str schemes);
 int ph__auth_decode_hello(unsigned char *buf, size_t len,
 			  struct ph_str *schemes_r);
+/* Attach: header only (the fd travels beside it). Encode returns the
+ * length; decode PH_OK or PH_EINVAL. */
+int ph__auth_encode_attach(unsigned char *buf);
+int ph__auth_decode_attach(const unsigned char *buf, size_t len);
 /* Type of a received datagram, or 0 when it has no complete header. */
 uint32_t ph__auth_msg_type(const unsigned char *buf, size_t len);
 

@@ -13,10 +13,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <ev.h>
+#include <openssl/crypto.h>
 #include "auth-proto.h"
 #include "api.h"
 #include "auth-server.h"
 #include "log.h"
+#include "auth-ticket.h"
 #include "sasl-scram.h"
 #include "user-extra.h"
 
@@ -45,6 +47,10 @@ struct srv_conn {
 	struct ph__auth_outq outq;
 	struct srv_scram *scrams;
 	unsigned scram_count;
+	/* The master's control socket (ATTACH only), or a connection it
+	 * attached for a session process (REDEEM only). Workers' and
+	 * auth.sock connections are neither and may never REDEEM. */
+	int control, master;
 };
 
 struct srv_job {
@@ -72,6 +78,7 @@ struct srv {
 	struct ph__auth_server_params params;
 	struct ph__auth_penalty *penalty;
 	struct srv_conn *conns;
+	struct ph__auth_tickets *tickets;
 	uint64_t next_conn_id;
 	uint32_t next_scram_id;
 	int listen_fd;
@@ -353,8 +360,10 @@ static int srv_send(struct srv_conn *conn, const unsigned char *buf, size_t len)
 	return 0;
 }
 
-static int srv_reply(struct srv_conn *conn, uint32_t request_id, int result,
-		     unsigned delay_ms, const char *message, const char *record)
+/* `ticket`: PH__AUTH_TICKET_LEN bytes sent with a PH_OK, or NULL. */
+static int srv_reply_ticket(struct srv_conn *conn, uint32_t request_id,
+			    int result, unsigned delay_ms, const char *message,
+			    const char *record, const unsigned char *ticket)
 {
 	unsigned char buf[PH__AUTH_MSG_MAX];
 	struct ph__auth_reply_msg r = {
@@ -364,16 +373,57 @@ static int srv_reply(struct srv_conn *conn, uint32_t request_id, int result,
 	    .message = {message, strnlen(message, PH__AUTH_MAX_MESSAGE)},
 	    .record = {record != NULL ? record : "",
 		       record != NULL ? strlen(record) : 0},
+	    .ticket = {ticket != NULL ? (const char *)ticket : "",
+		       ticket != NULL ? PH__AUTH_TICKET_LEN : 0},
 	};
-	int len = ph__auth_encode_reply(buf, &r);
+	int len = ph__auth_encode_reply(buf, &r), ret;
 
 	if (len < 0) {
 		r.result = PH_ETEMP;
 		r.record.data = "";
 		r.record.len = 0;
+		r.ticket.len = 0;
 		len = ph__auth_encode_reply(buf, &r);
 	}
-	return srv_send(conn, buf, (size_t)len);
+	ret = srv_send(conn, buf, (size_t)len);
+	OPENSSL_cleanse(buf, (size_t)len);
+	return ret;
+}
+
+static int srv_reply(struct srv_conn *conn, uint32_t request_id, int result,
+		     unsigned delay_ms, const char *message, const char *record)
+{
+	return srv_reply_ticket(conn, request_id, result, delay_ms, message,
+				record, NULL);
+}
+
+/* A session ticket for a record that names a uid of its own (a user
+ * who may need a session process: the master will start it only
+ * against this ticket). Returns 1 with ticket_r filled, else 0 (no uid,
+ * or the table failed: the login then stays in the worker or is
+ * refused there, never trusted on the worker's word). */
+static int srv_ticket(struct srv *srv, const char *record, const char *service,
+		      const char *remote_ip, unsigned char *ticket_r)
+{
+	ph_user *u = NULL;
+	const char *uid = NULL;
+	int ret = 0;
+
+	/* Virtual users (no uid) pay one scan, no parse. */
+	if (record == NULL || (strncmp(record, "uid=", 4) != 0 &&
+			       strstr(record, "\tuid=") == NULL))
+		return 0;
+	u = ph__user_deserialize(record, strlen(record));
+	uid = u != NULL ? ph__user_get(u, "uid") : NULL;
+	if (uid != NULL && *uid != '\0') {
+		ret = ph__auth_tickets_issue(srv->tickets, ev_now(srv->loop),
+					     record, service, remote_ip,
+					     ticket_r) == PH_OK;
+		if (!ret)
+			ph__log_error("auth: cannot issue a session ticket");
+	}
+	ph__user_destroy(&u);
+	return ret;
 }
 
 /* Log fields come from the network (user names) or from a worker that
@@ -424,8 +474,10 @@ static void srv_finish(struct srv *srv, struct srv_job *job)
 {
 	struct srv_conn *conn = srv_conn_find(srv, job->conn_id);
 	char name[96], rip[64], why[160];
+	unsigned char ticket[PH__AUTH_TICKET_LEN];
 	unsigned delay = 0;
 	const char *message = job->message;
+	int has_ticket = 0;
 
 	srv->pending--;
 	if (job->type == PH__AUTH_MSG_SCRAM_FIRST) {
@@ -445,6 +497,12 @@ static void srv_finish(struct srv *srv, struct srv_job *job)
 			srv_log_clean(name, sizeof(name), job->user, 0);
 			srv_log_clean(rip, sizeof(rip), job->remote_ip, 1);
 			ph__log_info("auth ok: user=<%s> rip=%s", name, rip);
+			/* only a credential checked here earns a ticket: a
+			 * LOOKUP (EXTERNAL, deliver) takes the asker's word */
+			if (conn != NULL)
+				has_ticket =
+				    srv_ticket(srv, job->record, job->service,
+					       job->remote_ip, ticket);
 		} else {
 			srv_log_clean(rip, sizeof(rip), job->remote_ip, 1);
 			srv_log_clean(why, sizeof(why), job->message, 0);
@@ -454,8 +512,10 @@ static void srv_finish(struct srv *srv, struct srv_job *job)
 		}
 	}
 	if (conn != NULL)
-		srv_reply(conn, job->request_id, job->result, delay, message,
-			  job->record);
+		srv_reply_ticket(conn, job->request_id, job->result, delay,
+				 message, job->record,
+				 has_ticket ? ticket : NULL);
+	OPENSSL_cleanse(ticket, sizeof(ticket));
 	srv_job_free(job);
 }
 
@@ -545,7 +605,7 @@ static int srv_has_scheme(const struct srv *srv, const char *scheme)
 /* Replies PH_OK with a record of `count` key/value pairs. */
 static int srv_reply_fields(struct srv_conn *conn, uint32_t request_id,
 			    const char *record, const char *const *kv,
-			    size_t count)
+			    size_t count, const unsigned char *ticket)
 {
 	ph_user *u = record != NULL
 			 ? ph__user_deserialize(record, strlen(record))
@@ -566,7 +626,7 @@ static int srv_reply_fields(struct srv_conn *conn, uint32_t request_id,
 		return srv_reply(conn, request_id, PH_ETEMP, 0,
 				 "SCRAM reply too large", NULL);
 	}
-	ret = srv_reply(conn, request_id, PH_OK, 0, "ok", text);
+	ret = srv_reply_ticket(conn, request_id, PH_OK, 0, "ok", text, ticket);
 	explicit_bzero(text, strlen(text));
 	free(text);
 	return ret;
@@ -631,7 +691,8 @@ static void srv_scram_secret(struct srv_conn *conn, struct srv_job *job)
 			srv_reply(conn, job->request_id, PH_ETEMP, 0,
 				  "out of memory", NULL);
 		else
-			srv_reply_fields(conn, job->request_id, NULL, kv, 3);
+			srv_reply_fields(conn, job->request_id, NULL, kv, 3,
+					 NULL);
 		free(challenge);
 	}
 }
@@ -744,13 +805,19 @@ static int srv_scram_final(struct srv_conn *conn,
 	snprintf(text, sizeof(text), "%.*s", (int)out.len, out.data);
 	if (step == PH__SASL_SUCCESS && sc->record != NULL) {
 		const char *kv[] = {"scram_final", text};
+		unsigned char ticket[PH__AUTH_TICKET_LEN];
 		char name[96], rip[64];
+		int has;
 
 		ph__auth_penalty_success(srv->penalty, user);
 		srv_log_clean(name, sizeof(name), user, 0);
 		srv_log_clean(rip, sizeof(rip), m->remote_ip.data, 1);
 		ph__log_info("auth ok: user=<%s> rip=%s", name, rip);
-		ret = srv_reply_fields(conn, m->request_id, sc->record, kv, 1);
+		has = srv_ticket(srv, sc->record, m->service.data,
+				 m->remote_ip.data, ticket);
+		ret = srv_reply_fields(conn, m->request_id, sc->record, kv, 1,
+				       has ? ticket : NULL);
+		OPENSSL_cleanse(ticket, sizeof(ticket));
 		srv_scram_free(conn, sc);
 		return ret;
 	}
@@ -772,24 +839,67 @@ static int srv_scram_final(struct srv_conn *conn,
 			 server_error ? text : "authentication failed", NULL);
 }
 
+/* REDEEM, on a master connection only: the ticket's record, once. */
+static int srv_redeem(struct srv_conn *conn,
+		      const struct ph__auth_request_msg *m)
+{
+	struct srv *srv = conn->srv;
+	char *record = NULL, rip[64], service[32], name[96];
+	const char *why = NULL;
+	ph_user *u;
+	int ret;
+
+	ret = ph__auth_tickets_redeem(srv->tickets, ev_now(srv->loop),
+				      (const unsigned char *)m->password.data,
+				      m->password.len, m->service.data,
+				      m->remote_ip.data, &record, &why);
+	srv_log_clean(rip, sizeof(rip), m->remote_ip.data, 1);
+	srv_log_clean(service, sizeof(service), m->service.data, 1);
+	if (ret != PH_OK) {
+		ph__log_warning("session ticket refused: rip=%s service=%s: %s",
+				rip, service, why);
+		return srv_reply(conn, m->request_id, PH_EAUTH, 0, why, NULL);
+	}
+	u = ph__user_deserialize(record, strlen(record));
+	srv_log_name(name, sizeof(name),
+		     u != NULL && ph__user_get(u, "user") != NULL
+			 ? ph__user_get(u, "user")
+			 : "?");
+	ph__user_destroy(&u);
+	ph__log_info("session ticket redeemed: user=<%s> rip=%s service=%s",
+		     name, rip, service);
+	ret = srv_reply(conn, m->request_id, PH_OK, 0, "ok", record);
+	OPENSSL_cleanse(record, strlen(record));
+	free(record);
+	return ret;
+}
+
 /* Returns -1 when the connection was closed. */
 static int srv_request(struct srv_conn *conn, unsigned char *buf, size_t len)
 {
 	struct srv *srv = conn->srv;
 	struct ph__auth_request_msg m;
 	struct srv_job *job;
+	int ok = ph__auth_decode_request(buf, len, &m) == PH_OK;
 
-	if (ph__auth_decode_request(buf, len, &m) < 0 ||
-	    (m.type != PH__AUTH_MSG_PLAIN && m.type != PH__AUTH_MSG_LOOKUP &&
-	     m.type != PH__AUTH_MSG_CREDENTIALS &&
-	     m.type != PH__AUTH_MSG_SCRAM_FIRST &&
-	     m.type != PH__AUTH_MSG_SCRAM_FINAL)) {
+	/* A master connection only redeems; no one else ever does. */
+	if (ok && conn->master)
+		ok = m.type == PH__AUTH_MSG_REDEEM;
+	else if (ok)
+		ok = m.type == PH__AUTH_MSG_PLAIN ||
+		     m.type == PH__AUTH_MSG_LOOKUP ||
+		     m.type == PH__AUTH_MSG_CREDENTIALS ||
+		     m.type == PH__AUTH_MSG_SCRAM_FIRST ||
+		     m.type == PH__AUTH_MSG_SCRAM_FINAL;
+	if (!ok) {
 		/* Only the request types in the table are answered; a peer
 		 * that sends anything else is broken or hostile. */
 		ph__log_error("auth: malformed or unknown request, closing");
 		srv_conn_close(conn);
 		return -1;
 	}
+	if (m.type == PH__AUTH_MSG_REDEEM)
+		return srv_redeem(conn, &m);
 	if (m.type == PH__AUTH_MSG_CREDENTIALS)
 		return srv_reply(conn, m.request_id, PH_ENOTSUP, 0,
 				 "secrets stay in the auth service", NULL);
@@ -908,7 +1018,11 @@ static void srv_common_schemes(struct srv *srv)
 	}
 }
 
-static int srv_conn_add(struct srv *srv, int fd)
+static void srv_control_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+enum srv_conn_kind { SRV_WORKER, SRV_MASTER, SRV_CONTROL };
+
+static int srv_conn_add(struct srv *srv, int fd, enum srv_conn_kind kind)
 {
 	struct srv_conn *conn = calloc(1, sizeof(*conn));
 
@@ -920,7 +1034,10 @@ static int srv_conn_add(struct srv *srv, int fd)
 	conn->srv = srv;
 	conn->fd = fd;
 	conn->id = ++srv->next_conn_id;
-	ev_io_init(&conn->rio, srv_read_cb, fd, EV_READ);
+	conn->master = kind == SRV_MASTER;
+	conn->control = kind == SRV_CONTROL;
+	ev_io_init(&conn->rio, conn->control ? srv_control_cb : srv_read_cb, fd,
+		   EV_READ);
 	ev_io_init(&conn->wio, srv_write_cb, fd, EV_WRITE);
 	conn->rio.data = conn->wio.data = conn;
 	ev_io_start(srv->loop, &conn->rio);
@@ -928,7 +1045,64 @@ static int srv_conn_add(struct srv *srv, int fd)
 	if (srv->conns != NULL)
 		srv->conns->prev = conn;
 	srv->conns = conn;
-	return srv_hello(conn);
+	return conn->control ? 0 : srv_hello(conn);
+}
+
+/* The master's control socket: each ATTACH brings one socket end of a
+ * session process that is about to redeem a ticket (still root). */
+static void srv_control_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct srv_conn *conn = w->data;
+	struct srv *srv = conn->srv;
+	unsigned char buf[PH__AUTH_MSG_MAX + 1];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} u;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = u.buf,
+				    .msg_controllen = sizeof(u.buf)};
+		int fds[4], nfds = 0;
+		ssize_t n =
+		    recvmsg(conn->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			ph__log_warning("auth: master control socket closed");
+			srv_conn_close(conn);
+			return;
+		}
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		     cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level != SOL_SOCKET ||
+			    cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t k = 0;
+			     CMSG_LEN((k + 1) * sizeof(int)) <= cm->cmsg_len &&
+			     nfds < 4;
+			     k++)
+				memcpy(&fds[nfds++],
+				       CMSG_DATA(cm) + k * sizeof(int),
+				       sizeof(int));
+		}
+		if (nfds != 1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+		    ph__auth_decode_attach(buf, (size_t)n) < 0) {
+			ph__log_error("auth: malformed attach on the master "
+				      "control socket");
+			while (nfds > 0)
+				close(fds[--nfds]);
+			continue;
+		}
+		srv_conn_add(srv, fds[0], SRV_MASTER);
+	}
 }
 
 static void srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -942,7 +1116,7 @@ static void srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			ph__log_warning("auth: accept: %s", strerror(errno));
 		return;
 	}
-	srv_conn_add(srv, fd);
+	srv_conn_add(srv, fd, SRV_WORKER);
 }
 
 static void srv_signal_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -989,7 +1163,7 @@ static void srv_stop_threads(struct srv *srv)
 
 int ph__auth_server_run(const struct ph__auth_backend *chain, size_t count,
 			const struct ph__auth_server_params *params, int *fds,
-			size_t fd_count, int listen_fd)
+			size_t fd_count, int listen_fd, int master_fd)
 {
 	struct srv srv = {
 	    .params = *params, .listen_fd = listen_fd, .chain_count = count};
@@ -1008,14 +1182,19 @@ int ph__auth_server_run(const struct ph__auth_backend *chain, size_t count,
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	srv.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	srv.penalty = ph__auth_penalty_create(&params->penalty);
+	srv.tickets = ph__auth_tickets_create(
+	    params->ticket_max > 0 ? params->ticket_max : PH__AUTH_TICKET_MAX,
+	    params->ticket_ttl > 0 ? params->ticket_ttl : PH__AUTH_TICKET_TTL);
 	srv.chain = calloc(count > 0 ? count : 1, sizeof(*srv.chain));
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_cond_init(&srv.cond, NULL);
 	if (sfd < 0 || srv.loop == NULL || srv.penalty == NULL ||
-	    srv.chain == NULL) {
+	    srv.tickets == NULL || srv.chain == NULL) {
 		ph__log_error("auth: cannot start: %s", strerror(errno));
 		for (i = 0; i < fd_count; i++)
 			close(fds[i]);
+		if (master_fd >= 0)
+			close(master_fd);
 		goto out;
 	}
 	for (i = 0; i < count; i++) {
@@ -1024,7 +1203,9 @@ int ph__auth_server_run(const struct ph__auth_backend *chain, size_t count,
 	}
 	srv_common_schemes(&srv);
 	for (i = 0; i < fd_count; i++)
-		srv_conn_add(&srv, fds[i]);
+		srv_conn_add(&srv, fds[i], SRV_WORKER);
+	if (master_fd >= 0)
+		srv_conn_add(&srv, master_fd, SRV_CONTROL);
 	ev_async_init(&srv.done_async, srv_done_cb);
 	srv.done_async.data = &srv;
 	ev_async_start(srv.loop, &srv.done_async);
@@ -1059,6 +1240,7 @@ out:
 	}
 	free(srv.chain);
 	ph__auth_penalty_destroy(&srv.penalty);
+	ph__auth_tickets_destroy(&srv.tickets);
 	pthread_cond_destroy(&srv.cond);
 	pthread_mutex_destroy(&srv.lock);
 	if (srv.loop != NULL)

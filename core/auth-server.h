@@ -18,13 +18,18 @@ struct ph__auth_server_params {
 	unsigned threads;   /* plugin-call pool size ([auth] workers) */
 	size_t max_pending; /* queued + running requests (1024) */
 	struct ph__auth_penalty_params penalty;
+	/* Session tickets (auth-ticket.h); 0: the defaults. */
+	size_t ticket_max;
+	double ticket_ttl;
 };
 
 /* Serves until SIGTERM or SIGINT (delivered through a signalfd; both are
- * blocked in the calling thread). fds and listen_fd are owned. Returns
- * the process exit status. */
+ * blocked in the calling thread). fds, listen_fd and master_fd are
+ * owned. master_fd (-1: none) is the master's control socket: ATTACH
+ * messages there bring the connections on which session processes
+ * redeem tickets (see auth-proto.h). Returns the process exit status. */
 int ph__auth_server_run(const struct ph__auth_backend *chain, size_t count,
 			const struct ph__auth_server_params *params, int *fds,
-			size_t fd_count, int listen_fd);
+			size_t fd_count, int listen_fd, int master_fd);
 
 #endif

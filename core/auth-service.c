@@ -5,6 +5,7 @@
 #include "api.h"
 #include "auth-server.h"
 #include "auth-service.h"
+#include "auth-ticket.h"
 #include "log.h"
 #include "plugin-loader.h"
 
@@ -33,7 +34,21 @@ static void service_penalty(const struct ph__config *cfg,
 		p->max_entries = (size_t)v;
 }
 
-static void service_close_fds(int *fds, size_t fd_count, int listen_fd)
+/* [auth] session_ticket_ttl (validated by the core: 1s to 10m). */
+static double service_ticket_ttl(const struct ph__config *cfg)
+{
+	const ph_config *sec = ph__config_section(cfg, "auth");
+	uint64_t v;
+
+	if (sec != NULL &&
+	    ph__config_get_uint(sec, "session_ticket_ttl", &v) == PH_OK &&
+	    v > 0 && v <= 600)
+		return (double)v;
+	return PH__AUTH_TICKET_TTL;
+}
+
+static void service_close_fds(int *fds, size_t fd_count, int listen_fd,
+			      int master_fd)
 {
 	size_t i;
 
@@ -41,10 +56,12 @@ static void service_close_fds(int *fds, size_t fd_count, int listen_fd)
 		close(fds[i]);
 	if (listen_fd >= 0)
 		close(listen_fd);
+	if (master_fd >= 0)
+		close(master_fd);
 }
 
 int ph__auth_service_run(const struct ph__config *cfg, int *fds,
-			 size_t fd_count, int listen_fd)
+			 size_t fd_count, int listen_fd, int master_fd)
 {
 	struct ph__auth_server_params params = {
 	    .threads = cfg->auth_workers > 0 ? cfg->auth_workers : 4,
@@ -57,11 +74,12 @@ int ph__auth_service_run(const struct ph__config *cfg, int *fds,
 
 	ph__log_init(cfg->log_target, cfg->log_level, "auth");
 	service_penalty(cfg, &params.penalty);
+	params.ticket_ttl = service_ticket_ttl(cfg);
 	plugins = calloc(n > 0 ? n : 1, sizeof(*plugins));
 	chain = calloc(n > 0 ? n : 1, sizeof(*chain));
 	if (plugins == NULL || chain == NULL) {
 		ph__log_error("auth: out of memory");
-		service_close_fds(fds, fd_count, listen_fd);
+		service_close_fds(fds, fd_count, listen_fd, master_fd);
 		goto out;
 	}
 	if (n == 0)
@@ -79,15 +97,15 @@ int ph__auth_service_run(const struct ph__config *cfg, int *fds,
 			ph__log_error("auth: plugin %s: %s", name,
 				      error != NULL ? error : "failed");
 			free(error);
-			service_close_fds(fds, fd_count, listen_fd);
+			service_close_fds(fds, fd_count, listen_fd, master_fd);
 			goto out;
 		}
 		chain[i].name = name;
 		chain[i].ops = plugins[i]->desc->ops;
 		chain[i].state = plugins[i]->state;
 	}
-	status =
-	    ph__auth_server_run(chain, n, &params, fds, fd_count, listen_fd);
+	status = ph__auth_server_run(chain, n, &params, fds, fd_count,
+				     listen_fd, master_fd);
 out:
 	for (i = 0; plugins != NULL && i < n; i++)
 		ph__plugin_unload(&plugins[i]);

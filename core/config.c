@@ -98,6 +98,9 @@ static const struct ph_setting_def auth_defs[] = {
      "failures per IP within the window that lock it out (0 = never)"},
     {"penalty_entries", PH_SETTING_UINT, "65536", NULL, 0,
      "IP and user failure counters kept (least recent forgotten)"},
+    /* per-user session processes (core/auth-ticket.h) */
+    {"session_ticket_ttl", PH_SETTING_TIME, "60s", NULL, 0,
+     "how long a login's session ticket may be redeemed (1s to 10m)"},
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 
@@ -764,6 +767,10 @@ static int load_auth_penalty(ph_config *sec, char **error_r)
 		   get_num(sec, "penalty_entries") > (1u << 24)) {
 		key = "penalty_entries";
 		why = "must be between 1 and 16777216";
+	} else if (get_num(sec, "session_ticket_ttl") == 0 ||
+		   get_num(sec, "session_ticket_ttl") > 600) {
+		key = "session_ticket_ttl";
+		why = "must be between 1s and 10m";
 	}
 	if (key == NULL)
 		return PH_OK;

@@ -4,6 +4,7 @@
  * TLS relay that stays in the worker. Session side: adopting the
  * connection in the process that runs as the user. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +55,26 @@ conn_session_decide(ph_conn *c, const ph_user *u, const char **why_r)
 
 /* Before a plugin hears of a successful login: a user who needs a uid
  * of their own and cannot get one is refused here, never served under
- * the worker's uid. Returns 1 when refused (and logged). */
+ * the worker's uid. So is one the auth service gave no session ticket
+ * for (an EXTERNAL login: the worker checked the certificate, and the
+ * master does not start a session on a worker's word). Returns 1 when
+ * refused (and logged). */
 int ph__conn_login_refused(ph_conn *c, const ph_user *u)
 {
 	const char *why = NULL;
+	enum ph__session_decision d;
 
-	if (u == NULL || conn_session_decide(c, u, &why) != PH__SESSION_REFUSE)
+	if (u == NULL)
+		return 0;
+	d = conn_session_decide(c, u, &why);
+	if (d == PH__SESSION_HANDOFF &&
+	    (c->login == NULL || ph__login_ticket(c->login) == NULL)) {
+		d = PH__SESSION_REFUSE;
+		why = "no session ticket from the auth service (only "
+		      "password and SCRAM logins can start a session "
+		      "process)";
+	}
+	if (d != PH__SESSION_REFUSE)
 		return 0;
 	ph__conn_logf(c, PH_LOG_WARNING, "login refused: user=%s uid=%s: %s",
 		      ph__user_get(u, "user") != NULL ? ph__user_get(u, "user")
@@ -93,6 +108,12 @@ int ph__conn_session_handoff(ph_conn *c, const void *state, size_t len)
 		return PH_EPERM;
 	case PH__SESSION_HANDOFF:
 		break;
+	}
+	if (ph__login_ticket(c->login) == NULL) {
+		/* the master would refuse it: fail the login here instead */
+		ph__conn_logf(c, PH_LOG_WARNING,
+			      "session not moved: no session ticket");
+		return PH_EPERM;
 	}
 	if (ph__inbuf_used(&c->in) > PH__HANDOFF_MAX_INPUT)
 		return PH_ETOOBIG;
@@ -193,6 +214,10 @@ static void handoff_send(ph_conn *c)
 		m.tls_cipher = (struct ph_str){ci, ci != NULL ? strlen(ci) : 0};
 	}
 	m.user = (struct ph_str){record, strlen(record)};
+	if (ph__login_ticket(c->login) != NULL)
+		m.ticket =
+		    (struct ph_str){(const char *)ph__login_ticket(c->login),
+				    PH__AUTH_TICKET_LEN};
 	m.state = (struct ph_str){c->handoff_state, c->handoff_state_len};
 	m.input = (struct ph_str){(const char *)c->in.data + c->in.start,
 				  ph__inbuf_used(&c->in)};
@@ -389,6 +414,9 @@ ph_conn *ph__conn_adopt(struct ph__conn_env *env, struct ph__listener_rt *l,
 #endif
 		return NULL;
 	}
+	/* The worker's socket, never trusted to be non-blocking: a
+	 * blocking one would stall this loop at its first drained read. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	ph__conn_init(c, env, l, fd);
 	c->owned_user = user;
 	copy_field(c->session_id, sizeof(c->session_id), m->session_id);

@@ -54,6 +54,9 @@ int ph__handoff_encode(unsigned char *buf, const struct ph__handoff_msg *m)
 	put_str(&w, m->tls_version, PH__HANDOFF_MAX_NAME);
 	put_str(&w, m->tls_cipher, PH__HANDOFF_MAX_NAME);
 	put_str(&w, m->user, PH__HANDOFF_MAX_RECORD);
+	if (m->ticket.len != 0 && m->ticket.len != PH__AUTH_TICKET_LEN)
+		w.overflow = 1;
+	put_str(&w, m->ticket, PH__AUTH_TICKET_LEN);
 	put_str(&w, m->state, PH__HANDOFF_MAX_STATE);
 	put_str(&w, m->input, PH__HANDOFF_MAX_INPUT);
 	if (w.overflow)
@@ -127,11 +130,13 @@ int ph__handoff_decode(unsigned char *buf, size_t len,
 	m->tls_version = get_str(&r, PH__HANDOFF_MAX_NAME, 1);
 	m->tls_cipher = get_str(&r, PH__HANDOFF_MAX_NAME, 1);
 	m->user = get_str(&r, PH__HANDOFF_MAX_RECORD, 1);
+	m->ticket = get_str(&r, PH__AUTH_TICKET_LEN, 0);
 	m->state = get_str(&r, PH__HANDOFF_MAX_STATE, 0);
 	m->input = get_str(&r, PH__HANDOFF_MAX_INPUT, 0);
 	if (r.bad || r.pos != len || (m->flags & ~PH__HANDOFF_TLS) != 0 ||
 	    peer_port > 65535 || local_port > 65535 || m->listener.len == 0 ||
-	    m->protocol.len == 0 || m->user.len == 0) {
+	    m->protocol.len == 0 || m->user.len == 0 ||
+	    (m->ticket.len != 0 && m->ticket.len != PH__AUTH_TICKET_LEN)) {
 		memset(m, 0, sizeof(*m));
 		return PH_EINVAL;
 	}

@@ -7,8 +7,13 @@
  *   end the worker keeps with the TLS session; else the client socket),
  *   u32 peer_port, u32 local_port, then the strings listener, protocol,
  *   session_id, peer_ip, local_ip, tls_version, tls_cipher, user record
- *   ("k=v\tk=v"), plugin state and buffered input, each as u32 length +
- *   bytes + a NUL. Only state and input may hold NULs.
+ *   ("k=v\tk=v"), session ticket (empty or PH__AUTH_TICKET_LEN bytes),
+ *   plugin state and buffered input, each as u32 length + bytes + a NUL.
+ *   Only ticket, state and input may hold NULs.
+ * The user record is only the worker's claim: the session process
+ * redeems the ticket with the auth service and serves the record the
+ * service vouches for (it must name the same user and uid). Type 2: the
+ * layout with the ticket (type 1, without, is refused).
  * The datagram carries exactly one fd (SCM_RIGHTS). Both ends are on the
  * same host, so integers are in host order. The master parses it as
  * root: the decoder is strict and fuzzed (tests/fuzz/fuzz-handoff.c). */
@@ -19,8 +24,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <posthorn/posthorn.h>
+#include "auth-ticket.h"
 
-#define PH__HANDOFF_MSG_SESSION 1
+#define PH__HANDOFF_MSG_SESSION 2
 #define PH__HANDOFF_TLS		0x1u
 
 /* Limits: every field, and the datagram as a whole. */
@@ -34,7 +40,7 @@ struct ph__handoff_msg {
 	uint32_t flags;
 	uint16_t peer_port, local_port;
 	struct ph_str listener, protocol, session_id, peer_ip, local_ip,
-	    tls_version, tls_cipher, user, state, input;
+	    tls_version, tls_cipher, user, ticket, state, input;
 };
 
 /* Writes the datagram into buf (PH__HANDOFF_MSG_MAX bytes); returns its

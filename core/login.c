@@ -34,6 +34,9 @@ struct ph__login {
 	enum login_state state;
 	int request_id;
 	ph_user *user;
+	/* the session ticket that came with `user` (or `pending`) */
+	unsigned char ticket[PH__AUTH_TICKET_LEN];
+	int has_ticket;
 
 	ph_auth_done_fn *plain_cb;
 	struct ph__sasl *sasl; /* PLAIN, LOGIN, EXTERNAL */
@@ -153,6 +156,7 @@ void ph__login_destroy(struct ph__login **login)
 	ph__sasl_destroy(&l->sasl);
 	ph__user_destroy(&l->user);
 	ph__user_destroy(&l->pending);
+	OPENSSL_cleanse(l->ticket, sizeof(l->ticket));
 	free(l->defer_data);
 	free(l->service);
 	free(l->remote_ip);
@@ -267,6 +271,21 @@ const ph_user *ph__login_user(const struct ph__login *login)
 	return login->user;
 }
 
+const unsigned char *ph__login_ticket(const struct ph__login *login)
+{
+	return login->user != NULL && login->has_ticket ? login->ticket : NULL;
+}
+
+/* Keeps (or forgets) the ticket of the record being accepted. */
+static void login_keep_ticket(struct ph__login *l, const unsigned char *ticket)
+{
+	l->has_ticket = ticket != NULL;
+	if (ticket != NULL)
+		memcpy(l->ticket, ticket, sizeof(l->ticket));
+	else
+		OPENSSL_cleanse(l->ticket, sizeof(l->ticket));
+}
+
 /* Maps a service answer to what a protocol shows. */
 static int login_result(int result)
 {
@@ -278,7 +297,7 @@ static int login_result(int result)
 }
 
 static void login_plain_reply(void *ctx, int result, ph_user *user,
-			      const char *message)
+			      const char *message, const unsigned char *ticket)
 {
 	struct ph__login *l = ctx;
 
@@ -287,6 +306,7 @@ static void login_plain_reply(void *ctx, int result, ph_user *user,
 	result = login_result(result);
 	if (result == PH_OK) {
 		l->user = user;
+		login_keep_ticket(l, ticket);
 		l->plain_cb(l->ctx, PH_OK, user, "Logged in");
 		return;
 	}
@@ -366,7 +386,7 @@ static void login_sasl_end(struct ph__login *l, enum ph_sasl_status status,
 }
 
 static void login_sasl_reply(void *ctx, int result, ph_user *user,
-			     const char *message)
+			     const char *message, const unsigned char *ticket)
 {
 	struct ph__login *l = ctx;
 	struct ph_str empty = {"", 0};
@@ -377,6 +397,7 @@ static void login_sasl_reply(void *ctx, int result, ph_user *user,
 	result = login_result(result);
 	if (result == PH_OK) {
 		l->user = user;
+		login_keep_ticket(l, ticket);
 		l->sasl_cb(l->ctx, PH_SASL_SUCCESS, empty, user);
 		return;
 	}
@@ -446,7 +467,7 @@ static void login_sasl_outcome(struct ph__login *l, int step, struct ph_str out)
 
 /* The service's answer to a relayed SCRAM message. */
 static void login_scram_reply(void *ctx, int result, ph_user *user,
-			      const char *message)
+			      const char *message, const unsigned char *ticket)
 {
 	struct ph__login *l = ctx;
 	const char *session, *data;
@@ -495,6 +516,7 @@ static void login_scram_reply(void *ctx, int result, ph_user *user,
 	/* the protocol never sees the mechanism's fields */
 	ph__user_unset(user, "scram_final");
 	l->pending = user;
+	login_keep_ticket(l, ticket);
 	l->scram = NULL;
 	/* POP3 and IMAP carry no data with success (RFC 4422 3.6): the
 	 * server-final message goes out as a last challenge, answered by an

@@ -49,5 +49,10 @@ int ph__login_sasl_start(struct ph__login *login, const char *mech,
 int ph__login_sasl_continue(struct ph__login *login, struct ph_str response);
 /* The user of a successful login, or NULL. */
 const ph_user *ph__login_user(const struct ph__login *login);
+/* The one-time session ticket the auth service issued with that login
+ * (PH__AUTH_TICKET_LEN bytes; see auth-ticket.h), or NULL: none came
+ * (no uid in the record, or an EXTERNAL login, whose certificate the
+ * service did not check itself). */
+const unsigned char *ph__login_ticket(const struct ph__login *login);
 
 #endif

@@ -32,6 +32,9 @@
 #include "tls.h"
 #include "worker.h"
 #ifdef PH_HAVE_AUTH
+#include <openssl/crypto.h>
+#include "auth-proto.h"
+#include "auth-redeem.h"
 #include "auth-service.h"
 #include "user.h"
 #endif
@@ -66,6 +69,10 @@ struct gen {
 	double auth_started, auth_restart_at;
 	unsigned auth_failures;
 	int auth_listen_fd;
+	/* The master's end of its control socket to this generation's auth
+	 * service (a new pair at each start of the service): session
+	 * processes attach their ticket redeems here. -1: none. */
+	int auth_ctl_fd;
 	char *auth_path;
 	int retiring;
 	int drop;
@@ -113,6 +120,8 @@ static void gen_free(struct gen *g)
 	free(g->sock_addrs);
 	if (g->auth_listen_fd >= 0)
 		close(g->auth_listen_fd);
+	if (g->auth_ctl_fd >= 0)
+		close(g->auth_ctl_fd);
 	for (size_t i = 0; g->cfg != NULL && i < g->cfg->listener_count; i++) {
 		if (g->ctxs != NULL && g->ctxs[i] != NULL)
 			SSL_CTX_free(g->ctxs[i]);
@@ -150,6 +159,7 @@ static struct gen *gen_prepare(const char *path, char **error_r)
 	if (g == NULL)
 		return NULL;
 	g->auth_listen_fd = -1;
+	g->auth_ctl_fd = -1;
 	g->cfg = ph__config_load(path, error_r);
 	if (g->cfg == NULL)
 		goto fail;
@@ -428,23 +438,38 @@ static __attribute__((unused)) int auth_listen(struct gen *g)
 
 #ifdef PH_HAVE_AUTH
 /* Forks the auth service with `count` worker sockets (owned by the child
- * afterwards; `fds` needs room for one more) and the generation's
- * listening socket. */
+ * afterwards; `fds` needs room for two more), the generation's
+ * listening socket and a new control socket to the master (tickets
+ * issued by a previous service died with it, and so does its pair). */
 static pid_t spawn_auth(struct gen *g, int *fds, size_t count)
 {
-	pid_t pid = fork();
+	int ctl[2] = {-1, -1};
+	pid_t pid;
 
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
+		ph__log_error("socketpair: %s", strerror(errno));
+		ctl[0] = ctl[1] = -1;
+	}
+	pid = fork();
 	if (pid == 0) {
 		child_reset_signals();
 		fds[count] = g->auth_listen_fd;
-		close_other_fds(fds, count + 1);
+		fds[count + 1] = ctl[1];
+		close_other_fds(fds, count + 2);
 		ph__log_init(g->cfg->log_target, g->cfg->log_level, "auth");
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		exit(ph__auth_service_run(g->cfg, fds, count,
-					  g->auth_listen_fd));
+		exit(ph__auth_service_run(g->cfg, fds, count, g->auth_listen_fd,
+					  ctl[1]));
 	}
 	if (pid < 0)
 		ph__log_error("fork: %s", strerror(errno));
+	if (ctl[1] >= 0)
+		close(ctl[1]);
+	if (g->auth_ctl_fd >= 0)
+		close(g->auth_ctl_fd);
+	g->auth_ctl_fd = pid > 0 ? ctl[0] : -1;
+	if (pid <= 0 && ctl[0] >= 0)
+		close(ctl[0]);
 	g->auth_started = now_mono();
 	return pid;
 }
@@ -462,7 +487,7 @@ static int gen_start(struct gen *g)
 		worker_ends[i] = -1;
 #ifdef PH_HAVE_AUTH
 	if (g->cfg->auth_plugin_count > 0) {
-		int *auth_ends = calloc(g->worker_count + 1, sizeof(int));
+		int *auth_ends = calloc(g->worker_count + 2, sizeof(int));
 		pid_t pid;
 
 		if (auth_ends == NULL) {
@@ -527,13 +552,93 @@ static void signal_sessions(int sig)
 }
 
 #ifdef PH_HAVE_AUTH
-/* In the child: become the user, then serve. Never returns. */
-static void session_child(struct gen *g, const struct ph__handoff_msg *m,
-			  int fd, const char *name, uid_t uid, gid_t gid,
-			  const char *home)
+/* How long a session process waits for the auth service's answer. */
+#define SESSION_REDEEM_TIMEOUT 10.0
+
+static void session_policy(struct gen *g, const struct ph__handoff_msg *m,
+			   struct ph__session_policy *p)
 {
+	struct ph__plugin *proto =
+	    ph__plugin_set_find(&g->plugins, m->protocol.data);
+
+	p->euid = geteuid();
+	p->first_valid_uid = ph__config_first_valid_uid(g->cfg);
+	p->master_root = getuid() == 0;
+	p->have_channel = 1;
+	p->can_resume = proto != NULL &&
+			proto->desc->kind == PH_PLUGIN_PROTOCOL &&
+			ph__protocol_can_resume(proto->desc->ops);
+}
+
+static __attribute__((noreturn)) void session_refuse(const char *claimed,
+						     const char *why, int fd)
+{
+	ph__log_error("session refused: user=%s: %s", claimed, why);
+	close(fd);
+	_exit(1);
+}
+
+/* The record the auth service vouches for, by the login's ticket: it
+ * must name the user (and uid) the worker claimed, and pass the policy.
+ * In the child, still root; refuses (never returns) otherwise. */
+static ph_user *session_redeem(struct gen *g, const struct ph__handoff_msg *m,
+			       int fd, const char *claimed, uid_t claimed_uid,
+			       uid_t *uid_r, gid_t *gid_r)
+{
+	struct ph__session_policy policy;
+	char why[PH__AUTH_MAX_MESSAGE + 64], *record = NULL;
+	const char *reason = NULL, *name;
+	ph_user *user;
+	int ret;
+
+	ret = ph__auth_redeem(
+	    g->auth_ctl_fd, (const unsigned char *)m->ticket.data,
+	    m->ticket.len, m->protocol.data, m->peer_ip.data,
+	    SESSION_REDEEM_TIMEOUT, &record, why, sizeof(why));
+	if (g->auth_ctl_fd >= 0)
+		close(g->auth_ctl_fd);
+	g->auth_ctl_fd = -1;
+	if (ret < 0)
+		session_refuse(claimed, why, fd);
+	user = ph__user_deserialize(record, strlen(record));
+	OPENSSL_cleanse(record, strlen(record));
+	free(record);
+	name = user != NULL ? ph__user_get(user, "user") : NULL;
+	if (name == NULL)
+		session_refuse(claimed,
+			       "malformed record from the auth service", fd);
+	if (strcmp(name, claimed) != 0) {
+		snprintf(why, sizeof(why),
+			 "the ticket is for another user (%.64s)", name);
+		session_refuse(claimed, why, fd);
+	}
+	session_policy(g, m, &policy);
+	if (ph__session_decide(&policy, ph__user_get(user, "uid"),
+			       ph__user_get(user, "gid"), uid_r, gid_r,
+			       &reason) != PH__SESSION_HANDOFF)
+		session_refuse(claimed,
+			       reason != NULL ? reason
+					      : "the ticket's record needs no "
+						"session process",
+			       fd);
+	if (*uid_r != claimed_uid)
+		session_refuse(
+		    claimed, "the worker's uid differs from the ticket's", fd);
+	return user;
+}
+
+/* In the child: redeem the ticket, become the user the auth service
+ * vouched for, then serve. Never returns. */
+static void session_child(struct gen *g, const struct ph__handoff_msg *m,
+			  int fd, const char *claimed, uid_t claimed_uid)
+{
+	int keep[2] = {fd, g->auth_ctl_fd};
+	ph_user *user;
+	uid_t uid;
+	gid_t gid;
+
 	child_reset_signals();
-	close_other_fds(&fd, 1);
+	close_other_fds(keep, 2);
 	/* The session runs as the user and never does TLS (the worker
 	 * keeps it): the listeners' private keys must not be in its memory
 	 * (OpenSSL clears key material when freeing it). */
@@ -546,34 +651,27 @@ static void session_child(struct gen *g, const struct ph__handoff_msg *m,
 	}
 	ph__log_init(g->cfg->log_target, g->cfg->log_level, "session");
 	prctl(PR_SET_NAME, PH__SESSION_PROC_NAME, 0, 0, 0);
-	if (ph__session_drop_privileges(name, uid, gid, home) < 0)
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	user = session_redeem(g, m, fd, claimed, claimed_uid, &uid, &gid);
+	if (ph__session_drop_privileges(ph__user_get(user, "user"), uid, gid,
+					ph__user_get(user, "home")) < 0)
 		_exit(1);
 	/* After the uid change, which clears it. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)
 		_exit(1);
-	exit(ph__session_run(g->cfg, &g->plugins, m, fd));
+	exit(ph__session_run(g->cfg, &g->plugins, m, fd, user));
 }
 
-/* A worker handed us a logged-in session: check it again (the worker is
- * unprivileged, we are root), then fork its process. Takes `fd`. */
+/* A worker handed us a logged-in session: check its claim (the worker
+ * is unprivileged, we are root), then fork its process, which serves
+ * only the record the auth service vouches for. Takes `fd`. */
 static void session_spawn(struct gen *g, const struct ph__handoff_msg *m,
 			  int fd)
 {
 	ph_user *user = ph__user_deserialize(m->user.data, m->user.len);
 	const char *name = user != NULL ? ph__user_get(user, "user") : NULL;
-	const char *home = user != NULL ? ph__user_get(user, "home") : NULL;
-	struct ph__plugin *proto =
-	    ph__plugin_set_find(&g->plugins, m->protocol.data);
-	struct ph__session_policy policy = {
-	    .euid = geteuid(),
-	    .first_valid_uid = ph__config_first_valid_uid(g->cfg),
-	    .master_root = getuid() == 0,
-	    .have_channel = 1,
-	    .can_resume = proto != NULL &&
-			  proto->desc->kind == PH_PLUGIN_PROTOCOL &&
-			  ph__protocol_can_resume(proto->desc->ops),
-	};
+	struct ph__session_policy policy;
 	const char *why = "malformed user record";
 	struct session_proc *sp = NULL;
 	int listener_ok = 0;
@@ -581,6 +679,7 @@ static void session_spawn(struct gen *g, const struct ph__handoff_msg *m,
 	gid_t gid;
 	pid_t pid;
 
+	session_policy(g, m, &policy);
 	for (size_t i = 0; i < g->cfg->listener_count; i++) {
 		const struct ph__listener_config *l = &g->cfg->listeners[i];
 
@@ -599,6 +698,11 @@ static void session_spawn(struct gen *g, const struct ph__handoff_msg *m,
 			      why != NULL ? why : "uid of the master");
 		goto out;
 	}
+	if (m->ticket.len == 0) {
+		ph__log_error("session refused: user=%s: no session ticket",
+			      name);
+		goto out;
+	}
 	if (g->cfg->max_connections > 0 &&
 	    M.session_count >= g->cfg->max_connections) {
 		ph__log_warning("session limit of %u reached: closing the "
@@ -612,7 +716,7 @@ static void session_spawn(struct gen *g, const struct ph__handoff_msg *m,
 	pid = fork();
 	if (pid == 0) {
 		free(sp); /* the parent's bookkeeping */
-		session_child(g, m, fd, name, uid, gid, home);
+		session_child(g, m, fd, name, uid);
 	}
 	if (pid < 0) {
 		ph__log_error("fork: %s", strerror(errno));
@@ -781,7 +885,7 @@ static void restart_due(double *next_r)
 	if (g->auth_pid == 0 && g->auth_restart_at > 0 &&
 	    g->auth_listen_fd >= 0) {
 		if (g->auth_restart_at <= t) {
-			int fds[1];
+			int fds[2];
 			pid_t pid = spawn_auth(g, fds, 0);
 
 			if (pid > 0) {

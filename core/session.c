@@ -97,17 +97,13 @@ static void session_signal_cb(struct ev_loop *loop, ev_signal *sig, int revents)
 }
 
 int ph__session_run(struct ph__config *cfg, struct ph__plugin_set *plugins,
-		    const struct ph__handoff_msg *m, int fd)
+		    const struct ph__handoff_msg *m, int fd, ph_user *user)
 {
 	struct session s = {0};
 	struct ph__listener_rt l = {0};
 	struct ph__plugin *proto;
-	ph_user *user = NULL;
 	char *err = NULL;
 
-#ifdef PH_HAVE_AUTH
-	user = ph__user_deserialize(m->user.data, m->user.len);
-#endif
 	proto = ph__plugin_set_find(plugins, m->protocol.data);
 	for (size_t i = 0; i < cfg->listener_count; i++) {
 		if (strcmp(cfg->listeners[i].name, m->listener.data) == 0)

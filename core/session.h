@@ -21,10 +21,11 @@
 int ph__session_drop_privileges(const char *name, uid_t uid, gid_t gid,
 				const char *home);
 
-/* Serves the connection `fd` (owned) described by `m` with the
- * configuration's plugins (loaded, not yet initialised) until it closes.
- * Returns the exit status. */
+/* Serves the connection `fd` (owned) described by `m` for `user` (the
+ * record the auth service vouched for, owned; never the worker's
+ * m->user) with the configuration's plugins (loaded, not yet
+ * initialised) until it closes. Returns the exit status. */
 int ph__session_run(struct ph__config *cfg, struct ph__plugin_set *plugins,
-		    const struct ph__handoff_msg *m, int fd);
+		    const struct ph__handoff_msg *m, int fd, ph_user *user);
 
 #endif

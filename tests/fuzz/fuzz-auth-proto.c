@@ -1,5 +1,6 @@
 /* Fuzz target: the auth service's wire decoders (core/auth-proto.c, the
- * channel-binding field included) and
+ * channel-binding field, the reply's session ticket and ATTACH
+ * included) and
  * user records (core/user.c). What decodes must re-encode to the same
  * bytes; a user record must survive a serialise round trip. */
 #include <stdint.h>
@@ -40,10 +41,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	if (ph__auth_decode_reply(buf, size, &reply) == 0) {
+		/* a ticket only with success, and only whole */
+		if (reply.ticket.len != 0 &&
+		    (reply.ticket.len != PH__AUTH_TICKET_LEN ||
+		     reply.result != PH_OK))
+			abort();
 		n = ph__auth_encode_reply(out, &reply);
 		if (n != (int)size || memcmp(out, data, size) != 0)
 			abort();
 	}
+	/* ATTACH: the header alone */
+	if (ph__auth_decode_attach(buf, size) == 0 &&
+	    (ph__auth_encode_attach(out) != (int)size ||
+	     memcmp(out, data, size) != 0))
+		abort();
 	user = ph__user_deserialize((const char *)data, size);
 	if (user != NULL) {
 		char *text = ph__user_serialize(user);

@@ -1,7 +1,7 @@
 /* Fuzz target: the session handoff message the master (root) decodes
  * from an unprivileged worker (core/handoff.c). What decodes must
- * re-encode to the same bytes, and its user record must parse or be
- * refused without harm. */
+ * re-encode to the same bytes, its ticket must have the one valid
+ * length, and its user record must parse or be refused without harm. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (strlen(m.listener.data) != m.listener.len ||
 		    strlen(m.user.data) != m.user.len)
+			abort();
+		/* the session ticket: none, or exactly its length */
+		if (m.ticket.len != 0 && m.ticket.len != PH__AUTH_TICKET_LEN)
 			abort();
 		ph__user_destroy(&user);
 	}

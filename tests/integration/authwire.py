@@ -1,6 +1,7 @@
 """The auth service's wire format (core/auth-proto.h) for integration
-tests: requests, replies and the hello, plus a client for the daemon's
-<state_dir>/auth.sock."""
+tests: requests, replies (with the session ticket) and the hello, plus a
+client for the daemon's <state_dir>/auth.sock; and the session handoff
+message a worker sends the master (core/handoff.h), to forge one."""
 
 import os
 import socket
@@ -9,6 +10,9 @@ import time
 
 MSG_PLAIN, MSG_LOOKUP, MSG_CREDENTIALS = 1, 2, 3
 MSG_SCRAM_FIRST, MSG_SCRAM_FINAL = 5, 6
+MSG_REDEEM, MSG_ATTACH = 7, 8
+TICKET_LEN = 32
+HANDOFF_MSG_SESSION, HANDOFF_TLS = 2, 0x1
 MSG_REPLY, MSG_HELLO = 128, 129
 PH_OK, PH_EAUTH, PH_EUNKNOWN, PH_ENOTSUP = 0, -14, -15, -12
 
@@ -32,7 +36,22 @@ def decode_hello(data):
     return data[16:16 + n].decode()
 
 
+def _s(v):
+    v = v.encode() if isinstance(v, str) else v
+    return struct.pack('=I', len(v)) + v + b'\0'
+
+
+def encode_reply(rid, result, message='', record='', ticket=b'',
+                 delay=0):
+    """A REPLY datagram (for fuzz seeds and malformed-input tests)."""
+    payload = struct.pack('=iI', result, delay) + _s(message) + \
+        _s(record) + (_s(ticket) if ticket else b'')
+    return struct.pack('=III', MSG_REPLY, len(payload), rid) + payload
+
+
 def decode_reply(data):
+    """The reply as a dict; 'ticket' is the session ticket (bytes) or
+    None."""
     rtype, plen, rid = struct.unpack_from('=III', data, 0)
     assert rtype == MSG_REPLY and plen == len(data) - 12, data
     result, delay = struct.unpack_from('=iI', data, 12)
@@ -43,10 +62,31 @@ def decode_reply(data):
         out.append(data[pos + 4:pos + 4 + n].decode())
         assert data[pos + 4 + n] == 0
         pos += 5 + n
+    ticket = None
+    if pos < len(data):
+        (n,) = struct.unpack_from('=I', data, pos)
+        assert n == TICKET_LEN and result == PH_OK, data
+        ticket = data[pos + 4:pos + 4 + n]
+        assert data[pos + 4 + n] == 0
+        pos += 5 + n
     assert pos == len(data)
     return dict(id=rid, result=result, delay_ms=delay, message=out[0],
                 record=dict(kv.split('=', 1) for kv in out[1].split('\t')
-                            if kv))
+                            if kv), ticket=ticket)
+
+
+def encode_handoff(user_record, ticket=b'', listener='imap',
+                   protocol='imap4', session_id='F0rg3d01',
+                   peer_ip='127.0.0.1', local_ip='127.0.0.1', peer_port=40000,
+                   local_port=143, flags=0, tls_version='', tls_cipher='',
+                   state=b'imap4/1\na1', data=b''):
+    """The session handoff datagram (core/handoff.h, type 2)."""
+    payload = struct.pack('=III', flags, peer_port, local_port) + \
+        b''.join(_s(v) for v in (listener, protocol, session_id, peer_ip,
+                                 local_ip, tls_version, tls_cipher,
+                                 user_record, ticket, state, data))
+    return struct.pack('=III', HANDOFF_MSG_SESSION, len(payload), 0) + \
+        payload
 
 
 def connect(state_dir, timeout=10):

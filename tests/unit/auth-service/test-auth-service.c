@@ -20,6 +20,7 @@
 #include "auth-client.h"
 #include "auth-penalty.h"
 #include "auth-proto.h"
+#include "auth-redeem.h"
 #include "auth-server.h"
 #include "login.h"
 #include "sasl.h"
@@ -31,6 +32,7 @@ static char tmpdir[32], users_path[64], sock_path[64];
 static struct ev_loop *loop;
 static pid_t server_pid = -1;
 static struct ph__auth_client *client;
+static int master_fd = -1; /* the master's control socket (tickets) */
 
 /* the passwd-file plugin's config, in the server child */
 static const char *plugin_kv[] = {"path", users_path, "scram", "yes", NULL};
@@ -118,10 +120,11 @@ static const struct ph__auth_penalty_params test_penalty = {
 /* Returns 0, or -1 (usable from suite setup, outside a test). */
 static int start_server(void)
 {
-	int sv[2], lfd;
+	int sv[2], ctl[2], lfd;
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ctl) < 0)
 		return -1;
 	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	unlink(sock_path);
@@ -139,6 +142,8 @@ static int start_server(void)
 		struct ph__auth_server_params params = {
 		    .threads = 4,
 		    .penalty = test_penalty,
+		    .ticket_max = 8,
+		    .ticket_ttl = 2.0,
 		};
 		struct ph__auth_backend chain[3] = {
 		    {"auth-passwdfile", posthorn_plugin.ops, NULL},
@@ -149,16 +154,20 @@ static int start_server(void)
 		int status;
 
 		close(sv[0]);
+		close(ctl[0]);
 		if (posthorn_plugin.init(ph_auth_fake_api(),
 					 ph_auth_fake_config(plugin_kv),
 					 &chain[0].state, &err) < 0)
 			_exit(3);
-		status = ph__auth_server_run(chain, 3, &params, &sv[1], 1, lfd);
+		status = ph__auth_server_run(chain, 3, &params, &sv[1], 1, lfd,
+					     ctl[1]);
 		posthorn_plugin.fini(chain[0].state);
 		exit(status);
 	}
 	close(sv[1]);
+	close(ctl[1]);
 	close(lfd);
+	master_fd = ctl[0];
 	client = ph__auth_client_create(loop, sv[0]);
 	return client != NULL ? 0 : -1;
 }
@@ -168,6 +177,9 @@ static int stop_server(void)
 	int status = -1;
 
 	ph__auth_client_destroy(&client);
+	if (master_fd >= 0)
+		close(master_fd);
+	master_fd = -1;
 	if (server_pid > 0) {
 		kill(server_pid, SIGTERM);
 		waitpid(server_pid, &status, 0);
@@ -183,12 +195,18 @@ struct answer {
 	ph_user *user;
 	char message[256];
 	double at;
+	int has_ticket;
+	unsigned char ticket[PH__AUTH_TICKET_LEN];
 };
 
-static void on_reply(void *ctx, int result, ph_user *user, const char *msg)
+static void on_reply(void *ctx, int result, ph_user *user, const char *msg,
+		     const unsigned char *ticket)
 {
 	struct answer *a = ctx;
 
+	a->has_ticket = ticket != NULL;
+	if (ticket != NULL)
+		memcpy(a->ticket, ticket, PH__AUTH_TICKET_LEN);
 	a->done++;
 	a->result = result;
 	a->user = user;
@@ -1072,6 +1090,197 @@ static void test_sasl_scram_unknown_user(void)
 
 /* ---- fixtures ---- */
 
+/* ---- session tickets ---- */
+
+/* Redeems over the master's control socket; returns the result and
+ * the record (caller frees) or the reason. */
+static int redeem(const unsigned char *ticket, const char *service,
+		  const char *ip, char **record_r, char *why, size_t size)
+{
+	return ph__auth_redeem(master_fd, ticket, PH__AUTH_TICKET_LEN, service,
+			       ip, 5., record_r, why, size);
+}
+
+static void test_ticket_plain(void)
+{
+	struct answer a;
+	char *record = NULL, why[300];
+	ph_user *u;
+
+	CU_ASSERT_EQUAL(plain("alice", "secret", "192.0.2.50", &a), PH_OK);
+	CU_ASSERT_FATAL(a.has_ticket); /* alice has a uid */
+	ph__user_destroy(&a.user);
+	CU_ASSERT_EQUAL(
+	    redeem(a.ticket, "test", "192.0.2.50", &record, why, sizeof(why)),
+	    PH_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(record);
+	u = ph__user_deserialize(record, strlen(record));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	CU_ASSERT_STRING_EQUAL(ph__user_get(u, "user"), "alice");
+	CU_ASSERT_STRING_EQUAL(ph__user_get(u, "uid"), "1000");
+	CU_ASSERT_STRING_EQUAL(ph__user_get(u, "home"), "/home/alice");
+	ph__user_destroy(&u);
+	free(record);
+	/* a replay is refused */
+	record = NULL;
+	CU_ASSERT_EQUAL(
+	    redeem(a.ticket, "test", "192.0.2.50", &record, why, sizeof(why)),
+	    PH_EAUTH);
+	CU_ASSERT_PTR_NULL(record);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "unknown ticket"));
+}
+
+static void test_ticket_only_with_uid(void)
+{
+	struct answer a;
+
+	/* bob: no uid (a virtual user), no ticket */
+	CU_ASSERT_EQUAL(plain("bob", "hunter2", "192.0.2.51", &a), PH_OK);
+	CU_ASSERT_FALSE(a.has_ticket);
+	ph__user_destroy(&a.user);
+	/* nor with a failure */
+	CU_ASSERT_EQUAL(plain("alice", "wrong", "192.0.2.51", &a), PH_EAUTH);
+	CU_ASSERT_FALSE(a.has_ticket);
+}
+
+static void test_ticket_not_for_lookup(void)
+{
+	struct ph__auth_query q = {.kind = "lookup",
+				   .service = "test",
+				   .user = "alice",
+				   .remote_ip = "192.0.2.52"};
+	struct answer a = {0};
+
+	/* a lookup vouches for nothing: its asker names the user */
+	CU_ASSERT(ph__auth_client_request(client, &q, on_reply, &a) > 0);
+	run_until(&a.done);
+	CU_ASSERT_EQUAL(a.result, PH_OK);
+	CU_ASSERT_FALSE(a.has_ticket);
+	ph__user_destroy(&a.user);
+}
+
+static void test_ticket_wrong(void)
+{
+	unsigned char forged[PH__AUTH_TICKET_LEN];
+	char *record = NULL, why[300];
+
+	memset(forged, 0x5a, sizeof(forged));
+	CU_ASSERT_EQUAL(
+	    redeem(forged, "test", "192.0.2.53", &record, why, sizeof(why)),
+	    PH_EAUTH);
+	CU_ASSERT_PTR_NULL(record);
+	/* no ticket at all */
+	CU_ASSERT_EQUAL(ph__auth_redeem(master_fd, NULL, 0, "test",
+					"192.0.2.53", 5., &record, why,
+					sizeof(why)),
+			PH_EAUTH);
+}
+
+static void test_ticket_binding(void)
+{
+	struct answer a;
+	char *record = NULL, why[300];
+
+	CU_ASSERT_EQUAL(plain("alice", "secret", "192.0.2.54", &a), PH_OK);
+	ph__user_destroy(&a.user);
+	CU_ASSERT_FATAL(a.has_ticket);
+	CU_ASSERT_EQUAL(
+	    redeem(a.ticket, "test", "192.0.2.99", &record, why, sizeof(why)),
+	    PH_EAUTH);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "another service or address"));
+	/* used up by that attempt */
+	CU_ASSERT_EQUAL(
+	    redeem(a.ticket, "test", "192.0.2.54", &record, why, sizeof(why)),
+	    PH_EAUTH);
+}
+
+static void test_ticket_expired(void)
+{
+	struct answer a;
+	char *record = NULL, why[300];
+
+	CU_ASSERT_EQUAL(plain("alice", "secret", "192.0.2.55", &a), PH_OK);
+	ph__user_destroy(&a.user);
+	CU_ASSERT_FATAL(a.has_ticket);
+	usleep(2300 * 1000); /* the test server's ticket_ttl is 2 s */
+	CU_ASSERT_EQUAL(
+	    redeem(a.ticket, "test", "192.0.2.55", &record, why, sizeof(why)),
+	    PH_EAUTH);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "expired"));
+}
+
+/* A worker's connection (here: one through the listener) that sends
+ * REDEEM is closed, and the ticket stays unused. */
+static void test_ticket_redeem_from_worker(void)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	unsigned char buf[PH__AUTH_MSG_MAX];
+	struct ph__auth_request_msg m = {0};
+	struct answer a;
+	char *record = NULL, why[300];
+	int fd, len;
+
+	CU_ASSERT_EQUAL(plain("alice", "secret", "192.0.2.56", &a), PH_OK);
+	ph__user_destroy(&a.user);
+	CU_ASSERT_FATAL(a.has_ticket);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
+	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	CU_ASSERT(recv(fd, buf, sizeof(buf), 0) > 0); /* hello */
+	m.type = PH__AUTH_MSG_REDEEM;
+	m.request_id = 1;
+	m.service = PH_STR_LIT("test");
+	m.user = m.scheme = m.local_ip = PH_STR_LIT("");
+	m.remote_ip = PH_STR_LIT("192.0.2.56");
+	m.password = (struct ph_str){(const char *)a.ticket, sizeof(a.ticket)};
+	len = ph__auth_encode_request(buf, &m);
+	CU_ASSERT_FATAL(len > 0);
+	CU_ASSERT_EQUAL(send(fd, buf, (size_t)len, 0), len);
+	CU_ASSERT_EQUAL(recv(fd, buf, sizeof(buf), 0), 0); /* closed */
+	close(fd);
+	CU_ASSERT_EQUAL(
+	    redeem(a.ticket, "test", "192.0.2.56", &record, why, sizeof(why)),
+	    PH_OK);
+	free(record);
+}
+
+static void test_ticket_login_glue(void)
+{
+	struct ph__login *l = new_login(0, 1);
+	struct plain_answer a = {0};
+	struct sasl_answer s;
+	char *record = NULL, why[300];
+	int sig_ok;
+
+	CU_ASSERT_PTR_NULL(ph__login_ticket(l));
+	ph__login_plain(l, PH_STR_LIT("alice"), PH_STR_LIT("secret"), on_plain,
+			&a);
+	run_until(&a.done);
+	CU_ASSERT_EQUAL(a.result, PH_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ph__login_ticket(l));
+	CU_ASSERT_EQUAL(redeem(ph__login_ticket(l), "test", "10.7.0.1", &record,
+			       why, sizeof(why)),
+			PH_OK);
+	free(record);
+	ph__login_destroy(&l);
+	/* SCRAM: "user" has uid 1001 */
+	end_response = PH_STR_LIT("");
+	CU_ASSERT_EQUAL(scram_login("user", "pencil", &l, &s, &sig_ok),
+			PH_SASL_SUCCESS);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ph__login_ticket(l));
+	record = NULL;
+	CU_ASSERT_EQUAL(redeem(ph__login_ticket(l), "test", "10.7.0.1", &record,
+			       why, sizeof(why)),
+			PH_OK);
+	CU_ASSERT_PTR_NOT_NULL(record);
+	if (record != NULL) {
+		CU_ASSERT_PTR_NULL(strstr(record, "scram_"));
+		CU_ASSERT_PTR_NULL(strstr(record, "credentials"));
+	}
+	free(record);
+	ph__login_destroy(&l);
+}
+
 static int suite_init(void)
 {
 	FILE *fp;
@@ -1091,7 +1300,8 @@ static int suite_init(void)
 	      "p1:{PLAIN}a\np2:{PLAIN}a\np4:{PLAIN}a\np5:{PLAIN}a\n"
 	      "user:{SCRAM-SHA-256}4096,W22ZaJ0SNY7soEsUEjb6gQ==,"
 	      "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=,"
-	      "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=::::/home/user::"
+	      "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=:1001:1001::"
+	      "/home/user::"
 	      "mail=/m/user\n",
 	      fp);
 	fclose(fp);
@@ -1156,10 +1366,22 @@ static CU_TestInfo login_tests[] = {
     {"SCRAM-SHA-256 unknown user, {PLAIN} user", test_sasl_scram_unknown_user},
     CU_TEST_INFO_NULL,
 };
+static CU_TestInfo ticket_tests[] = {
+    {"PLAIN success: ticket, redeemed once", test_ticket_plain},
+    {"no ticket without a uid or on failure", test_ticket_only_with_uid},
+    {"no ticket for a lookup", test_ticket_not_for_lookup},
+    {"forged or missing ticket", test_ticket_wrong},
+    {"bound to service and address", test_ticket_binding},
+    {"expired", test_ticket_expired},
+    {"REDEEM from a worker's socket closes it", test_ticket_redeem_from_worker},
+    {"login glue keeps the ticket (PLAIN, SCRAM)", test_ticket_login_glue},
+    CU_TEST_INFO_NULL,
+};
 static CU_SuiteInfo suites[] = {
     {"service", suite_init, suite_clean, NULL, NULL, service_tests},
     {"penalty", suite_init, suite_clean, NULL, NULL, penalty_tests},
     {"login", suite_init, suite_clean, NULL, NULL, login_tests},
+    {"tickets", suite_init, suite_clean, NULL, NULL, ticket_tests},
     CU_SUITE_INFO_NULL,
 };
 PH_CUNIT_MAIN(suites)

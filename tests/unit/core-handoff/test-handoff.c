@@ -9,6 +9,9 @@
 #include "cunit-main.h"
 
 static unsigned char buf[PH__HANDOFF_MSG_MAX];
+/* 32 bytes, a NUL among them: the ticket is binary */
+static const char ticket[PH__AUTH_TICKET_LEN] =
+    "0123456789\0bcdefghijklmnopqrstu";
 
 #define S(lit) ((struct ph_str){(lit), sizeof(lit) - 1})
 
@@ -26,6 +29,7 @@ static struct ph__handoff_msg sample(void)
 	    .tls_version = S("TLSv1.3"),
 	    .tls_cipher = S("TLS_AES_256_GCM_SHA384"),
 	    .user = S("user=alice\tuid=1001\tgid=1001\thome=/home/alice"),
+	    .ticket = {ticket, PH__AUTH_TICKET_LEN},
 	    .state = S("imap4/1\na1"),
 	    .input = S("b SELECT INBOX\r\n\0c"),
 	};
@@ -55,6 +59,7 @@ static void test_round_trip(void)
 	CU_ASSERT(eq(d.tls_version, m.tls_version));
 	CU_ASSERT(eq(d.tls_cipher, m.tls_cipher));
 	CU_ASSERT(eq(d.user, m.user));
+	CU_ASSERT(eq(d.ticket, m.ticket)); /* binary, NUL inside */
 	CU_ASSERT(eq(d.state, m.state));
 	CU_ASSERT(eq(d.input, m.input)); /* a NUL inside input survives */
 	/* Text fields are C strings in place. */
@@ -68,14 +73,50 @@ static void test_empty_optional_fields(void)
 	int n;
 
 	m.flags = 0;
-	m.tls_version = m.tls_cipher = m.state = m.input =
+	m.tls_version = m.tls_cipher = m.state = m.input = m.ticket =
 	    (struct ph_str){NULL, 0};
 	n = ph__handoff_encode(buf, &m);
 	CU_ASSERT_FATAL(n > 0);
 	CU_ASSERT_EQUAL_FATAL(ph__handoff_decode(buf, (size_t)n, &d), PH_OK);
 	CU_ASSERT_EQUAL(d.input.len, 0);
 	CU_ASSERT_EQUAL(d.state.len, 0);
+	CU_ASSERT_EQUAL(d.ticket.len, 0); /* decodes; the master refuses */
 	CU_ASSERT_EQUAL(d.flags, 0);
+}
+
+/* A ticket is absent or exactly PH__AUTH_TICKET_LEN bytes. */
+static void test_ticket_length(void)
+{
+	struct ph__handoff_msg m = sample(), d;
+	size_t at;
+	uint32_t len;
+	int n;
+
+	m.ticket.len = PH__AUTH_TICKET_LEN - 1;
+	CU_ASSERT_EQUAL(ph__handoff_encode(buf, &m), PH_ETOOBIG);
+	m.ticket.len = PH__AUTH_TICKET_LEN + 1;
+	CU_ASSERT_EQUAL(ph__handoff_encode(buf, &m), PH_ETOOBIG);
+	/* a short ticket on the wire: the length says 31, one byte less
+	 * follows (the message shrinks with it) */
+	m = sample();
+	n = ph__handoff_encode(buf, &m);
+	CU_ASSERT_FATAL(n > 0);
+	at = (size_t)((const unsigned char *)memmem(buf, (size_t)n, ticket,
+						    PH__AUTH_TICKET_LEN) -
+		      buf) -
+	     4;
+	len = PH__AUTH_TICKET_LEN - 1;
+	memcpy(buf + at, &len, 4);
+	memmove(buf + at + 4 + len, buf + at + 4 + len + 1,
+		(size_t)n - (at + 4 + len + 1));
+	{
+		struct ph__auth_msg_hdr hdr;
+
+		memcpy(&hdr, buf, sizeof(hdr));
+		hdr.len--;
+		memcpy(buf, &hdr, sizeof(hdr));
+	}
+	CU_ASSERT_EQUAL(ph__handoff_decode(buf, (size_t)n - 1, &d), PH_EINVAL);
 }
 
 static void test_encode_limits(void)
@@ -131,7 +172,10 @@ static void test_bad_header(void)
 	struct ph__auth_msg_hdr hdr;
 
 	memcpy(&hdr, buf, sizeof(hdr));
-	hdr.type = 2;
+	hdr.type = 1; /* the layout before tickets */
+	memcpy(buf, &hdr, sizeof(hdr));
+	CU_ASSERT_EQUAL(ph__handoff_decode(buf, (size_t)n, &d), PH_EINVAL);
+	hdr.type = 3;
 	memcpy(buf, &hdr, sizeof(hdr));
 	CU_ASSERT_EQUAL(ph__handoff_decode(buf, (size_t)n, &d), PH_EINVAL);
 	hdr.type = PH__HANDOFF_MSG_SESSION;
@@ -295,6 +339,7 @@ static void test_policy_root_worker(void)
 static CU_TestInfo tests[] = {
     {"round trip", test_round_trip},
     {"empty optional fields", test_empty_optional_fields},
+    {"ticket length", test_ticket_length},
     {"encode limits", test_encode_limits},
     {"every truncation refused", test_truncated},
     {"trailing garbage refused", test_trailing_garbage},
