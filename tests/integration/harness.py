@@ -30,6 +30,7 @@ make_cert(dir), free_port(host), plugin_exists(name), main().
 Set PH_KEEP_TMP=1 to keep the temp directories.
 """
 
+import imaplib
 import os
 import re
 import select
@@ -345,6 +346,14 @@ class Server:
     def maildir(self, user):
         return os.path.join(self.mail_root, user, 'Maildir')
 
+    def worker_pid(self, n=1):
+        """Pid of worker n, from its most recent log line."""
+        pids = re.findall(r'posthornd\[(\d+)\] worker %d:' % n,
+                          self.log_text())
+        if not pids:
+            raise AssertionError('worker %d pid not in the log' % n)
+        return int(pids[-1])
+
     def log_text(self):
         try:
             with open(self.log_path, 'rb') as f:
@@ -513,6 +522,23 @@ class TestCase(unittest.TestCase):
         if report:
             sys.stderr.write('warning: sanitizer report in the daemon '
                              'log:\n' + report)
+
+
+def rss_kb(pid):
+    """Resident memory of a process in KiB."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    raise AssertionError('no VmRSS for pid %d' % pid)
+
+
+def quiet_logout(m):
+    """imaplib LOGOUT for cleanups: the server may be gone already."""
+    try:
+        m.logout()
+    except (imaplib.IMAP4.error, OSError):
+        pass
 
 
 def sanitizer_report(log_text):

@@ -54,17 +54,10 @@ class ImapBasic(harness.TestCase):
 
     def connect(self, user='alice', password='secret'):
         m = imaplib.IMAP4(self.server.host, self.server.port('imap'))
-        self.addCleanup(self._logout, m)
+        self.addCleanup(harness.quiet_logout, m)
         typ, _ = m.login(user, password)
         self.assertEqual(typ, 'OK')
         return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
     def test_greeting_and_capability(self):
         m = imaplib.IMAP4(self.server.host, self.server.port('imap'))
@@ -367,12 +360,6 @@ class ImapBasic(harness.TestCase):
         s.sendall(b'z LOGOUT\r\n')
         s.close()
 
-    def worker_rss_kb(self):
-        pids = re.findall(r'posthornd\[(\d+)\] worker 1:',
-                          self.server.log_text())
-        with open('/proc/%s/status' % pids[-1]) as f:
-            return int(re.search(r'VmRSS:\s+(\d+)', f.read()).group(1))
-
     def test_stalled_reader_memory(self):
         """LF-stored messages are converted while sent: with the client
         not reading, the worker must not queue the converted bytes."""
@@ -385,10 +372,10 @@ class ImapBasic(harness.TestCase):
         f = s.makefile('rb')
         while not f.readline().startswith(b'b OK'):
             pass
-        before = self.worker_rss_kb()
+        before = harness.rss_kb(self.server.worker_pid())
         s.sendall(b'c FETCH 1:* (BODY.PEEK[])\r\n')
         time.sleep(1.5)  # not reading: the answer is 40 MB
-        grown = self.worker_rss_kb() - before
+        grown = harness.rss_kb(self.server.worker_pid()) - before
         self.assertLess(grown, 8 * 1024, 'worker grew %d kB' % grown)
         total = 0
         while True:

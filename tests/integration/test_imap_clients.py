@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import unittest
 
 import harness
 
@@ -57,16 +56,9 @@ class ImapClients(harness.TestCase):
     def imap(self, user, password):
         m = imaplib.IMAP4_SSL(self.server.host, self.server.port('imaps'),
                               ssl_context=self.server.ssl_context())
-        self.addCleanup(self._logout, m)
+        self.addCleanup(harness.quiet_logout, m)
         self.assertEqual(m.login(user, password)[0], 'OK')
         return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
     def uid_of_subject(self, m, mailbox, subject):
         self.assertEqual(m.select(mailbox)[0], 'OK')

@@ -104,16 +104,9 @@ class ImapIdle(harness.TestCase):
 
     def other(self, user, password='pw'):
         m = imaplib.IMAP4(self.server.host, self.server.port('imap'))
-        self.addCleanup(self._logout, m)
+        self.addCleanup(harness.quiet_logout, m)
         self.assertEqual(m.login(user, password)[0], 'OK')
         return m
-
-    @staticmethod
-    def _logout(m):
-        try:
-            m.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
     def idler(self, user, password='pw', mailbox='INBOX', rcvbuf=None):
         i = Idler(self.server, user, password, mailbox, rcvbuf)
@@ -298,12 +291,6 @@ class ImapIdle(harness.TestCase):
         self.assertGreater(total, 300 * 2000)  # some news did come
         self.assertLess(total, 8 << 20, 'all %d syncs were queued' % rounds)
 
-    def worker_rss_kb(self):
-        pids = re.findall(r'posthornd\[(\d+)\] worker 1:',
-                          self.server.log_text())
-        with open('/proc/%s/status' % pids[-1]) as f:
-            return int(re.search(r'VmRSS:\s+(\d+)', f.read()).group(1))
-
     def test_many_idlers(self):
         """A few hundred idlers on one mailbox: memory per idler bounded,
         and a delivery reaches every one (past the inotify instance limit
@@ -312,12 +299,12 @@ class ImapIdle(harness.TestCase):
         warm = [self.idler('many') for _ in range(5)]
         for w in warm:
             w.idle()
-        before = self.worker_rss_kb()
+        before = harness.rss_kb(self.server.worker_pid())
         n = 300
         idlers = [self.idler('many') for _ in range(n)]
         for i in idlers:
             i.idle()
-        per = (self.worker_rss_kb() - before) / n
+        per = (harness.rss_kb(self.server.worker_pid()) - before) / n
         self.assertLess(per, 256, 'each idler costs %.0f kB' % per)
         harness.deliver(self.server, 'many', msg('m1'))
         for i in warm + idlers:

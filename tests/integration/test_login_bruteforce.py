@@ -17,14 +17,6 @@ ATTACKER = '127.0.0.1'
 VICTIM_SIDE = '127.0.0.2'  # another loopback address: another client IP
 
 
-def rss_kb(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    raise AssertionError('no VmRSS')
-
-
 def daemon_pids(master):
     """The master and its children (workers, auth service)."""
     pids = [master]
@@ -139,18 +131,18 @@ class BruteForce(harness.TestCase):
 
         def on_progress(n):
             if n == 2000:
-                checks['rss_2000'] = sum(rss_kb(p) for p in pids)
-                checks['per'] = {p: rss_kb(p) for p in pids}
+                checks['rss_2000'] = sum(harness.rss_kb(p) for p in pids)
+                checks['per'] = {p: harness.rss_kb(p) for p in pids}
             if n in (3000, 6000, 9000):
                 checks.setdefault('victim', []).append(self.victim_login())
 
         attacker = Attacker(self.server)
         answered = attacker.run(on_progress)
         self.assertEqual(answered, ATTEMPTS)
-        rss_end = sum(rss_kb(p) for p in pids)
+        rss_end = sum(harness.rss_kb(p) for p in pids)
         # memory stays flat: the last 8,000 failures add (almost) nothing
         self.assertLess(rss_end - checks['rss_2000'], 16 * 1024,
-                        (checks['per'], {p: rss_kb(p) for p in pids}))
+                        (checks['per'], {p: harness.rss_kb(p) for p in pids}))
         # the attacker is slowed down: its first answers come at once,
         # later ones only after the penalty
         first = min(t for n, t in attacker.latencies if n <= CONNECTIONS)

@@ -1,9 +1,6 @@
 """POP3 bad input, one case per test: each gets -ERR with a clear text or
 a clean close, and the server keeps serving."""
 
-import os
-import re
-import socket
 import sys
 import time
 
@@ -152,15 +149,15 @@ class Pop3BadInput(harness.TestCase):
         body = b'Subject: big\n\n' + line * (50 * 1024 * 1024 // len(line))
         harness.deliver(self.server, 'big', body)
         del body
-        pid = self.worker_pid()
+        pid = self.server.worker_pid()
         self.assertTrue(self.c.cmd('USER big').startswith('+OK'))
         self.assertTrue(self.c.cmd('PASS bigpw').startswith('+OK'))
-        before = self.rss_kb(pid)
+        before = harness.rss_kb(pid)
         self.c.send('RETR 1\r\n')
         time.sleep(2)
         peak = before
         for _ in range(10):
-            peak = max(peak, self.rss_kb(pid))
+            peak = max(peak, harness.rss_kb(pid))
             time.sleep(0.1)
         sys.stderr.write('worker RSS %d kB -> %d kB\n' % (before, peak))
         # What was sent sits in the kernel's socket buffers (a few MB on
@@ -181,19 +178,6 @@ class Pop3BadInput(harness.TestCase):
             total += 1
         f.close()
         self.assertEqual(total, 2 + 50 * 1024 * 1024 // len(line))
-
-    def worker_pid(self):
-        m = re.findall(r'posthornd\[(\d+)\] worker 1:', self.server.log_text())
-        self.assertTrue(m, 'worker pid not in the log')
-        return int(m[-1])
-
-    @staticmethod
-    def rss_kb(pid):
-        with open('/proc/%d/status' % pid) as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1])
-        raise AssertionError('no VmRSS')
 
 
 class Pop3IdleTimeout(harness.TestCase):

@@ -15,7 +15,7 @@ import unittest
 
 import harness
 from test_pop3 import (SIMPLE, corpus_messages, expected_retr, joined,
-                       need_storage, normalize)
+                       need_storage)
 
 poplib._MAXLINE = 1 << 20
 
@@ -23,14 +23,6 @@ poplib._MAXLINE = 1 << 20
 def plain_ir(user, password):
     return base64.b64encode(b'\0' + user.encode() + b'\0' +
                             password.encode()).decode()
-
-
-def rss_kb(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    raise AssertionError('no VmRSS')
 
 
 def well_formed(name, m):
@@ -200,10 +192,10 @@ class Pop3Tls(harness.TestCase):
                             context=self.server.ssl_context())
         p.user('gus')
         p.pass_('pw7')
-        before = rss_kb(pid)
+        before = harness.rss_kb(pid)
         p._putcmd('RETR 1')
         time.sleep(2)
-        peak = max(rss_kb(pid) for _ in range(5))
+        peak = max(harness.rss_kb(pid) for _ in range(5))
         self.assertLess(peak - before, 16 * 1024,
                         'worker RSS grew from %d to %d kB' % (before, peak))
         resp, lines, _ = p._getlongresp()
