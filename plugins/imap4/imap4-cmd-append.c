@@ -337,8 +337,8 @@ void imap_cmd_append(struct imap_client *c, const char *tag,
 	if (c->append.mailbox != NULL) {
 		/* messages were streamed; the last one may have come as a
 		 * quoted string or a small literal after them */
-		if (last->type != IMAP_ARG_LITERAL_STREAMED) {
-			if (!imap_arg_is_string(last)) {
+		if (last == NULL || last->type != IMAP_ARG_LITERAL_STREAMED) {
+			if (last == NULL || !imap_arg_is_string(last)) {
 				imap_append_abort(c);
 				imap_tagged(c, tag, "BAD",
 					    "Invalid APPEND arguments");

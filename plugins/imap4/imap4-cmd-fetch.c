@@ -760,10 +760,8 @@ static int fetch_step(struct imap_client *c)
 				j->item++;
 				continue; /* already first */
 			}
-			if (c->out.len > 0 &&
+			if (c->out.len == 0 ||
 			    c->out.data[c->out.len - 1] != '(')
-				imap_str_appendc(&c->out, ' ');
-			else if (c->out.len == 0)
 				imap_str_appendc(&c->out, ' ');
 			if (it->type != F_SECTION) {
 				write_simple(c, j, it);
