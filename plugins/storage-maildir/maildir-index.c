@@ -49,14 +49,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define INDEX_FILE    "posthorn-index"
-#define INDEX_TMP     "posthorn-index.tmp"
-#define LOG_FILE      "posthorn-index.log"
-#define LOG_MAGIC     "PHL1"
-#define LOG_MAX	      (64 * 1024)
-#define INDEX_MAGIC   "PHIX"
-#define INDEX_VERSION 1
-#define INDEX_ENDIAN  0x01020304u
+#define INDEX_FILE  "posthorn-index"
+#define INDEX_TMP   "posthorn-index.tmp"
+#define LOG_FILE    "posthorn-index.log"
+#define LOG_MAGIC   "PHL1"
+#define LOG_MAX	    (64 * 1024)
+#define INDEX_MAGIC "PHIX"
+/* 2: a record's date may be MAILDIR_DATE_UNKNOWN (indexed without a
+ * stat). Version 1 has the same layout with every date known, so it is
+ * read as is; older binaries refuse version 2 and rebuild. */
+#define INDEX_VERSION	 2
+#define INDEX_VERSION_V1 1
+#define INDEX_ENDIAN	 0x01020304u
 
 uint32_t maildir_index_horizon = 10000;
 
@@ -221,8 +225,8 @@ static int index_parse(const char *dir, struct maildir_index *idx,
 		return index_corrupt(dir, "truncated header");
 	memcpy(&h, map, sizeof(h));
 	if (memcmp(h.magic, INDEX_MAGIC, 4) != 0 ||
-	    h.version != INDEX_VERSION || h.endian != INDEX_ENDIAN ||
-	    h.header_size != sizeof(h) ||
+	    (h.version != INDEX_VERSION && h.version != INDEX_VERSION_V1) ||
+	    h.endian != INDEX_ENDIAN || h.header_size != sizeof(h) ||
 	    h.rec_size != sizeof(struct maildir_rec))
 		return index_corrupt(dir, "unknown format");
 	crc = h.header_crc;

@@ -280,7 +280,7 @@ static int copy_one(ph_mailbox *box, struct maildir_vmsg *m, const char *dest,
 	it->rec = (struct maildir_rec){.flags = m->flags & PH_FLAGS_STORABLE,
 				       .vsize = m->vsize,
 				       .psize = m->psize,
-				       .date = m->date};
+				       .date = maildir_view_date(box, m)};
 	if (m->vsize == 0) /* size unknown: no ,W= in the new name */
 		maildir_fmt(it->name, sizeof(it->name), "%s,S=%" PRIu64 "%s",
 			    base, m->psize, src[sbase] ? src + sbase : "");

@@ -15,6 +15,8 @@
 #define POP3_LOCK_FILE "posthorn-pop3-lock"
 #define LOCK_FILE      "posthorn-lock"
 
+static void view_persist_dates(ph_mailbox *box, bool adopt);
+
 static void vmsg_from_rec(struct maildir_vmsg *m, const struct maildir_rec *r,
 			  uint32_t pos)
 {
@@ -181,6 +183,7 @@ void maildir_mailbox_close(ph_mailbox **boxp)
 			break;
 		}
 	}
+	view_persist_dates(box, false);
 	maildir_lock_release(&box->pop3_lock_fd);
 	if (box->inotify_fd >= 0)
 		close(box->inotify_fd);
@@ -244,6 +247,7 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 	int ret;
 
 	view_drain_inotify(box);
+	view_persist_dates(box, true);
 	if (!maildir_index_changed(box->path, box->idx) &&
 	    maildir_sync_is_fresh(box->path, box->idx)) {
 		if (!box->diff_pending)
@@ -293,6 +297,8 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 				       m.keywords != idx->recs[j].keywords;
 
 			vmsg_from_rec(&m, &idx->recs[j], j);
+			if (m.date == MAILDIR_DATE_UNKNOWN)
+				m.date = old[i].date; /* learned here */
 			m.pad = changed;
 			nm[n++] = m;
 		} else if (keep) {
@@ -449,6 +455,83 @@ static void view_fill_vsize(ph_mailbox *box, struct maildir_vmsg *m)
 	box->status_valid = false; /* the size sum changed */
 }
 
+/* The delivery second a Maildir base name starts with ("SEC."), or 0. */
+static int64_t view_name_date(const char *name)
+{
+	int64_t t = 0;
+	size_t i;
+
+	for (i = 0; name[i] >= '0' && name[i] <= '9' && i < 12; i++)
+		t = t * 10 + (name[i] - '0');
+	return i > 0 && name[i] == '.' ? t : 0;
+}
+
+int64_t maildir_view_date(ph_mailbox *box, struct maildir_vmsg *m)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd, ret = -1;
+
+	if (m->date != MAILDIR_DATE_UNKNOWN)
+		return m->date;
+	if (view_rec_path(box, m, path, sizeof(path)) == PH_OK)
+		ret = stat(path, &st);
+	if (ret < 0 && (fd = view_open_file(box, m)) >= 0) {
+		ret = fstat(fd, &st); /* renamed by another session */
+		close(fd);
+	}
+	if (ret < 0) /* vanished: expunged by someone else */
+		return m->rec == MAILDIR_NO_REC
+			   ? 0
+			   : view_name_date(maildir_index_name(
+				 box->idx, &box->idx->recs[m->rec]));
+	m->date = st.st_mtim.tv_sec;
+	box->dates_learned++;
+	return m->date;
+}
+
+/* Writes the dates this view learned into the index, for the records
+ * that still lack one. Best effort (it is a cache of the files' mtimes):
+ * skipped when another session holds the lock. */
+static void view_persist_dates(ph_mailbox *box, bool adopt)
+{
+	struct maildir_index *idx = NULL;
+	const char *error;
+	uint32_t j = 0, n = 0;
+	int lock;
+
+	if (box->dates_learned == 0)
+		return;
+	box->dates_learned = 0;
+	if ((lock = maildir_lock_try(box->path, LOCK_FILE)) < 0)
+		return;
+	if (maildir_sync_index(box->mu, box->path, true, &idx, &error) ==
+		PH_OK &&
+	    maildir_index_make_mutable(idx) == PH_OK) {
+		for (uint32_t i = 0; i < box->count; i++) {
+			const struct maildir_vmsg *m = &box->msgs[i];
+
+			if (m->date == MAILDIR_DATE_UNKNOWN)
+				continue;
+			while (j < idx->count && idx->recs[j].uid < m->uid)
+				j++;
+			if (j < idx->count && idx->recs[j].uid == m->uid &&
+			    idx->recs[j].date == MAILDIR_DATE_UNKNOWN) {
+				idx->recs[j].date = m->date;
+				n++;
+			}
+		}
+		if (n > 0 &&
+		    maildir_index_write(box->path, idx, false) == PH_OK &&
+		    adopt) {
+			maildir_view_adopt(box, idx);
+			idx = NULL;
+		}
+	}
+	maildir_index_free(&idx);
+	maildir_lock_release(&lock);
+}
+
 int maildir_message_info(ph_mailbox *box, uint32_t seq,
 			 struct ph_message_info *info)
 {
@@ -462,7 +545,7 @@ int maildir_message_info(ph_mailbox *box, uint32_t seq,
 	info->flags = m->flags & (PH_FLAGS_STORABLE | PH_FLAG_RECENT);
 	info->keywords = m->keywords;
 	info->modseq = m->modseq;
-	info->internal_date = m->date;
+	info->internal_date = maildir_view_date(box, m);
 	info->internal_tz = 0;
 	info->size = m->vsize ? m->vsize : m->psize;
 	info->physical_size = m->psize;
