@@ -288,8 +288,14 @@ struct ph_mailbox {
 	 * changes; the index may also carry other sessions' changes). */
 	bool diff_pending;
 	struct maildir_index *idx;
+	/* Built on first use (maildir_view_msgs): until then the view is
+	 * idx->recs as they are (count == idx->count, idx untouched), with
+	 * messages from deferred_recent on (0: none) \Recent. SELECT then
+	 * copies nothing. */
 	struct maildir_vmsg *msgs;
 	uint32_t count, alloc;
+	bool msgs_deferred;
+	uint32_t deferred_recent;
 	int pop3_lock_fd;
 	int inotify_fd;
 	struct maildir_cache *cache;
@@ -307,6 +313,8 @@ struct ph_mailbox {
 	unsigned kw_count;
 };
 
+/* Builds box->msgs if they are still deferred. PH_ENOMEM. */
+int maildir_view_msgs(struct ph_mailbox *box);
 /* Adopts `idx` (taken) as the view's index, remapping rec positions,
  * without changing what the view shows. */
 void maildir_view_adopt(struct ph_mailbox *box, struct maildir_index *idx);

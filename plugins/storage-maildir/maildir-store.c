@@ -25,6 +25,10 @@ static int store_check_seqs(ph_mailbox *box, const uint32_t *seqs, size_t count,
 			return PH_EINVAL;
 		}
 	}
+	if (maildir_view_msgs(box) < 0) {
+		*error_r = "out of memory";
+		return PH_ENOMEM;
+	}
 	return PH_OK;
 }
 

@@ -16,6 +16,7 @@
 #define LOCK_FILE      "posthorn-lock"
 
 static void view_persist_dates(ph_mailbox *box, bool adopt);
+static int view_grow(struct ph_mailbox *box, uint32_t n);
 
 static void vmsg_from_rec(struct maildir_vmsg *m, const struct maildir_rec *r,
 			  uint32_t pos)
@@ -41,9 +42,39 @@ static void view_keywords(struct ph_mailbox *box)
 	}
 }
 
+int maildir_view_msgs(ph_mailbox *box)
+{
+	const struct maildir_index *idx = box->idx;
+	uint32_t recent = box->deferred_recent;
+
+	if (!box->msgs_deferred)
+		return PH_OK;
+	if (view_grow(box, box->count ? box->count : 1) < 0)
+		return PH_ENOMEM;
+	for (uint32_t i = 0; i < box->count; i++) {
+		struct maildir_vmsg *m = &box->msgs[i];
+
+		m->flags = recent != 0 && idx->recs[i].uid >= recent
+			       ? PH_FLAG_RECENT
+			       : 0;
+		vmsg_from_rec(m, &idx->recs[i], i);
+		m->pad = 0;
+	}
+	box->msgs_deferred = false;
+	return PH_OK;
+}
+
 void maildir_view_adopt(struct ph_mailbox *box, struct maildir_index *idx)
 {
 	uint32_t j = 0;
+
+	/* The new index may carry other sessions' changes: the view must
+	 * keep showing its own snapshot. */
+	if (maildir_view_msgs(box) < 0) {
+		if (box->idx != idx)
+			maildir_index_free(&idx);
+		return; /* out of memory: keep the old index */
+	}
 
 	for (uint32_t i = 0; i < box->count; i++) {
 		struct maildir_vmsg *m = &box->msgs[i];
@@ -139,25 +170,22 @@ int maildir_mailbox_open(ph_mail_user *mu, const char *name, unsigned flags,
 		goto fail;
 	if ((ret = view_claim_recent(box, &idx, &recent, error_r)) < 0)
 		goto fail;
-	if ((ret = view_grow(box, idx->count ? idx->count : 1)) < 0)
-		goto fail;
-	/* The SELECT counters come with the copy: one pass, not two. */
+	/* The SELECT counters in one read-only pass; the view's own copy
+	 * of the records waits until a command needs it. */
 	box->st_recent = box->st_unseen = box->st_first_unseen = 0;
 	box->st_size = 0;
 	for (uint32_t i = 0; i < idx->count; i++) {
-		struct maildir_vmsg *m = &box->msgs[i];
+		const struct maildir_rec *r = &idx->recs[i];
 
-		m->flags = recent != 0 && idx->recs[i].uid >= recent
-			       ? PH_FLAG_RECENT
-			       : 0;
-		vmsg_from_rec(m, &idx->recs[i], i);
-		box->st_recent += (m->flags & PH_FLAG_RECENT) != 0;
-		if (!(m->flags & PH_FLAG_SEEN) && box->st_unseen++ == 0)
+		box->st_recent += recent != 0 && r->uid >= recent;
+		if (!(r->flags & PH_FLAG_SEEN) && box->st_unseen++ == 0)
 			box->st_first_unseen = i + 1;
-		box->st_size += m->vsize ? m->vsize : m->psize;
+		box->st_size += r->vsize ? r->vsize : r->psize;
 	}
 	box->status_valid = true;
 	box->count = idx->count;
+	box->msgs_deferred = true;
+	box->deferred_recent = recent;
 	box->idx = idx;
 	view_keywords(box);
 	box->next = mu->views;
@@ -199,6 +227,8 @@ void maildir_mailbox_close(ph_mailbox **boxp)
 int maildir_mailbox_get_status(ph_mailbox *box, struct ph_mailbox_status *st)
 {
 	if (!box->status_valid) {
+		if (maildir_view_msgs(box) < 0)
+			return PH_ENOMEM;
 		box->st_recent = box->st_unseen = box->st_first_unseen = 0;
 		box->st_size = 0;
 		for (uint32_t i = 0; i < box->count; i++) {
@@ -239,9 +269,9 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 		      const char **error_r)
 {
 	struct maildir_index *idx = NULL;
-	struct maildir_vmsg *old = box->msgs, *nm;
+	struct maildir_vmsg *old, *nm;
 	uint32_t old_count = box->count, n = 0, j = 0, *gone, ngone = 0;
-	uint32_t max_uid = old_count ? old[old_count - 1].uid : 0;
+	uint32_t max_uid;
 	bool keep = (flags & PH_SYNC_NO_EXPUNGE) != 0, grew = false;
 	uint32_t recent = 0;
 	int ret;
@@ -259,6 +289,13 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 		if (ret < 0)
 			return ret;
 	}
+	if (maildir_view_msgs(box) < 0) {
+		if (idx != box->idx)
+			maildir_index_free(&idx);
+		return PH_ENOMEM;
+	}
+	old = box->msgs;
+	max_uid = old_count ? old[old_count - 1].uid : 0;
 	box->status_valid = false; /* msgs are rebuilt below */
 	if (idx->count > 0 && idx->recs[idx->count - 1].uid > max_uid &&
 	    idx->recs[idx->count - 1].uid >= idx->first_recent_uid) {
@@ -500,7 +537,7 @@ static void view_persist_dates(ph_mailbox *box, bool adopt)
 	uint32_t j = 0, n = 0;
 	int lock;
 
-	if (box->dates_learned == 0)
+	if (box->dates_learned == 0 || box->msgs_deferred)
 		return;
 	box->dates_learned = 0;
 	if ((lock = maildir_lock_try(box->path, LOCK_FILE)) < 0)
@@ -539,6 +576,8 @@ int maildir_message_info(ph_mailbox *box, uint32_t seq,
 
 	if (seq == 0 || seq > box->count)
 		return PH_EINVAL;
+	if (maildir_view_msgs(box) < 0)
+		return PH_ENOMEM;
 	m = &box->msgs[seq - 1];
 	view_fill_vsize(box, m);
 	info->uid = m->uid;
@@ -554,6 +593,12 @@ int maildir_message_info(ph_mailbox *box, uint32_t seq,
 	return PH_OK;
 }
 
+/* UID of position i (0-based), deferred or not. */
+static uint32_t view_uid(const ph_mailbox *box, uint32_t i)
+{
+	return box->msgs_deferred ? box->idx->recs[i].uid : box->msgs[i].uid;
+}
+
 int maildir_message_uid_range(ph_mailbox *box, uint32_t uid_lo, uint32_t uid_hi,
 			      uint32_t *seq_lo_r, uint32_t *seq_hi_r)
 {
@@ -562,7 +607,7 @@ int maildir_message_uid_range(ph_mailbox *box, uint32_t uid_lo, uint32_t uid_hi,
 	while (lo < hi) { /* first message with uid >= uid_lo */
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (box->msgs[mid].uid < uid_lo)
+		if (view_uid(box, mid) < uid_lo)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -575,7 +620,7 @@ int maildir_message_uid_range(ph_mailbox *box, uint32_t uid_lo, uint32_t uid_hi,
 		while (a < hi) { /* first message with uid > uid_hi */
 			uint32_t mid = a + (hi - a) / 2;
 
-			if (box->msgs[mid].uid <= uid_hi)
+			if (view_uid(box, mid) <= uid_hi)
 				a = mid + 1;
 			else
 				hi = mid;
@@ -600,6 +645,10 @@ int maildir_message_open(ph_mailbox *box, uint32_t seq,
 	if (seq == 0 || seq > box->count) {
 		*error_r = "no such message";
 		return PH_EINVAL;
+	}
+	if (maildir_view_msgs(box) < 0) {
+		*error_r = "out of memory";
+		return PH_ENOMEM;
 	}
 	m = &box->msgs[seq - 1];
 	if ((m->flags & MAILDIR_VFLAG_EXPUNGED) ||
@@ -635,7 +684,7 @@ int maildir_cache_get_op(ph_mailbox *box, uint32_t seq, const char *field,
 	if (seq == 0 || seq > box->count)
 		return PH_EINVAL;
 	return maildir_cache_get(&box->cache, box->path, box->idx->uidvalidity,
-				 box->msgs[seq - 1].uid, field, value_r);
+				 view_uid(box, seq - 1), field, value_r);
 }
 
 int maildir_cache_set_op(ph_mailbox *box, uint32_t seq, const char *field,
@@ -644,7 +693,7 @@ int maildir_cache_set_op(ph_mailbox *box, uint32_t seq, const char *field,
 	if (seq == 0 || seq > box->count)
 		return PH_EINVAL;
 	return maildir_cache_set(&box->cache, box->path, box->idx->uidvalidity,
-				 box->msgs[seq - 1].uid, field, value);
+				 view_uid(box, seq - 1), field, value);
 }
 
 int maildir_keyword_index(ph_mailbox *box, const char *name, int create,
