@@ -129,6 +129,12 @@ struct maildir_index {
 	int64_t cur_mtime_ns;
 	uint64_t generation;
 	uint64_t log_size; /* bytes of posthorn-index.log accounted for */
+	/* SELECT counters of recs as written (index header): unseen
+	 * messages, position+1 of the first (0: none), sum of sizes.
+	 * Cleared by any change (maildir_index_make_mutable). */
+	bool counters_valid;
+	uint32_t unseen, first_unseen;
+	uint64_t size_sum;
 
 	struct maildir_rec *recs;
 	uint32_t count, recs_alloc;

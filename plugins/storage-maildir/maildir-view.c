@@ -140,6 +140,41 @@ static int view_claim_recent(struct ph_mailbox *box,
 	return ret;
 }
 
+/* The SELECT counters of a view opened on idx: from the index header
+ * when it has them (no pass over the records), else one read pass.
+ * Recent messages are the ones from `recent` on (UIDs ascend). */
+static void view_open_counters(ph_mailbox *box, const struct maildir_index *idx,
+			       uint32_t recent)
+{
+	uint32_t lo = 0, hi = idx->count;
+
+	while (recent != 0 && lo < hi) { /* first uid >= recent */
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (idx->recs[mid].uid < recent)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	box->st_recent = recent != 0 ? idx->count - lo : 0;
+	if (idx->counters_valid) {
+		box->st_unseen = idx->unseen;
+		box->st_first_unseen = idx->first_unseen;
+		box->st_size = idx->size_sum;
+	} else {
+		box->st_unseen = box->st_first_unseen = 0;
+		box->st_size = 0;
+		for (uint32_t i = 0; i < idx->count; i++) {
+			const struct maildir_rec *r = &idx->recs[i];
+
+			if (!(r->flags & PH_FLAG_SEEN) && box->st_unseen++ == 0)
+				box->st_first_unseen = i + 1;
+			box->st_size += r->vsize ? r->vsize : r->psize;
+		}
+	}
+	box->status_valid = true;
+}
+
 int maildir_mailbox_open(ph_mail_user *mu, const char *name, unsigned flags,
 			 ph_mailbox **box_r, const char **error_r)
 {
@@ -172,17 +207,7 @@ int maildir_mailbox_open(ph_mail_user *mu, const char *name, unsigned flags,
 		goto fail;
 	/* The SELECT counters in one read-only pass; the view's own copy
 	 * of the records waits until a command needs it. */
-	box->st_recent = box->st_unseen = box->st_first_unseen = 0;
-	box->st_size = 0;
-	for (uint32_t i = 0; i < idx->count; i++) {
-		const struct maildir_rec *r = &idx->recs[i];
-
-		box->st_recent += recent != 0 && r->uid >= recent;
-		if (!(r->flags & PH_FLAG_SEEN) && box->st_unseen++ == 0)
-			box->st_first_unseen = i + 1;
-		box->st_size += r->vsize ? r->vsize : r->psize;
-	}
-	box->status_valid = true;
+	view_open_counters(box, idx, recent);
 	box->count = idx->count;
 	box->msgs_deferred = true;
 	box->deferred_recent = recent;

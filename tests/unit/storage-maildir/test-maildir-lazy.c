@@ -220,16 +220,19 @@ static void test_copy_learns_date(void)
 	mt_teardown(&t);
 }
 
-/* An index written by version 1 (same layout, every date known) is read
- * as it is, not rebuilt. */
+/* An index written by version 1 (a 104-byte header without the
+ * counters, every date known) is read as it is, not rebuilt; the view
+ * counts what the header does not say. */
 static void test_reads_version_1(void)
 {
 	struct ph_message_info info = PH_MESSAGE_INFO_INIT;
+	struct ph_mailbox_status st = PH_MAILBOX_STATUS_INIT;
 	struct maildir_index *idx;
 	const char *error;
-	unsigned char h[104];
-	uint32_t v = 1, crc = 0;
+	uint32_t v, crc = 0;
+	unsigned char *buf;
 	ph_mailbox *box;
+	struct stat sb;
 	char p[800];
 	struct mt t;
 	int fd;
@@ -239,24 +242,42 @@ static void test_reads_version_1(void)
 		t.ops->message_info(box, s, &info);
 	t.ops->mailbox_close(&box); /* all dates known now */
 	snprintf(p, sizeof(p), "%s/posthorn-index", t.root);
+	CU_ASSERT_EQUAL_FATAL(stat(p, &sb), 0);
+	buf = malloc((size_t)sb.st_size);
 	fd = open(p, O_RDWR);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_EQUAL(pread(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
-	memcpy(h + 4, &v, 4);
-	memcpy(h + 100, &crc, 4);
-	crc = maildir_crc32c(0, h, sizeof(h));
-	memcpy(h + 100, &crc, 4);
-	CU_ASSERT_EQUAL(pwrite(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	CU_ASSERT_FATAL(fd >= 0 && buf != NULL);
+	CU_ASSERT_EQUAL(pread(fd, buf, (size_t)sb.st_size, 0), sb.st_size);
+	/* version 1, header_size 104, the counters cut out */
+	v = 1;
+	memcpy(buf + 4, &v, 4);
+	v = 104;
+	memcpy(buf + 8, &v, 4);
+	memset(buf + 52, 0, 4); /* pad */
+	memcpy(buf + 100, &crc, 4);
+	crc = maildir_crc32c(0, buf, 104);
+	memcpy(buf + 100, &crc, 4);
+	memmove(buf + 104, buf + 120, (size_t)sb.st_size - 120);
+	CU_ASSERT_EQUAL(ftruncate(fd, 0), 0);
+	CU_ASSERT_EQUAL(pwrite(fd, buf, (size_t)sb.st_size - 16, 0),
+			(ssize_t)sb.st_size - 16);
 	close(fd);
 	idx = load(&t);
 	CU_ASSERT_EQUAL(idx->count, 3);
 	CU_ASSERT_EQUAL(idx->recs[0].date, DATE_A);
+	CU_ASSERT_FALSE(idx->counters_valid);
 	maildir_index_free(&idx);
+	CU_ASSERT_EQUAL_FATAL(
+	    t.ops->mailbox_open(t.mu, "INBOX", 0, &box, &error), PH_OK);
+	CU_ASSERT_EQUAL(t.ops->mailbox_get_status(box, &st), PH_OK);
+	CU_ASSERT_EQUAL(st.messages, 3);
+	CU_ASSERT_EQUAL(st.unseen, 2);
+	CU_ASSERT_EQUAL(st.first_unseen_seq, 2);
+	CU_ASSERT_EQUAL(st.size, 12 + 3 + 6); /* no W=: psize until counted */
+	t.ops->mailbox_close(&box);
 	/* An unknown version is rebuilt from the files. */
 	v = 99;
 	fd = open(p, O_RDWR);
-	memcpy(h + 4, &v, 4);
-	CU_ASSERT_EQUAL(pwrite(fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	CU_ASSERT_EQUAL(pwrite(fd, &v, 4, 4), 4);
 	close(fd);
 	CU_ASSERT_EQUAL(maildir_index_load(t.root, &idx), PH_EIO);
 	CU_ASSERT_EQUAL_FATAL(
@@ -264,6 +285,42 @@ static void test_reads_version_1(void)
 	CU_ASSERT_EQUAL(t.ops->message_count(box), 3);
 	CU_ASSERT_EQUAL(t.ops->message_info(box, 2, &info), PH_OK);
 	CU_ASSERT_EQUAL(info.internal_date, DATE_B);
+	t.ops->mailbox_close(&box);
+	free(buf);
+	mt_teardown(&t);
+}
+
+/* The SELECT counters come from the index header and follow changes:
+ * a STORE through the log (header counters stale) and a full write. */
+static void test_header_counters(void)
+{
+	struct ph_store_request req = PH_STORE_REQUEST_INIT;
+	struct ph_mailbox_status st = PH_MAILBOX_STATUS_INIT;
+	struct maildir_index *idx;
+	uint32_t seq = 2;
+	const char *error;
+	ph_mailbox *box, *b2;
+	struct mt t;
+
+	box = setup_three(&t, 0);
+	idx = load(&t);
+	CU_ASSERT_TRUE(idx->counters_valid);
+	CU_ASSERT_EQUAL(idx->unseen, 2);
+	CU_ASSERT_EQUAL(idx->first_unseen, 2);
+	CU_ASSERT_EQUAL(idx->size_sum, 12 + 3 + 6); /* 3rd: no W=, psize */
+	maildir_index_free(&idx);
+	req.mode = PH_STORE_ADD;
+	req.flags = PH_FLAG_SEEN;
+	CU_ASSERT_EQUAL(
+	    t.ops->messages_store(box, &seq, 1, &req, NULL, NULL, &error),
+	    PH_OK);
+	CU_ASSERT_EQUAL_FATAL(
+	    t.ops->mailbox_open(t.mu, "INBOX", 0, &b2, &error), PH_OK);
+	CU_ASSERT_EQUAL(t.ops->mailbox_get_status(b2, &st), PH_OK);
+	CU_ASSERT_EQUAL(st.unseen, 1);
+	CU_ASSERT_EQUAL(st.first_unseen_seq, 3);
+	CU_ASSERT_EQUAL(st.recent, 0); /* claimed by the first view */
+	t.ops->mailbox_close(&b2);
 	t.ops->mailbox_close(&box);
 	mt_teardown(&t);
 }
@@ -276,6 +333,7 @@ static CU_TestInfo tests[] = {
     {"renamed before stat", test_renamed_before_stat},
     {"copy learns date", test_copy_learns_date},
     {"reads version 1", test_reads_version_1},
+    {"header counters", test_header_counters},
     CU_TEST_INFO_NULL,
 };
 
