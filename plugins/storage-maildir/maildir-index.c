@@ -1,8 +1,9 @@
 /* maildir-index.c - the per-mailbox binary index, posthorn-index.
  *
- * Layout (host byte order; a foreign or older file fails the checks and
- * is rebuilt from the files, which are the truth):
- *   header (struct index_header, CRC-32C of itself)
+ * Layout (host byte order; a foreign or unknown-version file fails the
+ * checks and is rebuilt from the files, which are the truth; version 1
+ * is read as is, see INDEX_VERSION):
+ *   header (struct index_header, CRC-32C of itself, SELECT counters)
  *   records[count]            struct maildir_rec, ascending uid
  *   expunged[expunged_count]  struct maildir_expunged, oldest first
  *   keywords                  kw_count NUL-terminated names
