@@ -554,7 +554,11 @@ int64_t maildir_view_date(ph_mailbox *box, struct maildir_vmsg *m)
 
 /* Writes the dates this view learned into the index, for the records
  * that still lack one. Best effort (it is a cache of the files' mtimes):
- * skipped when another session holds the lock. */
+ * skipped when another session holds the lock. Each write is a whole
+ * index (10 MB at 100,000 messages), so a client paging through FETCH
+ * INTERNALDATE in small batches must not cause one per command: only
+ * once a 64th of the mailbox (or 4096 dates) was learned; fewer are
+ * cheaper to stat again in a later session. */
 static void view_persist_dates(ph_mailbox *box, bool adopt)
 {
 	struct maildir_index *idx = NULL;
@@ -562,7 +566,9 @@ static void view_persist_dates(ph_mailbox *box, bool adopt)
 	uint32_t j = 0, n = 0;
 	int lock;
 
-	if (box->dates_learned == 0 || box->msgs_deferred)
+	if (box->dates_learned == 0 || box->msgs_deferred ||
+	    ((uint64_t)box->dates_learned * 64 < box->count &&
+	     box->dates_learned < 4096))
 		return;
 	box->dates_learned = 0;
 	if ((lock = maildir_lock_try(box->path, LOCK_FILE)) < 0)

@@ -151,6 +151,45 @@ static void test_learned_dates_persist(void)
 	mt_teardown(&t);
 }
 
+/* A few dates learned in a big mailbox are not worth a whole index
+ * write: they are stat()ed again later. A 64th of it is. */
+static void test_persist_threshold(void)
+{
+	struct ph_message_info info = PH_MESSAGE_INFO_INIT;
+	struct maildir_index *idx;
+	const char *error;
+	ph_mailbox *box;
+	char name[64];
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "%d.M1P1.h,S=3,W=3:2,",
+			 1000000000 + i);
+		put_cur(&t, name, "x\r\n", DATE_A + i);
+	}
+	CU_ASSERT_EQUAL_FATAL(
+	    t.ops->mailbox_open(t.mu, "INBOX", 0, &box, &error), PH_OK);
+	CU_ASSERT_EQUAL(t.ops->message_info(box, 10, &info), PH_OK);
+	CU_ASSERT_EQUAL(info.internal_date, DATE_A + 9);
+	t.ops->mailbox_close(&box);
+	idx = load(&t);
+	CU_ASSERT_EQUAL(idx->recs[9].date, MAILDIR_DATE_UNKNOWN);
+	maildir_index_free(&idx);
+	CU_ASSERT_EQUAL_FATAL(
+	    t.ops->mailbox_open(t.mu, "INBOX", 0, &box, &error), PH_OK);
+	CU_ASSERT_EQUAL(t.ops->message_info(box, 10, &info), PH_OK);
+	CU_ASSERT_EQUAL(t.ops->message_info(box, 20, &info), PH_OK);
+	CU_ASSERT_EQUAL(t.ops->mailbox_sync(box, 0, NULL, NULL, &error), PH_OK);
+	idx = load(&t);
+	CU_ASSERT_EQUAL(idx->recs[9].date, DATE_A + 9);
+	CU_ASSERT_EQUAL(idx->recs[19].date, DATE_A + 19);
+	CU_ASSERT_EQUAL(idx->recs[29].date, MAILDIR_DATE_UNKNOWN);
+	maildir_index_free(&idx);
+	t.ops->mailbox_close(&box);
+	mt_teardown(&t);
+}
+
 /* A file gone before its date was asked for: no crash, the date of its
  * base name, and the next sync reports the expunge. */
 static void test_vanished_before_stat(void)
@@ -329,6 +368,7 @@ static CU_TestInfo tests[] = {
     {"built without stat", test_built_without_stat},
     {"info answers", test_info_answers},
     {"learned dates persist", test_learned_dates_persist},
+    {"persist threshold", test_persist_threshold},
     {"vanished before stat", test_vanished_before_stat},
     {"renamed before stat", test_renamed_before_stat},
     {"copy learns date", test_copy_learns_date},
