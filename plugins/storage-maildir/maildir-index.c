@@ -1,8 +1,9 @@
 /* maildir-index.c - the per-mailbox binary index, posthorn-index.
  *
- * Layout (host byte order; a foreign or older file fails the checks and
- * is rebuilt from the files, which are the truth):
- *   header (struct index_header, CRC-32C of itself)
+ * Layout (host byte order; a foreign or unknown-version file fails the
+ * checks and is rebuilt from the files, which are the truth; version 1
+ * is read as is, see INDEX_VERSION):
+ *   header (struct index_header, CRC-32C of itself, SELECT counters)
  *   records[count]            struct maildir_rec, ascending uid
  *   expunged[expunged_count]  struct maildir_expunged, oldest first
  *   keywords                  kw_count NUL-terminated names
@@ -41,6 +42,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,14 +51,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define INDEX_FILE    "posthorn-index"
-#define INDEX_TMP     "posthorn-index.tmp"
-#define LOG_FILE      "posthorn-index.log"
-#define LOG_MAGIC     "PHL1"
-#define LOG_MAX	      (64 * 1024)
-#define INDEX_MAGIC   "PHIX"
-#define INDEX_VERSION 1
-#define INDEX_ENDIAN  0x01020304u
+#define INDEX_FILE  "posthorn-index"
+#define INDEX_TMP   "posthorn-index.tmp"
+#define LOG_FILE    "posthorn-index.log"
+#define LOG_MAGIC   "PHL1"
+#define LOG_MAX	    (64 * 1024)
+#define INDEX_MAGIC "PHIX"
+/* 2: a record's date may be MAILDIR_DATE_UNKNOWN (indexed without a
+ * stat), and the header carries the SELECT counters after header_crc.
+ * A version 1 file (104-byte header, every date known) is read as it is;
+ * older binaries refuse version 2 and rebuild. */
+#define INDEX_VERSION	    2
+#define INDEX_VERSION_V1    1
+#define INDEX_V1_HEADER_LEN 104
+#define INDEX_ENDIAN	    0x01020304u
 
 uint32_t maildir_index_horizon = 10000;
 
@@ -87,6 +95,9 @@ struct index_header {
 	int64_t new_mtime_ns, cur_mtime_ns;
 	uint32_t body_crc;
 	uint32_t header_crc;
+	/* Version 2 and later (pad = 1: valid): */
+	uint32_t unseen, first_unseen;
+	uint64_t size_sum;
 };
 
 struct log_header {
@@ -116,7 +127,9 @@ struct log_rec {
 	uint32_t pad;
 };
 
-_Static_assert(sizeof(struct index_header) == 104, "index header layout");
+_Static_assert(sizeof(struct index_header) == 120, "index header layout");
+_Static_assert(offsetof(struct index_header, unseen) == INDEX_V1_HEADER_LEN,
+	       "version 1 header is a prefix");
 _Static_assert(sizeof(struct log_entry) == 32, "log entry layout");
 _Static_assert(sizeof(struct log_rec) == 32, "log record layout");
 _Static_assert(sizeof(struct maildir_rec) == 56, "index record layout");
@@ -178,8 +191,8 @@ static struct index_checked index_identity(const struct stat *st,
 	};
 	struct index_header h;
 
-	if (len >= sizeof(h)) {
-		memcpy(&h, map, sizeof(h));
+	if (len >= INDEX_V1_HEADER_LEN) {
+		memcpy(&h, map, INDEX_V1_HEADER_LEN);
 		k.generation = h.generation;
 		k.body_crc = h.body_crc;
 	}
@@ -212,32 +225,33 @@ static void index_note_checked(const struct index_checked *k)
 static int index_parse(const char *dir, struct maildir_index *idx,
 		       const unsigned char *map, size_t len, bool checked)
 {
-	struct index_header h;
+	struct index_header h = {0};
 	uint32_t crc;
-	size_t off, need;
+	size_t off, need, hlen;
 	const char *kw;
 
-	if (len < sizeof(h))
+	if (len < INDEX_V1_HEADER_LEN)
 		return index_corrupt(dir, "truncated header");
-	memcpy(&h, map, sizeof(h));
+	memcpy(&h, map, INDEX_V1_HEADER_LEN);
+	hlen = h.version == INDEX_VERSION_V1 ? INDEX_V1_HEADER_LEN : sizeof(h);
 	if (memcmp(h.magic, INDEX_MAGIC, 4) != 0 ||
-	    h.version != INDEX_VERSION || h.endian != INDEX_ENDIAN ||
-	    h.header_size != sizeof(h) ||
-	    h.rec_size != sizeof(struct maildir_rec))
+	    (h.version != INDEX_VERSION && h.version != INDEX_VERSION_V1) ||
+	    h.endian != INDEX_ENDIAN || h.header_size != hlen ||
+	    h.rec_size != sizeof(struct maildir_rec) || len < hlen)
 		return index_corrupt(dir, "unknown format");
+	memcpy(&h, map, hlen);
 	crc = h.header_crc;
 	h.header_crc = 0;
-	if (maildir_crc32c(0, &h, sizeof(h)) != crc)
+	if (maildir_crc32c(0, &h, hlen) != crc)
 		return index_corrupt(dir, "header checksum");
 	if (h.kw_count > MAILDIR_KEYWORDS_MAX)
 		return index_corrupt(dir, "keyword count");
-	need = sizeof(h) + (size_t)h.count * sizeof(struct maildir_rec) +
+	need = hlen + (size_t)h.count * sizeof(struct maildir_rec) +
 	       (size_t)h.expunged_count * sizeof(struct maildir_expunged) +
 	       h.kw_len + h.names_len;
 	if (need != len)
 		return index_corrupt(dir, "size");
-	if (!checked &&
-	    maildir_checksum(map + sizeof(h), len - sizeof(h)) != h.body_crc)
+	if (!checked && maildir_checksum(map + hlen, len - hlen) != h.body_crc)
 		return index_corrupt(dir, "checksum");
 
 	idx->uidvalidity = h.uidvalidity;
@@ -248,7 +262,14 @@ static int index_parse(const char *dir, struct maildir_index *idx,
 	idx->generation = h.generation;
 	idx->new_mtime_ns = h.new_mtime_ns;
 	idx->cur_mtime_ns = h.cur_mtime_ns;
-	off = sizeof(h);
+	idx->counters_valid = h.version != INDEX_VERSION_V1 && h.pad == 1 &&
+			      h.unseen <= h.count &&
+			      h.first_unseen <= h.count &&
+			      (h.unseen == 0) == (h.first_unseen == 0);
+	idx->unseen = h.unseen;
+	idx->first_unseen = h.first_unseen;
+	idx->size_sum = h.size_sum;
+	off = hlen;
 	idx->recs = (struct maildir_rec *)(map + off);
 	idx->count = idx->recs_alloc = h.count;
 	idx->recs_owned = false;
@@ -487,7 +508,7 @@ int maildir_index_load(const char *dir, struct maildir_index **idx_r)
 		close(fd);
 		return PH_EIO;
 	}
-	if (st.st_size < (off_t)sizeof(struct index_header)) {
+	if (st.st_size < INDEX_V1_HEADER_LEN) {
 		close(fd);
 		return index_corrupt(dir, "truncated");
 	}
@@ -599,6 +620,7 @@ int maildir_index_set_name(struct maildir_index *idx, struct maildir_rec *rec,
 
 int maildir_index_make_mutable(struct maildir_index *idx)
 {
+	idx->counters_valid = false; /* the caller is about to change recs */
 	if (!idx->recs_owned) {
 		size_t n = idx->count ? idx->count : 1;
 		struct maildir_rec *r = malloc(n * sizeof(*r));
@@ -797,7 +819,14 @@ int maildir_index_write(const char *dir, struct maildir_index *idx,
 		off += n;
 	}
 	names_len = 0;
+	idx->unseen = idx->first_unseen = 0;
+	idx->size_sum = 0;
 	for (uint32_t i = 0; i < idx->count; i++) {
+		const struct maildir_rec *r = &idx->recs[i];
+
+		if (!(r->flags & PH_FLAG_SEEN) && idx->unseen++ == 0)
+			idx->first_unseen = i + 1;
+		idx->size_sum += r->vsize ? r->vsize : r->psize;
 		out[i] = idx->recs[i];
 		out[i].name_off = (uint32_t)names_len;
 		memcpy(buf + off + names_len,
@@ -805,6 +834,10 @@ int maildir_index_write(const char *dir, struct maildir_index *idx,
 		       idx->recs[i].name_len + 1);
 		names_len += idx->recs[i].name_len + 1;
 	}
+	h.pad = 1; /* counters valid */
+	h.unseen = idx->unseen;
+	h.first_unseen = idx->first_unseen;
+	h.size_sum = idx->size_sum;
 	h.body_crc = maildir_checksum(buf + sizeof(h), total - sizeof(h));
 	h.header_crc = maildir_crc32c(0, &h, sizeof(h));
 	memcpy(buf, &h, sizeof(h));
@@ -833,6 +866,7 @@ int maildir_index_write(const char *dir, struct maildir_index *idx,
 	}
 	idx->dev = st.st_dev;
 	idx->ino = st.st_ino;
+	idx->counters_valid = true;
 	/* The log belonged to the previous generation. */
 	maildir_fmt(path, sizeof(path), "%s/" LOG_FILE, dir);
 	unlink(path);

@@ -98,10 +98,15 @@ struct maildir_rec {
 	uint64_t modseq;
 	uint64_t vsize; /* RFC822.SIZE; 0 = unknown */
 	uint64_t psize;
-	int64_t date;	   /* mtime, seconds */
+	int64_t date;	   /* mtime, seconds; MAILDIR_DATE_UNKNOWN */
 	uint32_t name_off; /* into names (see maildir_index_name) */
 	uint32_t name_len;
 };
+
+/* maildir_rec.date of a file indexed from its directory entry alone (no
+ * stat at scan time): the view stats it on first use and the learned
+ * date is written back to the index (maildir-view.c). */
+#define MAILDIR_DATE_UNKNOWN INT64_MIN
 
 /* Set in maildir_rec.flags of a record removed in memory; dropped when
  * the index is written. */
@@ -124,6 +129,12 @@ struct maildir_index {
 	int64_t cur_mtime_ns;
 	uint64_t generation;
 	uint64_t log_size; /* bytes of posthorn-index.log accounted for */
+	/* SELECT counters of recs as written (index header): unseen
+	 * messages, position+1 of the first (0: none), sum of sizes.
+	 * Cleared by any change (maildir_index_make_mutable). */
+	bool counters_valid;
+	uint32_t unseen, first_unseen;
+	uint64_t size_sum;
 
 	struct maildir_rec *recs;
 	uint32_t count, recs_alloc;
@@ -283,8 +294,14 @@ struct ph_mailbox {
 	 * changes; the index may also carry other sessions' changes). */
 	bool diff_pending;
 	struct maildir_index *idx;
+	/* Built on first use (maildir_view_msgs): until then the view is
+	 * idx->recs as they are (count == idx->count, idx untouched), with
+	 * messages from deferred_recent on (0: none) \Recent. SELECT then
+	 * copies nothing. */
 	struct maildir_vmsg *msgs;
 	uint32_t count, alloc;
+	bool msgs_deferred;
+	uint32_t deferred_recent;
 	int pop3_lock_fd;
 	int inotify_fd;
 	struct maildir_cache *cache;
@@ -293,15 +310,24 @@ struct ph_mailbox {
 	bool status_valid;
 	uint32_t st_recent, st_unseen, st_first_unseen;
 	uint64_t st_size;
+	/* Internal dates stat()ed since the index last had them: written
+	 * back at the next sync or at close (maildir_view_persist_dates). */
+	uint32_t dates_learned;
 	/* Keyword names as this view knows them: they only grow, so the
 	 * pointers keyword_name() lends stay valid for the view's life. */
 	char *kw[MAILDIR_KEYWORDS_MAX];
 	unsigned kw_count;
 };
 
+/* Builds box->msgs if they are still deferred. PH_ENOMEM. */
+int maildir_view_msgs(struct ph_mailbox *box);
 /* Adopts `idx` (taken) as the view's index, remapping rec positions,
  * without changing what the view shows. */
 void maildir_view_adopt(struct ph_mailbox *box, struct maildir_index *idx);
+/* The internal date of m, stat()ing its file when the index does not
+ * know it yet. A file that vanished gives the date of its base name (the
+ * delivery second) or 0, and is not remembered. */
+int64_t maildir_view_date(struct ph_mailbox *box, struct maildir_vmsg *m);
 /* Syncs the mailbox and the view (the op). */
 int maildir_view_sync(ph_mailbox *box, unsigned flags,
 		      const struct ph_sync_callbacks *cb, void *ctx,

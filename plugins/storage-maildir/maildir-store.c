@@ -25,6 +25,10 @@ static int store_check_seqs(ph_mailbox *box, const uint32_t *seqs, size_t count,
 			return PH_EINVAL;
 		}
 	}
+	if (maildir_view_msgs(box) < 0) {
+		*error_r = "out of memory";
+		return PH_ENOMEM;
+	}
 	return PH_OK;
 }
 
@@ -280,7 +284,7 @@ static int copy_one(ph_mailbox *box, struct maildir_vmsg *m, const char *dest,
 	it->rec = (struct maildir_rec){.flags = m->flags & PH_FLAGS_STORABLE,
 				       .vsize = m->vsize,
 				       .psize = m->psize,
-				       .date = m->date};
+				       .date = maildir_view_date(box, m)};
 	if (m->vsize == 0) /* size unknown: no ,W= in the new name */
 		maildir_fmt(it->name, sizeof(it->name), "%s,S=%" PRIu64 "%s",
 			    base, m->psize, src[sbase] ? src + sbase : "");

@@ -163,6 +163,7 @@ int maildir_file_vsize(int fd, uint64_t *vsize_r)
 struct scan_entry {
 	char *name;
 	uint32_t base_len;
+	unsigned char d_type; /* DT_UNKNOWN when the file system gives none */
 	bool used;
 };
 
@@ -214,6 +215,7 @@ static int scan_read_dir(const char *dir, struct scan_entry **v_r, size_t *n_r)
 		if ((v[n].name = strdup(d->d_name)) == NULL)
 			goto nomem;
 		v[n].base_len = (uint32_t)maildir_filename_base_len(v[n].name);
+		v[n].d_type = d->d_type;
 		v[n].used = false;
 		n++;
 	}
@@ -236,22 +238,36 @@ static void scan_free(struct scan_entry *v, size_t n)
 	free(v);
 }
 
-/* Adds cur/name with `uid` (0: the next one). */
-static int scan_add(struct scan *s, const char *name, uint32_t uid)
+/* Adds cur/name with `uid` (0: the next one). `st`: the file's stat when
+ * the caller has it. Otherwise a regular file whose name carries its
+ * size (,S=) is indexed from the directory entry alone, its date left
+ * unknown: a cold scan of a big mailbox then reads only the directory,
+ * not every inode (the view stats a file when its date is first asked
+ * for). Anything else is stat()ed here as before. */
+static int scan_add(struct scan *s, const char *name, uint32_t uid,
+		    unsigned char d_type, const struct stat *st)
 {
 	char p[PATH_MAX];
 	struct maildir_rec rec = {0};
-	struct stat st;
+	struct stat sb;
 
-	maildir_fmt(p, sizeof(p), "%s/cur/%s", s->path, name);
-	if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
-		return PH_OK; /* vanished or not a message: skip */
 	maildir_filename_sizes(name, &rec.psize, &rec.vsize);
-	if (rec.psize == 0)
-		rec.psize = (uint64_t)st.st_size;
+	rec.date = MAILDIR_DATE_UNKNOWN;
+	if (st == NULL && (d_type != DT_REG || rec.psize == 0)) {
+		maildir_fmt(p, sizeof(p), "%s/cur/%s", s->path, name);
+		if (stat(p, &sb) < 0)
+			return PH_OK; /* vanished: skip */
+		st = &sb;
+	}
+	if (st != NULL) {
+		if (!S_ISREG(st->st_mode))
+			return PH_OK; /* not a message: skip */
+		if (rec.psize == 0)
+			rec.psize = (uint64_t)st->st_size;
+		rec.date = st->st_mtim.tv_sec;
+	}
 	rec.uid = uid ? uid : s->idx->uidnext;
 	rec.flags = maildir_filename_flags(name);
-	rec.date = st.st_mtim.tv_sec;
 	rec.modseq = scan_modseq(s);
 	return maildir_index_append(s->idx, &rec, name);
 }
@@ -324,13 +340,15 @@ static int scan_cur(struct scan *s, const struct maildir_uidlist *ul)
 				continue;
 			last = ul->e[i].uid;
 			v[e].used = true;
-			if ((ret = scan_add(s, v[e].name, ul->e[i].uid)) < 0)
+			if ((ret = scan_add(s, v[e].name, ul->e[i].uid,
+					    v[e].d_type, NULL)) < 0)
 				goto out;
 			restored++;
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!v[i].used && (ret = scan_add(s, v[i].name, 0)) < 0)
+		if (!v[i].used &&
+		    (ret = scan_add(s, v[i].name, 0, v[i].d_type, NULL)) < 0)
 			goto out;
 	}
 	if (ul != NULL)
@@ -392,7 +410,7 @@ static int scan_new_one(struct scan *s, const char *name)
 		}
 	}
 	s->dirty = true;
-	return scan_add(s, newname, 0);
+	return scan_add(s, newname, 0, DT_REG, &st); /* rename keeps mtime */
 }
 
 static int scan_new(struct scan *s)
