@@ -100,15 +100,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (copy == NULL)
 			return 0;
 		memcpy(copy, data + 1, size - 1);
-		/* Fix up body then header CRC (offsets 96 and 100). */
+		/* Fix up body then header CRC (offsets 96 and 100) so the
+		 * parser gets past them; the header is 104 bytes in
+		 * version 1, 120 from version 2 on. */
 		if (data[0] % 5 == 1 && size - 1 >= 104) {
-			uint32_t crc =
-			    maildir_checksum(copy + 104, size - 1 - 104);
+			uint32_t version, crc;
+			size_t hlen;
 
-			memcpy(copy + 96, &crc, 4);
-			memset(copy + 100, 0, 4);
-			crc = maildir_crc32c(0, copy, 104);
-			memcpy(copy + 100, &crc, 4);
+			memcpy(&version, copy + 4, 4);
+			hlen = version == 1 ? 104 : 120;
+			if (size - 1 >= hlen) {
+				crc = maildir_checksum(copy + hlen,
+						       size - 1 - hlen);
+				memcpy(copy + 96, &crc, 4);
+				memset(copy + 100, 0, 4);
+				crc = maildir_crc32c(0, copy, hlen);
+				memcpy(copy + 100, &crc, 4);
+			}
 		}
 		put("posthorn-index", copy, size - 1);
 		free(copy);
