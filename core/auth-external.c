@@ -195,6 +195,10 @@ int ph__auth_external_verify(const struct ph__auth_external *x,
 	if (why == NULL && authzid != NULL && authzid[0] != '\0' &&
 	    strcmp(authzid, user_r) != 0)
 		why = "authorization identity not allowed";
+	/* for the failure's log line: whom the certificate claims */
+	if (why != NULL && leaf != NULL && size > 0 && user_r[0] == '\0' &&
+	    ph__tls_cert_user(leaf, l->field, user_r, size) == NULL)
+		user_r[0] = '\0';
 	X509_free(leaf);
 	sk_X509_pop_free(untrusted, X509_free);
 	ERR_clear_error();

@@ -32,8 +32,8 @@ ph__auth_external_from_config(const struct ph__config *cfg);
  * to that user). Returns PH_OK; PH_EAUTH with *why_r (static text: "no
  * such listener", "malformed certificate", the X509 verify error, "no
  * user in the certificate", "authorization identity not allowed"). On
- * PH_EAUTH user_r holds the certificate's user when one was found,
- * else "". Thread-safe (read-only stores). */
+ * PH_EAUTH user_r holds the user the leaf claims (unverified: for the
+ * log line only), else "". Thread-safe (read-only stores). */
 int ph__auth_external_verify(const struct ph__auth_external *x,
 			     const char *listener, const struct ph_str *chain,
 			     size_t count, const char *authzid, char *user_r,
