@@ -168,10 +168,6 @@ int ph__auth_external_verify(const struct ph__auth_external *x,
 
 	if (size > 0)
 		user_r[0] = '\0';
-	if (l == NULL) {
-		*why_r = "no tls_client_ca on that listener";
-		return PH_EAUTH;
-	}
 	if (count == 0 || count > PH__AUTH_MAX_CHAIN ||
 	    (leaf = external_d2i(chain[0])) == NULL ||
 	    (untrusted = sk_X509_new_null()) == NULL)
@@ -184,6 +180,8 @@ int ph__auth_external_verify(const struct ph__auth_external *x,
 			why = "malformed certificate";
 		}
 	}
+	if (why == NULL && l == NULL)
+		why = "no tls_client_ca on that listener";
 	if (why == NULL)
 		why = external_check(l->store, leaf, untrusted);
 	if (why == NULL &&
@@ -197,7 +195,8 @@ int ph__auth_external_verify(const struct ph__auth_external *x,
 		why = "authorization identity not allowed";
 	/* for the failure's log line: whom the certificate claims */
 	if (why != NULL && leaf != NULL && size > 0 && user_r[0] == '\0' &&
-	    ph__tls_cert_user(leaf, l->field, user_r, size) == NULL)
+	    ph__tls_cert_user(leaf, l != NULL ? l->field : "cn", user_r,
+			      size) == NULL)
 		user_r[0] = '\0';
 	X509_free(leaf);
 	sk_X509_pop_free(untrusted, X509_free);
