@@ -128,6 +128,9 @@ class External(harness.TestCase):
         self.assertTrue(c.cmd('a2 SELECT INBOX').startswith('*'))
         c.close()
         self.server.wait_log(r'login: user=alice method=sasl')
+        # the auth service checked the chain and decided, not the worker
+        self.server.wait_log(r'auth: info: auth ok: user=<alice> '
+                             r'rip=127\.0\.0\.1')
 
     def test_imap_good_cert_authzid(self):
         c = self.tls('imaps', 'alice')
