@@ -25,9 +25,9 @@
  *   i32 result (PH_OK, PH_EAUTH, PH_EUNKNOWN, PH_ETEMP, ...),
  *   u32 delay_ms (failure penalty the worker waits before answering),
  *   then the strings message and user record ("k=v\tk=v"), and, only
- *   in a PH_OK answer to PLAIN or SCRAM_FINAL for a record with a uid, a
- *   last binary string: the one-time session ticket (exactly
- *   PH__AUTH_TICKET_LEN bytes; see auth-ticket.h).
+ *   in a PH_OK answer to PLAIN, SCRAM_FINAL or EXTERNAL_VERIFY for a
+ *   record with a uid, a last binary string: the one-time session
+ *   ticket (exactly PH__AUTH_TICKET_LEN bytes; see auth-ticket.h).
  * EXTERNAL_VERIFY (worker -> service): SASL EXTERNAL, checked by the
  *   service itself. The request payload with `user` = the client's
  *   authzid ("" for none), `password` and `scheme` empty, then the
