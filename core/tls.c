@@ -264,8 +264,9 @@ const char *ph__tls_client_user(SSL *ssl, const char *field, char *buf,
 int ph__tls_client_chain(SSL *ssl, struct ph_str *certs, size_t max,
 			 unsigned char *buf, size_t size)
 {
-	X509 *leaf = SSL_get0_peer_certificate(ssl);
-	STACK_OF(X509) *rest = SSL_get_peer_cert_chain(ssl);
+	X509 *leaf = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+	STACK_OF(X509) *rest =
+	    ssl != NULL ? SSL_get_peer_cert_chain(ssl) : NULL;
 	size_t n = 0, used = 0;
 	int i;
 
