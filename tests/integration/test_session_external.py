@@ -31,6 +31,8 @@ CERTS = {}
 
 
 def setUpModule():
+    # test_sasl_external made its certificates at import
+    harness.unittest.addModuleCleanup(se.cleanup)
     if SKIP:
         return
     su.USERS = su.Users()
