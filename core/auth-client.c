@@ -344,6 +344,8 @@ static int client_type(const char *kind)
 		return PH__AUTH_MSG_SCRAM_FIRST;
 	if (strcmp(kind, "scram-final") == 0)
 		return PH__AUTH_MSG_SCRAM_FINAL;
+	if (strcmp(kind, "external") == 0)
+		return PH__AUTH_MSG_EXTERNAL_VERIFY;
 	return -1;
 }
 
@@ -385,6 +387,11 @@ int ph__auth_client_request(struct ph__auth_client *client,
 	m.local_ip = client_str(query->local_ip);
 	m.cbind.data = (const char *)query->cbind;
 	m.cbind.len = query->cbind != NULL ? query->cbind_len : 0;
+	m.listener = client_str(query->listener);
+	if (query->chain_count > PH__AUTH_MAX_CHAIN)
+		return PH_ETOOBIG;
+	for (size_t i = 0; query->chain != NULL && i < query->chain_count; i++)
+		m.chain[m.chain_count++] = query->chain[i];
 	req = calloc(1, sizeof(*req));
 	if (req == NULL)
 		return PH_ENOMEM;
@@ -396,7 +403,7 @@ int ph__auth_client_request(struct ph__auth_client *client,
 	len = ph__auth_encode_request(buf, &m);
 	if (len < 0) {
 		free(req);
-		return PH_ETOOBIG;
+		return len;
 	}
 	ev_timer_init(&req->timer, client_timer_cb, client->timeout, 0.);
 	req->timer.data = req;

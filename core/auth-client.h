@@ -24,7 +24,7 @@ void ph__auth_client_destroy(struct ph__auth_client **client);
 
 struct ph__auth_query {
 	const char *kind;     /* "plain", "lookup", "scram-first",
-				 "scram-final" */
+				 "scram-final", "external" */
 	const char *service;  /* protocol name */
 	const char *user;     /* NUL-free */
 	const char *password; /* plain; scram-*: the client message */
@@ -34,6 +34,11 @@ struct ph__auth_query {
 	int secured;
 	const unsigned char *cbind; /* scram-first: channel-binding state */
 	size_t cbind_len;
+	/* "external" (EXTERNAL_VERIFY): `user` is the authzid ("" for
+	 * none); the listener and the client's DER chain, leaf first */
+	const char *listener;
+	const struct ph_str *chain;
+	size_t chain_count;
 };
 
 /* Sends a request; returns an id >= 1, or a negative PH_E*. reply() runs

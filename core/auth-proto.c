@@ -52,6 +52,28 @@ static int proto_finish(struct proto_writer *w, uint32_t type, uint32_t id)
 	return (int)w->pos;
 }
 
+/* EXTERNAL_VERIFY's one encoding: no password, scheme or cbind, a
+ * listener, 1..8 non-empty certificates within the byte limit. Returns
+ * non-zero when `req` breaks it. */
+static int proto_external_bad(const struct ph__auth_request_msg *req)
+{
+	size_t i, total = 0;
+
+	if (req->password.len != 0 || req->scheme.len != 0 ||
+	    req->cbind.len != 0 || req->listener.len == 0 ||
+	    req->listener.len > PH__AUTH_MAX_FIELD ||
+	    memchr(req->listener.data, '\0', req->listener.len) != NULL ||
+	    req->chain_count == 0 || req->chain_count > PH__AUTH_MAX_CHAIN)
+		return 1;
+	for (i = 0; i < req->chain_count; i++) {
+		if (req->chain[i].len == 0 ||
+		    req->chain[i].len > PH__AUTH_MAX_CHAIN_BYTES - total)
+			return 1;
+		total += req->chain[i].len;
+	}
+	return 0;
+}
+
 int ph__auth_encode_request(unsigned char *buf,
 			    const struct ph__auth_request_msg *req)
 {
@@ -64,8 +86,19 @@ int ph__auth_encode_request(unsigned char *buf,
 	proto_put_str(&w, req->scheme, PH__AUTH_MAX_FIELD);
 	proto_put_str(&w, req->remote_ip, PH__AUTH_MAX_FIELD);
 	proto_put_str(&w, req->local_ip, PH__AUTH_MAX_FIELD);
-	if (req->cbind.len > 0)
+	if (req->type == PH__AUTH_MSG_EXTERNAL_VERIFY) {
+		if (proto_external_bad(req))
+			return PH_EINVAL;
+		proto_put_str(&w, req->listener, PH__AUTH_MAX_FIELD);
+		proto_put_u32(&w, (uint32_t)req->chain_count);
+		for (size_t i = 0; i < req->chain_count; i++)
+			proto_put_str(&w, req->chain[i],
+				      PH__AUTH_MAX_CHAIN_BYTES);
+	} else if (req->listener.len > 0 || req->chain_count > 0) {
+		return PH_EINVAL;
+	} else if (req->cbind.len > 0) {
 		proto_put_str(&w, req->cbind, PH__AUTH_MAX_CBIND);
+	}
 	return proto_finish(&w, req->type, req->request_id);
 }
 
@@ -157,7 +190,21 @@ int ph__auth_decode_request(unsigned char *buf, size_t len,
 	req_r->remote_ip = proto_get_str(&r, PH__AUTH_MAX_FIELD, 0);
 	req_r->local_ip = proto_get_str(&r, PH__AUTH_MAX_FIELD, 0);
 	req_r->cbind.data = "";
-	if (!r.bad && r.pos < r.len) {
+	req_r->listener.data = "";
+	if (!r.bad && hdr.type == PH__AUTH_MSG_EXTERNAL_VERIFY) {
+		uint32_t count = 0;
+
+		req_r->listener = proto_get_str(&r, PH__AUTH_MAX_FIELD, 0);
+		proto_get(&r, &count, sizeof(count));
+		if (count > PH__AUTH_MAX_CHAIN)
+			r.bad = 1;
+		for (uint32_t i = 0; !r.bad && i < count; i++)
+			req_r->chain[i] =
+			    proto_get_str(&r, PH__AUTH_MAX_CHAIN_BYTES, 1);
+		req_r->chain_count = r.bad ? 0 : count;
+		if (!r.bad && proto_external_bad(req_r))
+			r.bad = 1;
+	} else if (!r.bad && r.pos < r.len) {
 		/* present only when non-empty: one encoding per message */
 		req_r->cbind = proto_get_str(&r, PH__AUTH_MAX_CBIND, 1);
 		if (req_r->cbind.len == 0)

@@ -25,9 +25,18 @@
  *   i32 result (PH_OK, PH_EAUTH, PH_EUNKNOWN, PH_ETEMP, ...),
  *   u32 delay_ms (failure penalty the worker waits before answering),
  *   then the strings message and user record ("k=v\tk=v"), and, only
- *   in a PH_OK answer to PLAIN or SCRAM_FINAL for a record with a uid, a
- *   last binary string: the one-time session ticket (exactly
- *   PH__AUTH_TICKET_LEN bytes; see auth-ticket.h).
+ *   in a PH_OK answer to PLAIN, SCRAM_FINAL or EXTERNAL_VERIFY for a
+ *   record with a uid, a last binary string: the one-time session
+ *   ticket (exactly PH__AUTH_TICKET_LEN bytes; see auth-ticket.h).
+ * EXTERNAL_VERIFY (worker -> service): SASL EXTERNAL, checked by the
+ *   service itself. The request payload with `user` = the client's
+ *   authzid ("" for none), `password` and `scheme` empty, then the
+ *   listener name (a string, 1..PH__AUTH_MAX_FIELD bytes) and the
+ *   client's certificate chain: u32 count (1..PH__AUTH_MAX_CHAIN), then
+ *   each certificate as DER in a binary string (leaf first; together at
+ *   most PH__AUTH_MAX_CHAIN_BYTES). Answered like PLAIN: PH_OK with the
+ *   record (and a ticket for a record with a uid), PH_EAUTH with the
+ *   penalty delay, or PH_ETEMP.
  * Master channel (session processes, root; never a worker's socket):
  *   ATTACH (header only, request_id 0) on the master's control socket
  *   carries one fd (SCM_RIGHTS): a SOCK_SEQPACKET end the service then
@@ -55,9 +64,10 @@ enum ph__auth_msg_type {
 	PH__AUTH_MSG_CREDENTIALS = 3, /* refused: secrets stay in the service */
 	PH__AUTH_MSG_SCRAM_FIRST =
 	    5, /* SCRAM client-first, run by the service */
-	PH__AUTH_MSG_SCRAM_FINAL = 6, /* SCRAM client-final */
-	PH__AUTH_MSG_REDEEM = 7,      /* master channel: ticket -> record */
-	PH__AUTH_MSG_ATTACH = 8,      /* master control: one fd to serve */
+	PH__AUTH_MSG_SCRAM_FINAL = 6,	  /* SCRAM client-final */
+	PH__AUTH_MSG_REDEEM = 7,	  /* master channel: ticket -> record */
+	PH__AUTH_MSG_ATTACH = 8,	  /* master control: one fd to serve */
+	PH__AUTH_MSG_EXTERNAL_VERIFY = 9, /* client certificate chain */
 	PH__AUTH_MSG_REPLY = 128,
 	PH__AUTH_MSG_HELLO = 129,
 };
@@ -76,6 +86,11 @@ struct ph__auth_msg_hdr {
 #define PH__AUTH_MAX_MESSAGE  256
 #define PH__AUTH_MAX_RECORD   16384
 #define PH__AUTH_MAX_CBIND    512
+/* EXTERNAL_VERIFY: a client chain of at most 8 certificates and 24 KiB of
+ * DER, so the message stays within PH__AUTH_MSG_MAX with every other
+ * field at its limit (client chains are typically 1-4 KiB). */
+#define PH__AUTH_MAX_CHAIN	 8
+#define PH__AUTH_MAX_CHAIN_BYTES 24576
 
 /* Default time a worker waits for an answer before PH_ETEMP (seconds);
  * must exceed the slowest plugin plus the largest failure penalty. */
@@ -88,6 +103,10 @@ struct ph__auth_request_msg {
 	int secured;
 	struct ph_str service, user, password, scheme, remote_ip, local_ip;
 	struct ph_str cbind; /* SCRAM_FIRST only; binary; may be empty */
+	/* EXTERNAL_VERIFY only (never empty there, always empty elsewhere) */
+	struct ph_str listener;
+	struct ph_str chain[PH__AUTH_MAX_CHAIN]; /* DER, leaf first */
+	size_t chain_count;
 };
 
 struct ph__auth_reply_msg {

@@ -191,7 +191,10 @@ static int srv_result_clean(uint32_t type, int ret)
 	case PH_ETEMP:
 		return ret;
 	case PH_EAUTH:
-		return type == PH__AUTH_MSG_PLAIN ? ret : PH_ETEMP;
+		return type == PH__AUTH_MSG_PLAIN ||
+			       type == PH__AUTH_MSG_EXTERNAL_VERIFY
+			   ? ret
+			   : PH_ETEMP;
 	case PH_ENOTSUP:
 		return type == PH__AUTH_MSG_SCRAM_FIRST ? ret : PH_ETEMP;
 	default:
@@ -204,7 +207,8 @@ static void srv_run_chain(struct srv *srv, struct srv_job *job)
 {
 	struct ph_auth_request req = PH_AUTH_REQUEST_INIT;
 	srv_call_fn *call = job->type == PH__AUTH_MSG_PLAIN ? srv_call_plain
-			    : job->type == PH__AUTH_MSG_LOOKUP
+			    : job->type == PH__AUTH_MSG_LOOKUP ||
+				    job->type == PH__AUTH_MSG_EXTERNAL_VERIFY
 				? srv_call_lookup
 				: srv_call_credentials;
 	size_t i;
@@ -486,7 +490,10 @@ static void srv_finish(struct srv *srv, struct srv_job *job)
 		srv_job_free(job);
 		return;
 	}
-	if (job->type == PH__AUTH_MSG_PLAIN) {
+	/* EXTERNAL_VERIFY: the chain was verified here (srv_external), so
+	 * its success is vouched for like a password's */
+	if (job->type == PH__AUTH_MSG_PLAIN ||
+	    job->type == PH__AUTH_MSG_EXTERNAL_VERIFY) {
 		if (job->result == PH_EAUTH || job->result == PH_EUNKNOWN) {
 			delay =
 			    ph__auth_penalty_fail(srv->penalty, job->remote_ip,
@@ -498,7 +505,7 @@ static void srv_finish(struct srv *srv, struct srv_job *job)
 			srv_log_clean(rip, sizeof(rip), job->remote_ip, 1);
 			ph__log_info("auth ok: user=<%s> rip=%s", name, rip);
 			/* only a credential checked here earns a ticket: a
-			 * LOOKUP (EXTERNAL, deliver) takes the asker's word */
+			 * LOOKUP (deliver) takes the asker's word */
 			if (conn != NULL)
 				has_ticket =
 				    srv_ticket(srv, job->record, job->service,
@@ -874,6 +881,56 @@ static int srv_redeem(struct srv_conn *conn,
 	return ret;
 }
 
+/* EXTERNAL_VERIFY: the service verifies the relayed chain against the
+ * listener's CA itself and names the user; only then does the chain
+ * look the user up. A failure counts and logs like a wrong password. */
+static int srv_external(struct srv_conn *conn,
+			const struct ph__auth_request_msg *m)
+{
+	struct srv *srv = conn->srv;
+	char user[PH__AUTH_MAX_USER + 1];
+	const char *why = NULL;
+	struct srv_job *job;
+
+	if (ph__auth_external_verify(srv->params.external, m->listener.data,
+				     m->chain, m->chain_count, m->user.data,
+				     user, sizeof(user), &why) < 0) {
+		struct srv_job tmp = {
+		    .user = user[0] != '\0' ? user : (char *)m->user.data,
+		    .remote_ip = (char *)m->remote_ip.data,
+		    .service = (char *)m->service.data};
+		char reason[160];
+		unsigned delay;
+
+		snprintf(reason, sizeof(reason), "EXTERNAL: %s", why);
+		delay = ph__auth_penalty_fail(srv->penalty, m->remote_ip.data,
+					      tmp.user, ev_now(srv->loop));
+		srv_log_failure(&tmp, reason);
+		return srv_reply(conn, m->request_id, PH_EAUTH, delay,
+				 "authentication failed", NULL);
+	}
+	if (srv->pending >= srv->params.max_pending)
+		return srv_reply(conn, m->request_id, PH_ETEMP, 0,
+				 "auth service overloaded", NULL);
+	job = srv_job_create(m, conn->id);
+	if (job != NULL) {
+		free(job->user);
+		job->user = strdup(user);
+	}
+	if (job == NULL || job->user == NULL) {
+		if (job != NULL)
+			srv_job_free(job);
+		return srv_reply(conn, m->request_id, PH_ETEMP, 0,
+				 "out of memory", NULL);
+	}
+	srv->pending++;
+	pthread_mutex_lock(&srv->lock);
+	srv_queue_push(&srv->todo_head, &srv->todo_tail, job);
+	pthread_cond_signal(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+	return 0;
+}
+
 /* Returns -1 when the connection was closed. */
 static int srv_request(struct srv_conn *conn, unsigned char *buf, size_t len)
 {
@@ -890,7 +947,8 @@ static int srv_request(struct srv_conn *conn, unsigned char *buf, size_t len)
 		     m.type == PH__AUTH_MSG_LOOKUP ||
 		     m.type == PH__AUTH_MSG_CREDENTIALS ||
 		     m.type == PH__AUTH_MSG_SCRAM_FIRST ||
-		     m.type == PH__AUTH_MSG_SCRAM_FINAL;
+		     m.type == PH__AUTH_MSG_SCRAM_FINAL ||
+		     m.type == PH__AUTH_MSG_EXTERNAL_VERIFY;
 	if (!ok) {
 		/* Only the request types in the table are answered; a peer
 		 * that sends anything else is broken or hostile. */
@@ -905,6 +963,9 @@ static int srv_request(struct srv_conn *conn, unsigned char *buf, size_t len)
 				 "secrets stay in the auth service", NULL);
 	if (m.type == PH__AUTH_MSG_SCRAM_FINAL)
 		return srv_scram_final(conn, &m);
+	/* not subject to the lockout: the certificate is the credential */
+	if (m.type == PH__AUTH_MSG_EXTERNAL_VERIFY)
+		return srv_external(conn, &m);
 	/* SCRAM_FIRST starts a login: locked out too */
 	if ((m.type == PH__AUTH_MSG_PLAIN ||
 	     m.type == PH__AUTH_MSG_SCRAM_FIRST) &&

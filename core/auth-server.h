@@ -5,6 +5,7 @@
 #define PH_CORE_AUTH_SERVER_H
 
 #include <posthorn/auth.h>
+#include "auth-external.h"
 #include "auth-penalty.h"
 
 /* One link of the chain: a plugin's ops and the state its init made. */
@@ -21,6 +22,9 @@ struct ph__auth_server_params {
 	/* Session tickets (auth-ticket.h); 0: the defaults. */
 	size_t ticket_max;
 	double ticket_ttl;
+	/* SASL EXTERNAL: the listeners' client CAs (borrowed; NULL: every
+	 * EXTERNAL_VERIFY fails). */
+	const struct ph__auth_external *external;
 };
 
 /* Serves until SIGTERM or SIGINT (delivered through a signalfd; both are

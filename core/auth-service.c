@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "api.h"
+#include "auth-external.h"
 #include "auth-server.h"
 #include "auth-service.h"
 #include "auth-ticket.h"
@@ -69,12 +70,15 @@ int ph__auth_service_run(const struct ph__config *cfg, int *fds,
 	};
 	struct ph__plugin **plugins;
 	struct ph__auth_backend *chain;
+	struct ph__auth_external *external = NULL;
 	size_t i, n = cfg->auth_plugin_count;
 	int status = 1;
 
 	ph__log_init(cfg->log_target, cfg->log_level, "auth");
 	service_penalty(cfg, &params.penalty);
 	params.ticket_ttl = service_ticket_ttl(cfg);
+	external = ph__auth_external_from_config(cfg);
+	params.external = external;
 	plugins = calloc(n > 0 ? n : 1, sizeof(*plugins));
 	chain = calloc(n > 0 ? n : 1, sizeof(*chain));
 	if (plugins == NULL || chain == NULL) {
@@ -111,5 +115,6 @@ out:
 		ph__plugin_unload(&plugins[i]);
 	free(plugins);
 	free(chain);
+	ph__auth_external_destroy(&external);
 	return status;
 }

@@ -56,9 +56,9 @@ conn_session_decide(ph_conn *c, const ph_user *u, const char **why_r)
 /* Before a plugin hears of a successful login: a user who needs a uid
  * of their own and cannot get one is refused here, never served under
  * the worker's uid. So is one the auth service gave no session ticket
- * for (an EXTERNAL login: the worker checked the certificate, and the
- * master does not start a session on a worker's word). Returns 1 when
- * refused (and logged). */
+ * for (the master does not start a session on a worker's word; the
+ * service vouches for password, SCRAM and EXTERNAL logins it checked
+ * itself). Returns 1 when refused (and logged). */
 int ph__conn_login_refused(ph_conn *c, const ph_user *u)
 {
 	const char *why = NULL;
@@ -70,9 +70,7 @@ int ph__conn_login_refused(ph_conn *c, const ph_user *u)
 	if (d == PH__SESSION_HANDOFF &&
 	    (c->login == NULL || ph__login_ticket(c->login) == NULL)) {
 		d = PH__SESSION_REFUSE;
-		why = "no session ticket from the auth service (only "
-		      "password and SCRAM logins can start a session "
-		      "process)";
+		why = "no session ticket from the auth service";
 	}
 	if (d != PH__SESSION_REFUSE)
 		return 0;

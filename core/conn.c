@@ -746,6 +746,7 @@ ph_conn *ph__conn_create(struct ph__conn_env *env, struct ph__listener_rt *l,
 		    .allow_plaintext = l->cfg->allow_plaintext,
 		    .cert_username =
 			ph__config_get(l->cfg->section, "tls_cert_username"),
+		    .listener = l->cfg->name,
 		};
 
 		c->login = ph__login_create(env->loop, env->auth, &params);

@@ -27,7 +27,7 @@ enum login_state {
 struct ph__login {
 	struct ev_loop *loop;
 	struct ph__auth_client *client;
-	char *service, *remote_ip, *local_ip;
+	char *service, *remote_ip, *local_ip, *listener;
 	int secured, allow_plaintext;
 	SSL *ssl;	     /* borrowed, once TLS is up */
 	char *cert_username; /* "cn" | "email" */
@@ -130,6 +130,7 @@ struct ph__login *ph__login_create(struct ev_loop *loop,
 	l->service = login_strdup(params->service);
 	l->remote_ip = login_strdup(params->remote_ip);
 	l->local_ip = login_strdup(params->local_ip);
+	l->listener = login_strdup(params->listener);
 	l->cert_username = strdup(
 	    params->cert_username != NULL ? params->cert_username : "cn");
 	l->secured = params->secured;
@@ -137,7 +138,7 @@ struct ph__login *ph__login_create(struct ev_loop *loop,
 	ev_timer_init(&l->defer, login_defer_cb, 0., 0.);
 	l->defer.data = l;
 	if (l->service == NULL || l->remote_ip == NULL || l->local_ip == NULL ||
-	    l->cert_username == NULL) {
+	    l->listener == NULL || l->cert_username == NULL) {
 		ph__login_destroy(&l);
 		return NULL;
 	}
@@ -161,6 +162,7 @@ void ph__login_destroy(struct ph__login **login)
 	free(l->service);
 	free(l->remote_ip);
 	free(l->local_ip);
+	free(l->listener);
 	free(l->cert_username);
 	free(l);
 	*login = NULL;
@@ -315,9 +317,10 @@ static void login_plain_reply(void *ctx, int result, ph_user *user,
 		    result == PH_EAUTH ? LOGIN_FAILED : LOGIN_TEMPFAIL);
 }
 
-static int login_query(struct ph__login *l, const char *kind, const char *user,
-		       struct ph_str password, const char *scheme,
-		       ph__auth_reply_fn *reply)
+static int login_query_chain(struct ph__login *l, const char *kind,
+			     const char *user, struct ph_str password,
+			     const char *scheme, const struct ph_str *chain,
+			     size_t chain_count, ph__auth_reply_fn *reply)
 {
 	int scram_first = strcmp(kind, "scram-first") == 0;
 	struct ph__auth_query q = {
@@ -332,12 +335,46 @@ static int login_query(struct ph__login *l, const char *kind, const char *user,
 	    .secured = l->secured,
 	    .cbind = scram_first ? l->cbind : NULL,
 	    .cbind_len = scram_first ? l->cbind_len : 0,
+	    .listener = chain_count > 0 ? l->listener : NULL,
+	    .chain = chain,
+	    .chain_count = chain_count,
 	};
 	int id = ph__auth_client_request(l->client, &q, reply, l);
 
 	if (id > 0)
 		l->request_id = id;
 	return id;
+}
+
+static int login_query(struct ph__login *l, const char *kind, const char *user,
+		       struct ph_str password, const char *scheme,
+		       ph__auth_reply_fn *reply)
+{
+	return login_query_chain(l, kind, user, password, scheme, NULL, 0,
+				 reply);
+}
+
+static ph__auth_reply_fn login_sasl_reply;
+
+/* EXTERNAL: the worker's verification only decided to offer it; the
+ * auth service verifies the chain itself and names the user, so it can
+ * vouch for the login (a session ticket for a system user). */
+static int login_external(struct ph__login *l)
+{
+	struct ph_str chain[PH__AUTH_MAX_CHAIN];
+	unsigned char *der = malloc(PH__AUTH_MAX_CHAIN_BYTES);
+	int n = der != NULL
+		    ? ph__tls_client_chain(l->ssl, chain, PH__AUTH_MAX_CHAIN,
+					   der, PH__AUTH_MAX_CHAIN_BYTES)
+		    : PH_ENOMEM;
+	struct ph_str none = {"", 0};
+
+	if (n > 0)
+		n = login_query_chain(l, "external", ph__sasl_authzid(l->sasl),
+				      none, NULL, chain, (size_t)n,
+				      login_sasl_reply);
+	free(der);
+	return n;
 }
 
 static int login_send(struct ph__login *l, const char *user,
@@ -428,7 +465,6 @@ static void login_challenge(struct ph__login *l, const char *raw, size_t len)
 static void login_sasl_verify(struct ph__login *l)
 {
 	const char *authcid = ph__sasl_authcid(l->sasl);
-	struct ph_str none = {"", 0};
 
 	if (!login_name_ok((struct ph_str){authcid, strlen(authcid)}) ||
 	    ph__sasl_password(l->sasl).len > PH__AUTH_MAX_PASSWORD) {
@@ -437,10 +473,15 @@ static void login_sasl_verify(struct ph__login *l)
 	}
 	l->state = LOGIN_SASL_VERIFY;
 	if (ph__sasl_is_external(l->sasl)) {
-		/* the certificate was the credential: only the record */
-		if (login_query(l, "lookup", authcid, none, NULL,
-				login_sasl_reply) < 0)
-			login_sasl_end(l, PH_SASL_TEMPFAIL, LOGIN_TEMPFAIL);
+		int ret = login_external(l);
+
+		/* a chain too long to relay cannot succeed: a failure */
+		if (ret < 0)
+			login_sasl_end(l,
+				       ret == PH_ETOOBIG ? PH_SASL_FAILURE
+							 : PH_SASL_TEMPFAIL,
+				       ret == PH_ETOOBIG ? LOGIN_FAILED
+							 : LOGIN_TEMPFAIL);
 		return;
 	}
 	if (login_send(l, authcid, ph__sasl_password(l->sasl),

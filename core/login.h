@@ -21,6 +21,9 @@ struct ph__login_params {
 	const char *cert_username; /* "cn" | "email": which client
 				      certificate field names the user
 				      (EXTERNAL); copied; NULL = "cn" */
+	const char *listener;	   /* listener name: the auth service
+				      verifies EXTERNAL's certificate
+				      against its tls_client_ca; copied */
 };
 
 /* `client` is borrowed and must outlive the login. */
@@ -51,8 +54,7 @@ int ph__login_sasl_continue(struct ph__login *login, struct ph_str response);
 const ph_user *ph__login_user(const struct ph__login *login);
 /* The one-time session ticket the auth service issued with that login
  * (PH__AUTH_TICKET_LEN bytes; see auth-ticket.h), or NULL: none came
- * (no uid in the record, or an EXTERNAL login, whose certificate the
- * service did not check itself). */
+ * (no uid in the record). */
 const unsigned char *ph__login_ticket(const struct ph__login *login);
 
 #endif

@@ -35,8 +35,9 @@ struct ph_str ph__sasl_password(const struct ph__sasl *s);
  * certificate names (copied; NULL: none, the exchange fails). Call before
  * the first step. Returns PH_OK or PH_ENOMEM. */
 int ph__sasl_set_external(struct ph__sasl *s, const char *identity);
-/* Non-zero for EXTERNAL: PH__SASL_VERIFY then means "look authcid up
- * without a password" (the certificate was the credential). */
+/* Non-zero for EXTERNAL: PH__SASL_VERIFY then means "have the auth
+ * service verify the client's certificate chain" (EXTERNAL_VERIFY; the
+ * certificate is the credential, authzid the client's request). */
 int ph__sasl_is_external(const struct ph__sasl *s);
 
 /* base64 (RFC 4648) via OpenSSL's EVP encoder. decode: PH_EINVAL on bad

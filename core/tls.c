@@ -241,16 +241,54 @@ static const char *tls_cert_email(X509 *cert, char *buf, size_t size)
 	return ret;
 }
 
+const char *ph__tls_cert_user(X509 *cert, const char *field, char *buf,
+			      size_t size)
+{
+	if (cert == NULL)
+		return NULL;
+	if (field != NULL && strcmp(field, "email") == 0)
+		return tls_cert_email(cert, buf, size);
+	return tls_subject_field(cert, NID_commonName, 1, buf, size);
+}
+
 const char *ph__tls_client_user(SSL *ssl, const char *field, char *buf,
 				size_t size)
 {
-	X509 *peer;
-
 	if (ssl == NULL || SSL_is_init_finished(ssl) != 1 ||
-	    (peer = SSL_get0_peer_certificate(ssl)) == NULL ||
 	    SSL_get_verify_result(ssl) != X509_V_OK)
 		return NULL;
-	if (field != NULL && strcmp(field, "email") == 0)
-		return tls_cert_email(peer, buf, size);
-	return tls_subject_field(peer, NID_commonName, 1, buf, size);
+	return ph__tls_cert_user(SSL_get0_peer_certificate(ssl), field, buf,
+				 size);
+}
+
+int ph__tls_client_chain(SSL *ssl, struct ph_str *certs, size_t max,
+			 unsigned char *buf, size_t size)
+{
+	X509 *leaf = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+	STACK_OF(X509) *rest =
+	    ssl != NULL ? SSL_get_peer_cert_chain(ssl) : NULL;
+	size_t n = 0, used = 0;
+	int i;
+
+	if (leaf == NULL)
+		return PH_EINVAL;
+	/* the leaf, then what else the client sent (on the server side the
+	 * peer chain does not hold the leaf; skip it should it ever) */
+	for (i = -1; i < (rest != NULL ? sk_X509_num(rest) : 0); i++) {
+		X509 *c = i < 0 ? leaf : sk_X509_value(rest, i);
+		unsigned char *p = buf + used;
+		int len;
+
+		if (i >= 0 && X509_cmp(c, leaf) == 0)
+			continue;
+		len = i2d_X509(c, NULL);
+		if (len <= 0 || n >= max || (size_t)len > size - used)
+			return PH_ETOOBIG;
+		i2d_X509(c, &p);
+		certs[n].data = (const char *)buf + used;
+		certs[n].len = (size_t)len;
+		used += (size_t)len;
+		n++;
+	}
+	return (int)n;
 }

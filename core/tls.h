@@ -5,6 +5,7 @@
 #define PH_CORE_TLS_H
 
 #include <openssl/ssl.h>
+#include <posthorn/abi.h>
 #include "config.h"
 
 /* A server SSL_CTX for a listener: cert chain + key, TLS 1.2+ (or the
@@ -32,5 +33,18 @@ int ph__tls_cbind(SSL *ssl, const char *type, unsigned char *buf);
  * with control characters or longer than size - 1). */
 const char *ph__tls_client_user(SSL *ssl, const char *field, char *buf,
 				size_t size);
+
+/* The same rules for any certificate (no verification here): the one
+ * function the worker (above) and the auth service (auth-external.c)
+ * both use, so they always agree on who a certificate names. */
+const char *ph__tls_cert_user(X509 *cert, const char *field, char *buf,
+			      size_t size);
+
+/* The client's certificate chain as DER for the auth service: the leaf
+ * first, then the certificates the client sent with it. At most `max`
+ * entries into certs, their bytes into buf (size bytes). Returns the
+ * count, PH_EINVAL without a peer certificate, or PH_ETOOBIG. */
+int ph__tls_client_chain(SSL *ssl, struct ph_str *certs, size_t max,
+			 unsigned char *buf, size_t size);
 
 #endif

@@ -1,8 +1,8 @@
 /* Fuzz target: the auth service's wire decoders (core/auth-proto.c, the
- * channel-binding field, the reply's session ticket and ATTACH
- * included) and
- * user records (core/user.c). What decodes must re-encode to the same
- * bytes; a user record must survive a serialise round trip. */
+ * channel-binding field, EXTERNAL_VERIFY's certificate chain, the
+ * reply's session ticket and ATTACH included) and user records (core/user.c).
+ * What decodes must re-encode to the same bytes; a user record must survive a
+ * serialise round trip. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char names[4][64];
 		int adv;
 
+		/* a chain only in EXTERNAL_VERIFY, and only within limits */
+		if (req.type == PH__AUTH_MSG_EXTERNAL_VERIFY) {
+			size_t total = 0;
+
+			if (req.chain_count == 0 ||
+			    req.chain_count > PH__AUTH_MAX_CHAIN ||
+			    req.listener.len == 0)
+				abort();
+			for (size_t i = 0; i < req.chain_count; i++) {
+				if (req.chain[i].len == 0)
+					abort();
+				total += req.chain[i].len;
+			}
+			if (total > PH__AUTH_MAX_CHAIN_BYTES)
+				abort();
+		} else if (req.chain_count != 0 || req.listener.len != 0) {
+			abort();
+		}
 		n = ph__auth_encode_request(out, &req);
 		if (n != (int)size || memcmp(out, data, size) != 0)
 			abort();

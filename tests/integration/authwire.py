@@ -11,6 +11,7 @@ import time
 MSG_PLAIN, MSG_LOOKUP, MSG_CREDENTIALS = 1, 2, 3
 MSG_SCRAM_FIRST, MSG_SCRAM_FINAL = 5, 6
 MSG_REDEEM, MSG_ATTACH = 7, 8
+MSG_EXTERNAL_VERIFY = 9
 TICKET_LEN = 32
 HANDOFF_MSG_SESSION, HANDOFF_TLS = 2, 0x1
 MSG_REPLY, MSG_HELLO = 128, 129
@@ -26,6 +27,20 @@ def encode_request(rtype, rid, user, password=b'', rip='', service='test',
         s(password) + s(scheme) + s(rip) + s(lip) + (s(cbind) if cbind
                                                       else b'')
     return struct.pack('=III', rtype, len(payload), rid) + payload
+
+
+def encode_external(rid, listener, chain, authzid='', rip='',
+                    service='imap4', lip='127.0.0.1', secured=1,
+                    count=None):
+    """An EXTERNAL_VERIFY datagram: the listener and the client's DER
+    chain (leaf first); `count` overrides the certificate count (to
+    forge malformed ones)."""
+    payload = struct.pack('=I', secured) + _s(service) + _s(authzid) + \
+        _s(b'') + _s(b'') + _s(rip) + _s(lip) + _s(listener) + \
+        struct.pack('=I', len(chain) if count is None else count) + \
+        b''.join(_s(c) for c in chain)
+    return struct.pack('=III', MSG_EXTERNAL_VERIFY, len(payload), rid) + \
+        payload
 
 
 def decode_hello(data):

@@ -9,6 +9,7 @@ with = required the handshake itself is refused."""
 
 import base64
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -128,6 +129,9 @@ class External(harness.TestCase):
         self.assertTrue(c.cmd('a2 SELECT INBOX').startswith('*'))
         c.close()
         self.server.wait_log(r'login: user=alice method=sasl')
+        # the auth service checked the chain and decided, not the worker
+        self.server.wait_log(r'auth: info: auth ok: user=<alice> '
+                             r'rip=127\.0\.0\.1')
 
     def test_imap_good_cert_authzid(self):
         c = self.tls('imaps', 'alice')
@@ -312,6 +316,52 @@ class Config(harness.TestCase):
 
 def cleanup():
     shutil.rmtree(CERT_DIR, ignore_errors=True)
+
+
+class Reload(harness.TestCase):
+    """The auth service builds its CA stores at start: a SIGHUP reload
+    (a new generation, a new service) picks up a changed tls_client_ca
+    file, in the worker and in the service alike."""
+    listeners = {'imaps': dict(protocol='imap4', tls='implicit')}
+    users = [('alice', 'secret')]
+    sanitizer_clean = True
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ca_copy = os.path.join(CERT_DIR, 'reload-ca.pem')
+        shutil.copyfile(CA_FILE, cls.ca_copy)
+        cls.listeners = {'imaps': dict(protocol='imap4', tls='implicit',
+                                       tls_client_ca=cls.ca_copy)}
+        super().setUpClass()
+
+    def external(self, cert):
+        ctx = self.server.ssl_context()
+        ctx.load_cert_chain(*CERTS[cert])
+        s = socket.create_connection((self.server.host,
+                                      self.server.port('imaps')), 10)
+        c = harness.LineClient(ctx.wrap_socket(s,
+                                               server_hostname='localhost'))
+        c.line()
+        line = c.cmd('a1 AUTHENTICATE EXTERNAL =')
+        c.close()
+        return line
+
+    def test_new_ca_after_reload(self):
+        self.assertRegex(self.external('alice'), r'^a1 OK')
+        self.assertRegex(self.external('forged'), r'^a1 (NO|BAD)')
+        shutil.copyfile(os.path.join(CERT_DIR, 'otherca.pem'),
+                        self.ca_copy)
+        self.server.reload()
+        self.server.wait_log('configuration generation 2 running')
+        self.server.wait_log('reload: no longer accepting')
+        self.server.wait_ports()
+        # the other CA's certificate for alice now logs in, checked by the
+        # new generation's service
+        self.assertRegex(self.external('forged'), r'^a1 OK')
+        self.assertRegex(self.external('alice'), r'^a1 (NO|BAD)')
+        self.assertEqual(len(re.findall(r'auth: info: auth ok: '
+                                        r'user=<alice>',
+                                        self.server.log_text())), 2)
 
 
 if __name__ == '__main__':

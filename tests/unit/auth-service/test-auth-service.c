@@ -16,6 +16,7 @@
 #include <openssl/hmac.h>
 #include <posthorn/posthorn.h>
 #include "auth-fake.h"
+#include "certgen.h"
 #include "cunit-main.h"
 #include "auth-client.h"
 #include "auth-penalty.h"
@@ -28,7 +29,7 @@
 
 extern const struct ph_plugin posthorn_plugin; /* auth-passwdfile */
 
-static char tmpdir[32], users_path[64], sock_path[64];
+static char tmpdir[32], users_path[64], sock_path[64], ca_path[64];
 static struct ev_loop *loop;
 static pid_t server_pid = -1;
 static struct ph__auth_client *client;
@@ -150,8 +151,16 @@ static int start_server(void)
 		    {"fake", &fake_ops, NULL},
 		    {"serial", &serial_ops, NULL},
 		};
+		struct ph__auth_external *ext = ph__auth_external_create();
+		char *ext_err = NULL;
 		const char *err;
 		int status;
+
+		/* EXTERNAL: listener "imaps" trusts the test CA */
+		if (ext == NULL || ph__auth_external_add(ext, "imaps", ca_path,
+							 "cn", &ext_err) < 0)
+			_exit(3);
+		params.external = ext;
 
 		close(sv[0]);
 		close(ctl[0]);
@@ -162,6 +171,7 @@ static int start_server(void)
 		status = ph__auth_server_run(chain, 3, &params, &sv[1], 1, lfd,
 					     ctl[1]);
 		posthorn_plugin.fini(chain[0].state);
+		ph__auth_external_destroy(&ext);
 		exit(status);
 	}
 	close(sv[1]);
@@ -1281,6 +1291,227 @@ static void test_ticket_login_glue(void)
 	ph__login_destroy(&l);
 }
 
+/* ---- SASL EXTERNAL verified by the service ---- */
+
+static struct certgen ext_ca, ext_ca2, ext_alice, ext_bob, ext_forged,
+    ext_nobody;
+
+struct ext_der {
+	unsigned char buf[4096];
+	size_t len;
+};
+
+static struct ph_str ext_der(const struct certgen *c, struct ext_der *d)
+{
+	int n = certgen_der(c, d->buf, sizeof(d->buf));
+
+	d->len = n > 0 ? (size_t)n : 0;
+	return (struct ph_str){(const char *)d->buf, d->len};
+}
+
+static int external(const char *listener, const struct certgen *cert,
+		    const char *authzid, const char *ip, struct answer *a)
+{
+	struct ext_der d;
+	struct ph_str chain[1];
+	struct ph__auth_query q = {
+	    .kind = "external",
+	    .service = "imap4",
+	    .user = authzid,
+	    .remote_ip = ip,
+	    .local_ip = "127.0.0.1",
+	    .secured = 1,
+	    .listener = listener,
+	    .chain = chain,
+	    .chain_count = 1,
+	};
+
+	chain[0] = ext_der(cert, &d);
+	memset(a, 0, sizeof(*a));
+	CU_ASSERT_FATAL(ph__auth_client_request(client, &q, on_reply, a) > 0);
+	run_until(&a->done);
+	CU_ASSERT_EQUAL(a->done, 1);
+	return a->result;
+}
+
+static void test_external_virtual(void)
+{
+	struct answer a;
+
+	/* bob: no uid, no ticket, the record from the chain's lookup */
+	CU_ASSERT_EQUAL(external("imaps", &ext_bob, "", "192.0.2.60", &a),
+			PH_OK);
+	CU_ASSERT_FALSE(a.has_ticket);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a.user);
+	CU_ASSERT_STRING_EQUAL(ph__user_get(a.user, "user"), "bob");
+	ph__user_destroy(&a.user);
+	/* the authzid may name the certificate's user */
+	CU_ASSERT_EQUAL(external("imaps", &ext_bob, "bob", "192.0.2.60", &a),
+			PH_OK);
+	ph__user_destroy(&a.user);
+}
+
+static void test_external_ticket(void)
+{
+	struct answer a;
+	char *record = NULL, why[300];
+	ph_user *u;
+
+	/* alice has a uid: the service verified the chain, so it vouches */
+	CU_ASSERT_EQUAL(external("imaps", &ext_alice, "", "192.0.2.61", &a),
+			PH_OK);
+	CU_ASSERT_FATAL(a.has_ticket);
+	ph__user_destroy(&a.user);
+	CU_ASSERT_EQUAL(
+	    redeem(a.ticket, "imap4", "192.0.2.61", &record, why, sizeof(why)),
+	    PH_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(record);
+	u = ph__user_deserialize(record, strlen(record));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	CU_ASSERT_STRING_EQUAL(ph__user_get(u, "user"), "alice");
+	CU_ASSERT_STRING_EQUAL(ph__user_get(u, "uid"), "1000");
+	ph__user_destroy(&u);
+	free(record);
+}
+
+static void test_external_other_ca(void)
+{
+	struct answer a;
+
+	/* a certificate naming alice from a CA the listener does not trust:
+	 * what a compromised worker would claim */
+	CU_ASSERT_EQUAL(external("imaps", &ext_forged, "", "192.0.2.62", &a),
+			PH_EAUTH);
+	CU_ASSERT_FALSE(a.has_ticket);
+	CU_ASSERT_PTR_NULL(a.user);
+	/* counted like a wrong password: the next failure is delayed */
+	{
+		double t0 = ev_time();
+
+		CU_ASSERT_EQUAL(
+		    external("imaps", &ext_forged, "", "192.0.2.62", &a),
+		    PH_EAUTH);
+		CU_ASSERT(a.at - t0 >= 0.15);
+	}
+}
+
+static void test_external_wrong_listener(void)
+{
+	struct answer a;
+
+	CU_ASSERT_EQUAL(external("pop3", &ext_alice, "", "192.0.2.63", &a),
+			PH_EAUTH);
+	CU_ASSERT_FALSE(a.has_ticket);
+}
+
+static void test_external_authzid(void)
+{
+	struct answer a;
+
+	CU_ASSERT_EQUAL(external("imaps", &ext_alice, "bob", "192.0.2.64", &a),
+			PH_EAUTH);
+	CU_ASSERT_FALSE(a.has_ticket);
+	CU_ASSERT_PTR_NULL(a.user);
+}
+
+static void test_external_unknown_user(void)
+{
+	struct answer a;
+
+	CU_ASSERT_NOT_EQUAL(
+	    external("imaps", &ext_nobody, "", "192.0.2.65", &a), PH_OK);
+	CU_ASSERT_FALSE(a.has_ticket);
+	CU_ASSERT_PTR_NULL(a.user);
+}
+
+static void test_external_malformed(void)
+{
+	struct ph_str chain[1] = {PH_STR_LIT("not a certificate")};
+	struct ph__auth_query q = {
+	    .kind = "external",
+	    .service = "imap4",
+	    .user = "",
+	    .remote_ip = "192.0.2.66",
+	    .listener = "imaps",
+	    .chain = chain,
+	    .chain_count = 1,
+	};
+	struct answer a = {0};
+
+	CU_ASSERT_FATAL(ph__auth_client_request(client, &q, on_reply, &a) > 0);
+	run_until(&a.done);
+	CU_ASSERT_EQUAL(a.result, PH_EAUTH);
+	CU_ASSERT_FALSE(a.has_ticket);
+	/* the client refuses to encode what the limits forbid */
+	q.chain_count = PH__AUTH_MAX_CHAIN + 1;
+	CU_ASSERT(ph__auth_client_request(client, &q, on_reply, &a) < 0);
+	q.chain_count = 0;
+	CU_ASSERT(ph__auth_client_request(client, &q, on_reply, &a) < 0);
+}
+
+/* A datagram breaking the limits (nine certificates) closes the
+ * connection that sent it; the service goes on. */
+static void test_external_oversized_datagram(void)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	unsigned char buf[PH__AUTH_MSG_MAX];
+	struct ph__auth_request_msg m = {0};
+	struct answer a;
+	uint32_t hdr[3], nine = 9;
+	int fd, len;
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
+	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	CU_ASSERT(recv(fd, buf, sizeof(buf), 0) > 0); /* hello */
+	/* eight certificates encode; the ninth is appended by hand */
+	m.type = PH__AUTH_MSG_EXTERNAL_VERIFY;
+	m.request_id = 1;
+	m.service = PH_STR_LIT("imap4");
+	m.user = m.scheme = m.password = m.local_ip = PH_STR_LIT("");
+	m.remote_ip = PH_STR_LIT("192.0.2.67");
+	m.listener = PH_STR_LIT("imaps");
+	m.chain_count = PH__AUTH_MAX_CHAIN;
+	for (size_t i = 0; i < PH__AUTH_MAX_CHAIN; i++)
+		m.chain[i] = PH_STR_LIT("x");
+	len = ph__auth_encode_request(buf, &m);
+	CU_ASSERT_FATAL(len > 0);
+	/* the count sits before the 8 strings of 1 + 5 bytes */
+	memcpy(buf + len - 8 * 6 - 4, &nine, 4);
+	memcpy(buf + len, "\1\0\0\0x", 6);
+	len += 6;
+	memcpy(hdr, buf, sizeof(hdr));
+	hdr[1] = (uint32_t)len - 12;
+	memcpy(buf, hdr, sizeof(hdr));
+	CU_ASSERT_EQUAL(send(fd, buf, (size_t)len, 0), len);
+	CU_ASSERT_EQUAL(recv(fd, buf, sizeof(buf), 0), 0); /* closed */
+	close(fd);
+	/* others are still served */
+	CU_ASSERT_EQUAL(external("imaps", &ext_bob, "", "192.0.2.67", &a),
+			PH_OK);
+	ph__user_destroy(&a.user);
+}
+
+/* Made before the server forks: it loads ca_path at start. */
+static int external_init(void)
+{
+	snprintf(ca_path, sizeof(ca_path), "%s/client-ca.pem", tmpdir);
+	if (ext_ca.cert != NULL)
+		return certgen_pem(&ext_ca, ca_path);
+	if (certgen_ca(&ext_ca, "Posthorn test CA", NULL) < 0 ||
+	    certgen_ca(&ext_ca2, "Forger CA", NULL) < 0 ||
+	    certgen_leaf(&ext_alice, &ext_ca, "alice", NULL, NULL, -1, 10,
+			 "clientAuth") < 0 ||
+	    certgen_leaf(&ext_bob, &ext_ca, "bob", NULL, NULL, -1, 10, NULL) <
+		0 ||
+	    certgen_leaf(&ext_forged, &ext_ca2, "alice", NULL, NULL, -1, 10,
+			 "clientAuth") < 0 ||
+	    certgen_leaf(&ext_nobody, &ext_ca, "zed", NULL, NULL, -1, 10,
+			 NULL) < 0)
+		return -1;
+	return certgen_pem(&ext_ca, ca_path);
+}
+
 static int suite_init(void)
 {
 	FILE *fp;
@@ -1305,6 +1536,8 @@ static int suite_init(void)
 	      "mail=/m/user\n",
 	      fp);
 	fclose(fp);
+	if (external_init() < 0)
+		return -1;
 	loop = ev_default_loop(0);
 	return start_server();
 }
@@ -1314,8 +1547,19 @@ static int suite_clean(void)
 	stop_server();
 	unlink(users_path);
 	unlink(sock_path);
+	unlink(ca_path);
 	rmdir(tmpdir);
 	return 0;
+}
+
+static int external_clean(void)
+{
+	struct certgen *all[] = {&ext_ca,  &ext_ca2,	&ext_alice,
+				 &ext_bob, &ext_forged, &ext_nobody};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		certgen_free(all[i]);
+	return suite_clean();
 }
 
 static CU_TestInfo service_tests[] = {
@@ -1377,11 +1621,24 @@ static CU_TestInfo ticket_tests[] = {
     {"login glue keeps the ticket (PLAIN, SCRAM)", test_ticket_login_glue},
     CU_TEST_INFO_NULL,
 };
+static CU_TestInfo external_tests[] = {
+    {"virtual user: no ticket", test_external_virtual},
+    {"user with a uid: ticket, redeemed", test_external_ticket},
+    {"another CA: refused, counted, no ticket", test_external_other_ca},
+    {"listener without a client CA", test_external_wrong_listener},
+    {"authzid mismatch", test_external_authzid},
+    {"unknown user", test_external_unknown_user},
+    {"malformed DER; client-side limits", test_external_malformed},
+    {"nine certificates close the connection",
+     test_external_oversized_datagram},
+    CU_TEST_INFO_NULL,
+};
 static CU_SuiteInfo suites[] = {
     {"service", suite_init, suite_clean, NULL, NULL, service_tests},
     {"penalty", suite_init, suite_clean, NULL, NULL, penalty_tests},
     {"login", suite_init, suite_clean, NULL, NULL, login_tests},
     {"tickets", suite_init, suite_clean, NULL, NULL, ticket_tests},
+    {"external", suite_init, external_clean, NULL, NULL, external_tests},
     CU_SUITE_INFO_NULL,
 };
 PH_CUNIT_MAIN(suites)
