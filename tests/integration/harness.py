@@ -30,6 +30,7 @@ make_cert(dir), free_port(host), plugin_exists(name), main().
 Set PH_KEEP_TMP=1 to keep the temp directories.
 """
 
+import errno
 import imaplib
 import os
 import re
@@ -60,11 +61,25 @@ def plugin_exists(name, plugin_dir=PLUGIN_DIR):
 
 
 def free_port(host=HOST):
-    """A currently free TCP port on `host` (IPv4 or IPv6 literal)."""
+    """A currently free TCP port on `host` (IPv4 or IPv6 literal). For the
+    IPv4 loopback the port must be free on ::1 too: clients that connect
+    to "localhost" (mbsync, neomutt) try ::1 first and would otherwise
+    reach whatever another test runs there."""
     family = socket.AF_INET6 if ':' in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    for _ in range(50):
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if host != HOST or not socket.has_ipv6:
+            return port
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
+                s6.bind(('::1', port))
+            return port
+        except OSError as e:
+            if e.errno == errno.EADDRNOTAVAIL:
+                return port  # no IPv6 loopback here
+    raise ServerError('no port free on both loopback addresses')
 
 
 def make_cert(directory, cn='localhost'):

@@ -241,13 +241,13 @@ class Pop3Tls(harness.TestCase):
 
     def test_curl_pop3s(self):
         need_storage(self.server)
-        msg = self.curl('pop3s://localhost:%d/2' % self.server.port('pop3s'),
+        msg = self.curl('pop3s://127.0.0.1:%d/2' % self.server.port('pop3s'),
                         '--cacert', self.server.ca_file)
         self.assertIn(msg, [expected_retr(m) for m in SIMPLE])
 
     def test_curl_stls_required(self):
         need_storage(self.server)
-        msg = self.curl('pop3://localhost:%d/3' % self.server.port('pop3'),
+        msg = self.curl('pop3://127.0.0.1:%d/3' % self.server.port('pop3'),
                         '--ssl-reqd', '--cacert', self.server.ca_file)
         self.assertIn(msg, [expected_retr(m) for m in SIMPLE])
 
@@ -273,7 +273,7 @@ class Pop3Tls(harness.TestCase):
             rc = os.path.join(d, 'getmailrc')
             with open(rc, 'w') as f:
                 f.write('[retriever]\ntype = SimplePOP3SSLRetriever\n'
-                        'server = localhost\nport = %d\nusername = dave\n'
+                        'server = 127.0.0.1\nport = %d\nusername = dave\n'
                         'password = pw4\nca_certs = %s\n\n'
                         '[destination]\ntype = MDA_external\n'
                         'path = /bin/sh\nallow_root_commands = true\n'
