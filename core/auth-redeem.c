@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include "auth-proto.h"
 #include "auth-redeem.h"
+#include "fdpass.h"
 
 static double redeem_now(void)
 {
@@ -41,25 +42,11 @@ static int redeem_wait(int fd, short events, double deadline)
 static int redeem_attach(int control_fd, int sv_peer, double deadline)
 {
 	unsigned char buf[sizeof(struct ph__auth_msg_hdr)];
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct iovec iov = {buf, 0};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *cm;
+	size_t len = (size_t)ph__auth_encode_attach(buf);
 
-	iov.iov_len = (size_t)ph__auth_encode_attach(buf);
-	memset(&u, 0, sizeof(u));
-	mh.msg_control = u.buf;
-	mh.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &sv_peer, sizeof(int));
 	for (;;) {
-		if (sendmsg(control_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+		if (ph__fd_send(control_fd, buf, len, sv_peer,
+				MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
 			return 0;
 		if (errno == EINTR)
 			continue;

@@ -17,6 +17,7 @@
 #include "auth-proto.h"
 #include "api.h"
 #include "auth-server.h"
+#include "fdpass.h"
 #include "log.h"
 #include "auth-ticket.h"
 #include "sasl-scram.h"
@@ -1116,21 +1117,11 @@ static void srv_control_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct srv_conn *conn = w->data;
 	struct srv *srv = conn->srv;
 	unsigned char buf[PH__AUTH_MSG_MAX + 1];
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} u;
-	int i;
 
-	for (i = 0; i < 64; i++) {
-		struct iovec iov = {buf, sizeof(buf)};
-		struct msghdr mh = {.msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = u.buf,
-				    .msg_controllen = sizeof(u.buf)};
-		int fds[4], nfds = 0;
+	for (int i = 0; i < 64; i++) {
+		int fd, malformed;
 		ssize_t n =
-		    recvmsg(conn->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		    ph__fd_recv(conn->fd, buf, sizeof(buf), &fd, &malformed);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1141,28 +1132,14 @@ static void srv_control_cb(struct ev_loop *loop, ev_io *w, int revents)
 			srv_conn_close(conn);
 			return;
 		}
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-		     cm = CMSG_NXTHDR(&mh, cm)) {
-			if (cm->cmsg_level != SOL_SOCKET ||
-			    cm->cmsg_type != SCM_RIGHTS)
-				continue;
-			for (size_t k = 0;
-			     CMSG_LEN((k + 1) * sizeof(int)) <= cm->cmsg_len &&
-			     nfds < 4;
-			     k++)
-				memcpy(&fds[nfds++],
-				       CMSG_DATA(cm) + k * sizeof(int),
-				       sizeof(int));
-		}
-		if (nfds != 1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-		    ph__auth_decode_attach(buf, (size_t)n) < 0) {
+		if (fd < 0 || ph__auth_decode_attach(buf, (size_t)n) < 0) {
 			ph__log_error("auth: malformed attach on the master "
 				      "control socket");
-			while (nfds > 0)
-				close(fds[--nfds]);
+			if (fd >= 0)
+				close(fd);
 			continue;
 		}
-		srv_conn_add(srv, fds[0], SRV_MASTER);
+		srv_conn_add(srv, fd, SRV_MASTER);
 	}
 }
 

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "conn-private.h"
+#include "fdpass.h"
 #include "handoff.h"
 #include "log.h"
 #ifdef PH_HAVE_AUTH
@@ -136,25 +137,9 @@ int ph__conn_session_handoff(ph_conn *c, const void *state, size_t len)
 static int handoff_sendmsg(ph_conn *c, const unsigned char *buf, size_t len,
 			   int fd)
 {
-	struct iovec iov = {(void *)buf, len};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *cm;
-
-	memset(&u, 0, sizeof(u));
-	mh.msg_control = u.buf;
-	mh.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	for (;;) {
-		ssize_t n = sendmsg(c->env->handoff_fd, &mh,
-				    MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = ph__fd_send(c->env->handoff_fd, buf, len, fd,
+					MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n >= 0)
 			return 1;

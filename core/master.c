@@ -25,6 +25,7 @@
 
 #include "addr.h"
 #include "config-extra.h"
+#include "fdpass.h"
 #include "log.h"
 #include "master.h"
 #include "plugins.h"
@@ -742,50 +743,28 @@ out:
 static int handoff_receive(struct gen *g, struct slot *s)
 {
 	static unsigned char buf[PH__HANDOFF_MSG_MAX + 1];
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} u;
-	struct iovec iov = {buf, sizeof(buf)};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = u.buf,
-			    .msg_controllen = sizeof(u.buf)};
 	struct ph__handoff_msg m;
-	int fds[4], nfds = 0, ok;
-	ssize_t n;
+	int fd, malformed;
+	ssize_t n =
+	    ph__fd_recv(s->handoff_fd, buf, sizeof(buf), &fd, &malformed);
 
-	n = recvmsg(s->handoff_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
 		return -1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-	     cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0;
-		     CMSG_LEN((i + 1) * sizeof(int)) <= cm->cmsg_len &&
-		     nfds < 4;
-		     i++)
-			memcpy(&fds[nfds++], CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(int));
-	}
-	ok = nfds == 1 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
-	     ph__handoff_decode(buf, (size_t)n, &m) == PH_OK;
-	if (!ok) {
+	if (fd < 0 || ph__handoff_decode(buf, (size_t)n, &m) != PH_OK) {
 		ph__log_error("worker (pid %ld) sent a malformed session "
 			      "handoff: ignored",
 			      (long)s->pid);
-		for (int i = 0; i < nfds; i++)
-			close(fds[i]);
+		if (fd >= 0)
+			close(fd);
 		return 0;
 	}
 #ifdef PH_HAVE_AUTH
-	session_spawn(g, &m, fds[0]);
+	session_spawn(g, &m, fd);
 #else
 	(void)g;
-	close(fds[0]);
+	close(fd);
 #endif
 	return 0;
 }
