@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "api.h"
+#include "config-extra.h"
 #include "conn-private.h"
 #include "inbuf.h"
 #include "linger.h"
@@ -711,6 +712,22 @@ static void conn_init(ph_conn *c, struct ph__conn_env *env,
 	env->conns = c;
 	env->conn_count++;
 	l->conn_count++;
+}
+
+void ph__conn_env_init(struct ph__conn_env *env, struct ev_loop *loop,
+		       const struct ph__config *cfg)
+{
+	memset(env, 0, sizeof(*env));
+	env->loop = loop;
+	env->input_buffer = (size_t)ph__config_core_uint(cfg, "input_buffer");
+	env->output_limit = cfg->output_limit;
+	env->lowat = 16384;
+	env->handshake_timeout =
+	    (double)ph__config_core_uint(cfg, "handshake_timeout");
+	env->close_timeout =
+	    (double)ph__config_core_uint(cfg, "shutdown_timeout");
+	env->default_idle_timeout = cfg->idle_timeout;
+	env->handoff_fd = -1;
 }
 
 ph_conn *ph__conn_create(struct ph__conn_env *env, struct ph__listener_rt *l,

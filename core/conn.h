@@ -49,10 +49,15 @@ struct ph__handoff_msg;
  * `m` and calls the protocol's conn_resume(). NULL on failure (fd
  * closed, user freed). */
 ph_conn *ph__conn_adopt(struct ph__conn_env *env, struct ph__listener_rt *l,
-			int fd, const struct ph__handoff_msg *m,
-			ph_user *user);
+			int fd, const struct ph__handoff_msg *m, ph_user *user);
 /* API entry session_handoff (ABI 1.1, see posthorn/core.h). */
 int ph__conn_session_handoff(ph_conn *conn, const void *state, size_t len);
+
+/* Zeroes `env` and fills what every process serving connections takes
+ * from the configuration (buffers, limits, timeouts); the caller sets
+ * its own callbacks and sockets afterwards. */
+void ph__conn_env_init(struct ph__conn_env *env, struct ev_loop *loop,
+		       const struct ph__config *cfg);
 
 /* Takes `fd` (accepted, owned afterwards). Starts TLS for implicit
  * listeners, otherwise opens the protocol at once. NULL on failure (fd

@@ -134,18 +134,9 @@ int ph__session_run(struct ph__config *cfg, struct ph__plugin_set *plugins,
 
 		ph__api_set_storage(sp->desc->ops, sp->state);
 	}
-	s.env.loop = s.loop;
-	s.env.input_buffer = (size_t)ph__config_core_uint(cfg, "input_buffer");
-	s.env.output_limit = cfg->output_limit;
-	s.env.lowat = 16384;
-	s.env.handshake_timeout =
-	    (double)ph__config_core_uint(cfg, "handshake_timeout");
-	s.env.close_timeout =
-	    (double)ph__config_core_uint(cfg, "shutdown_timeout");
-	s.env.default_idle_timeout = cfg->idle_timeout;
+	ph__conn_env_init(&s.env, s.loop, cfg);
 	s.env.on_free = session_on_free;
 	s.env.ctx = &s;
-	s.env.handoff_fd = -1;
 	s.env.first_valid_uid = ph__config_first_valid_uid(cfg);
 
 	ev_signal_init(&s.sig_term, session_signal_cb, SIGTERM);

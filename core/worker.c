@@ -357,15 +357,7 @@ int ph__worker_run(const struct ph__worker_params *p)
 		ph__api_set_storage(sp->desc->ops, sp->state);
 	}
 
-	w.env.loop = w.loop;
-	w.env.input_buffer = (size_t)ph__config_core_uint(cfg, "input_buffer");
-	w.env.output_limit = cfg->output_limit;
-	w.env.lowat = 16384;
-	w.env.handshake_timeout =
-	    (double)ph__config_core_uint(cfg, "handshake_timeout");
-	w.env.close_timeout =
-	    (double)ph__config_core_uint(cfg, "shutdown_timeout");
-	w.env.default_idle_timeout = cfg->idle_timeout;
+	ph__conn_env_init(&w.env, w.loop, cfg);
 	w.env.on_free = worker_on_free;
 	w.env.ctx = &w;
 	w.env.handoff_fd = p->handoff_fd;
