@@ -153,9 +153,10 @@ class Deliver(unittest.TestCase):
 
     def test_concurrent(self):
         with ThreadPoolExecutor(8) as ex:
-            codes = list(ex.map(lambda _: self.run_deliver('alice')
-                                .returncode, range(16)))
-        self.assertEqual(codes, [0] * 16)
+            runs = list(ex.map(lambda _: self.run_deliver('alice'),
+                               range(16)))
+        self.assertEqual([r.returncode for r in runs], [0] * 16,
+                         b''.join(r.stderr for r in runs).decode())
         self.assertEqual(len(self.cur()), 16)
         with open(os.path.join(self.mail, 'alice', 'Maildir',
                                'posthorn-uidlist')) as f:
