@@ -151,6 +151,14 @@ class Deliver(unittest.TestCase):
         r = self.run_deliver('alice')
         self.assertEqual(r.returncode, 75, r.stderr)
 
+    def test_half_created_maildir(self):
+        # another delivery is creating the Maildir: cur/ exists, tmp/ not
+        # yet; this one completes it instead of failing with a tempfail
+        os.makedirs(os.path.join(self.mail, 'alice', 'Maildir', 'cur'))
+        r = self.run_deliver('alice')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.cur()), 1)
+
     def test_concurrent(self):
         with ThreadPoolExecutor(8) as ex:
             runs = list(ex.map(lambda _: self.run_deliver('alice'),

@@ -473,7 +473,7 @@ int maildir_user_open(void *state, const ph_user *user, ph_mail_user **mu_r,
 {
 	struct maildir_storage *st = state;
 	ph_mail_user *mu = calloc(1, sizeof(*mu));
-	char cur[PATH_MAX];
+	char tmp[PATH_MAX];
 	struct stat sb;
 	bool first;
 	int ret;
@@ -487,8 +487,11 @@ int maildir_user_open(void *state, const ph_user *user, ph_mail_user **mu_r,
 	mu->sep = st->set.separator;
 	if ((ret = user_root(mu, error_r)) < 0)
 		goto fail;
-	maildir_fmt(cur, sizeof(cur), "%s/cur", mu->root);
-	first = stat(cur, &sb) < 0;
+	/* tmp/ is made last (maildir_dir_create): a root another process is
+	 * still creating has cur/ but maybe no tmp/ yet, and is completed
+	 * here (mkdir tolerates EEXIST) instead of failing the append. */
+	maildir_fmt(tmp, sizeof(tmp), "%s/tmp", mu->root);
+	first = stat(tmp, &sb) < 0;
 	if (first) {
 		if (user_mkdirs(mu->root) < 0 ||
 		    maildir_dir_create(mu->root) < 0) {
