@@ -563,4 +563,5 @@ const struct ph_protocol_ops imap_protocol_ops = {
     .conn_output_ready = imap_conn_output_ready,
     .conn_goodbye = imap_conn_goodbye,
     .conn_closed = imap_conn_closed,
+    .conn_resume = imap_session_resume,
 };

@@ -2,8 +2,7 @@
 #include <stdlib.h>
 #include "imap4-private.h"
 
-/* imap_protocol_ops plus conn_resume (imap4-session.c). */
-extern const struct ph_protocol_ops imap_session_ops;
+extern const struct ph_protocol_ops imap_protocol_ops;
 
 static int imap_init(const struct ph_core_api *api, const ph_config *config,
 		     void **state_r, const char **error_r)
@@ -33,5 +32,5 @@ PH_EXPORT const struct ph_plugin posthorn_plugin = {
     .settings = NULL,
     .init = imap_init,
     .fini = imap_fini,
-    .ops = &imap_session_ops,
+    .ops = &imap_protocol_ops,
 };

@@ -103,6 +103,9 @@ struct imap_client {
 void imap_client_process(struct imap_client *c);
 void imap_client_close(struct imap_client *c);
 /* Writes and clears c->out. */
+/* conn_resume (imap4-session.c): a login moved to a session process. */
+int imap_session_resume(void *plugin_state, ph_conn *conn, const ph_user *user,
+			const void *state, size_t len, void **conn_state_r);
 /* A client in the not-authenticated state; nothing written yet. */
 struct imap_client *imap_client_create(struct imap_plugin *plugin,
 				       ph_conn *conn);

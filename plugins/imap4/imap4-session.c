@@ -13,7 +13,6 @@
  * rather than misread. */
 #define IMAP_SESSION_MAGIC "imap4/1\n"
 
-extern const struct ph_protocol_ops imap_protocol_ops;
 int imap_session_handoff(struct imap_client *c);
 void imap_login_resumed(struct imap_client *c, const ph_user *user);
 
@@ -44,9 +43,8 @@ int imap_session_handoff(struct imap_client *c)
 	return 1;
 }
 
-static int imap_session_resume(void *plugin_state, ph_conn *conn,
-			       const ph_user *user, const void *state,
-			       size_t len, void **conn_state_r)
+int imap_session_resume(void *plugin_state, ph_conn *conn, const ph_user *user,
+			const void *state, size_t len, void **conn_state_r)
 {
 	const size_t magic = strlen(IMAP_SESSION_MAGIC);
 	const char *tag = (const char *)state + magic;
@@ -70,39 +68,3 @@ static int imap_session_resume(void *plugin_state, ph_conn *conn,
 	imap_login_resumed(c, user);
 	return PH_OK;
 }
-
-/* The descriptor's table: imap4-client.c's ops plus conn_resume. */
-static int session_open(void *ps, ph_conn *conn, void **cs)
-{
-	return imap_protocol_ops.conn_open(ps, conn, cs);
-}
-
-static void session_input(void *cs)
-{
-	imap_protocol_ops.conn_input(cs);
-}
-
-static void session_output_ready(void *cs)
-{
-	imap_protocol_ops.conn_output_ready(cs);
-}
-
-static void session_goodbye(void *cs, enum ph_goodbye_reason reason)
-{
-	imap_protocol_ops.conn_goodbye(cs, reason);
-}
-
-static void session_closed(void *cs)
-{
-	imap_protocol_ops.conn_closed(cs);
-}
-
-const struct ph_protocol_ops imap_session_ops = {
-    PH_PROTOCOL_OPS_INIT,
-    .conn_open = session_open,
-    .conn_input = session_input,
-    .conn_output_ready = session_output_ready,
-    .conn_goodbye = session_goodbye,
-    .conn_closed = session_closed,
-    .conn_resume = imap_session_resume,
-};
