@@ -31,6 +31,7 @@ Set PH_KEEP_TMP=1 to keep the temp directories.
 """
 
 import errno
+import fcntl
 import imaplib
 import os
 import re
@@ -60,26 +61,61 @@ def plugin_exists(name, plugin_dir=PLUGIN_DIR):
     return os.path.exists(os.path.join(plugin_dir, name + '.so'))
 
 
+_PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), 'posthorn-test-ports')
+_reserved_ports = {}  # port -> open lock file, held for this process's life
+
+
+def _reserve_port(port):
+    """True when no other caller, in this process or another test process,
+    has been handed `port`. The kernel may offer the same free port to two
+    consecutive bind(0) calls, so a port is free only once reserved."""
+    if port in _reserved_ports:
+        return False
+    os.makedirs(_PORT_LOCK_DIR, mode=0o1777, exist_ok=True)
+    try:
+        os.chmod(_PORT_LOCK_DIR, 0o1777)
+    except OSError:
+        pass  # made by another user, who already opened it up
+    path = os.path.join(_PORT_LOCK_DIR, str(port))
+    try:
+        f = open(path, 'a')
+    except PermissionError:
+        return False  # another user's test holds it
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        return False
+    _reserved_ports[port] = f
+    return True
+
+
+def _port_free_on_ipv6_loopback(port):
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
+            s6.bind(('::1', port))
+        return True
+    except OSError as e:
+        return e.errno == errno.EADDRNOTAVAIL  # no IPv6 loopback here
+
+
 def free_port(host=HOST):
-    """A currently free TCP port on `host` (IPv4 or IPv6 literal). For the
-    IPv4 loopback the port must be free on ::1 too: clients that connect
-    to "localhost" (mbsync, neomutt) try ::1 first and would otherwise
-    reach whatever another test runs there."""
+    """A currently free TCP port on `host` (IPv4 or IPv6 literal), never
+    handed out before to this or any other concurrently running test. For
+    the IPv4 loopback the port must be free on ::1 too: clients that
+    connect to "localhost" (mbsync, neomutt) try ::1 first and would
+    otherwise reach whatever another test runs there."""
     family = socket.AF_INET6 if ':' in host else socket.AF_INET
-    for _ in range(50):
+    for _ in range(200):
         with socket.socket(family, socket.SOCK_STREAM) as s:
             s.bind((host, 0))
             port = s.getsockname()[1]
-        if host != HOST or not socket.has_ipv6:
+        if host == HOST and socket.has_ipv6 and \
+                not _port_free_on_ipv6_loopback(port):
+            continue
+        if _reserve_port(port):
             return port
-        try:
-            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
-                s6.bind(('::1', port))
-            return port
-        except OSError as e:
-            if e.errno == errno.EADDRNOTAVAIL:
-                return port  # no IPv6 loopback here
-    raise ServerError('no port free on both loopback addresses')
+    raise ServerError('no free port on the loopback addresses')
 
 
 def make_cert(directory, cn='localhost'):
@@ -246,7 +282,7 @@ class Server:
     def start(self, timeout=15):
         """Starts posthornd and waits until every port accepts. A port
         taken meanwhile by another process is replaced and the start
-        retried (free_port() cannot reserve)."""
+        retried (free_port() reserves among tests only)."""
         for attempt in range(3):
             mark = len(self.log_text())
             self._log = open(self.log_path, 'ab')

@@ -29,6 +29,22 @@ class HarnessSelf(harness.unittest.TestCase):
             blocker.close()
             server.cleanup()
 
+    def test_free_port_never_repeats(self):
+        # The kernel offers the same free port to consecutive bind(0)
+        # calls now and then; two listeners of one server got one port.
+        ports = [harness.free_port() for _ in range(300)]
+        self.assertEqual(len(set(ports)), len(ports))
+
+    def test_free_port_reserved_across_processes(self):
+        mine = harness.free_port()
+        code = ('import sys; sys.path.insert(0, %r); import harness, fcntl\n'
+                'print(harness._reserve_port(%d))' %
+                (os.path.dirname(os.path.abspath(harness.__file__)), mine))
+        out = harness.subprocess.run([harness.sys.executable, '-c', code],
+                                     capture_output=True, text=True,
+                                     check=True).stdout
+        self.assertEqual(out.strip(), 'False')
+
     def test_deliver(self):
         d = harness.tempfile.mkdtemp()
         path = harness.deliver(os.path.join(d, 'Maildir'), 'x', b'Subject: a\n')
