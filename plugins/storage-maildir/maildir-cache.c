@@ -1,70 +1,63 @@
-/* maildir-cache.c - posthorn-cache, parsed data for cache_get/set.
+/* maildir-cache.c - posthorn-cache, parsed data for cache_get/set, as a
+ * view sees it (the format: maildir-cache.h).
  *
  * A file of its own, not part of the index, because FETCH fills it one
- * message at a time and the index is rewritten whole on every change:
- *   "PHC1" uidvalidity(u32)
- *   records: crc(u32) uid(u32) field_len(u16) pad(u16) value_len(u32)
- *            field bytes, value bytes         (crc over all after it)
- * Appended with O_APPEND, one write() per record, without the mailbox
- * lock: a record torn by a crash fails its CRC and ends the file. It is
- * read once per view on the first cache_get, into one buffer; each field
- * gets its own hash table of uid -> record, built on the first request
- * for that field by one walk over the buffer that takes only that
- * field's records (FETCH BODYSTRUCTURE does not pay for the 100,000
- * Subject lines a SEARCH cached). A record's CRC is checked when it is
- * first asked for. Later records for the same (uid, field) win. Past
- * 64 MiB, or with another UIDVALIDITY, the file is started afresh: it is
- * only a cache. */
-#include "maildir-private.h"
+ * message at a time and the index is rewritten whole on every change.
+ * New values are appended with O_APPEND, one write() per record, without
+ * the mailbox lock: a record torn by a crash fails its CRC and ends the
+ * log. A view maps the file on its first cache_get. Values in the
+ * compacted part are found by binary search in their field's section;
+ * the log gets a hash table of uid -> record per field, built on the
+ * first request for that field by one walk over the log that takes only
+ * that field's records (FETCH BODYSTRUCTURE does not pay for the 100,000
+ * Subject lines a SEARCH cached). The view's own values go into the same
+ * tables. Log records win over the compacted part, later ones over
+ * earlier. A record's CRC is checked when it is first asked for.
+ *
+ * When the view closes with a log big enough to be worth it, the file is
+ * compacted (maildir-cache-compact.c): the next view finds everything in
+ * sorted sections and walks nothing. Past 64 MiB, or with another
+ * UIDVALIDITY, the file is started afresh: it is only a cache. */
+#include "maildir-cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CACHE_FILE	"posthorn-cache"
-#define CACHE_MAGIC	"PHC1"
-#define CACHE_MAX_FILE	(64u * 1024 * 1024)
-#define CACHE_FIELD_LEN 64
+/* Compaction at close once the log is this big and at least a quarter of
+ * the compacted part: the walks it saves the next views pay for it. */
+#define CACHE_COMPACT_MIN_LOG (256u * 1024)
 
-struct cache_rec_hdr {
-	uint32_t crc;
-	uint32_t uid;
-	uint16_t field_len;
-	uint16_t pad;
-	uint32_t value_len;
-};
-
-/* A record: the header, the field, the value, as in the file. */
+/* A record in the log or of this view: the header, the field, the value. */
 struct cache_slot {
 	uint32_t uid;
 	uint32_t state;		  /* SLOT_* */
-	const unsigned char *rec; /* in c->buf, or malloc()ed (SLOT_OWNED) */
+	const unsigned char *rec; /* in the map, or malloc()ed (SLOT_OWNED) */
 };
 #define SLOT_USED    1u
 #define SLOT_OWNED   2u
 #define SLOT_CHECKED 4u /* CRC good */
 #define SLOT_BAD     8u /* CRC bad */
 
-/* The records of one field, by uid. */
+/* One field: its section in the map, its log records by uid. */
 struct cache_field {
 	char name[CACHE_FIELD_LEN + 1];
 	size_t len;
+	struct cache_section section;
 	struct cache_slot *slots;
 	size_t mask, used;
 };
-#define CACHE_FIELDS_MAX 32 /* tables per view; more fields: not cached */
 
 struct maildir_cache {
 	uint32_t uidvalidity;
+	struct cache_map map;
 	struct cache_field fields[CACHE_FIELDS_MAX];
 	unsigned nfields;
-	unsigned char *buf; /* the file as loaded; slots point into it */
-	size_t buf_len;
-	int fd; /* for appends, opened on the first cache_set; -1 */
+	int fd;		 /* for appends, opened on the first set; -1 */
+	size_t appended; /* bytes this view appended */
 };
 
 static struct cache_slot *cache_find(struct cache_field *f, uint32_t uid)
@@ -93,7 +86,7 @@ static int cache_resize(struct cache_field *f, size_t mask)
 }
 
 /* Puts record `rec` of `uid`; `owned`: rec is malloc()ed and now belongs
- * to the cache (checked), else it lives in c->buf and its CRC is checked
+ * to the cache (checked), else it lives in the map and its CRC is checked
  * on first use. */
 static int cache_put(struct cache_field *f, uint32_t uid,
 		     const unsigned char *rec, bool owned)
@@ -114,54 +107,53 @@ static int cache_put(struct cache_field *f, uint32_t uid,
 	return PH_OK;
 }
 
+static void cache_field_free(struct cache_field *f)
+{
+	for (size_t i = 0; f->slots != NULL && i <= f->mask; i++) {
+		if (f->slots[i].state & SLOT_OWNED)
+			free((void *)f->slots[i].rec);
+	}
+	free(f->slots);
+	f->slots = NULL;
+}
+
 void maildir_cache_free(struct maildir_cache **cp)
 {
 	struct maildir_cache *c = *cp;
 
 	if (c == NULL)
 		return;
-	for (unsigned k = 0; k < c->nfields; k++) {
-		struct cache_field *f = &c->fields[k];
-
-		for (size_t i = 0; f->slots && i <= f->mask; i++) {
-			if (f->slots[i].state & SLOT_OWNED)
-				free((void *)f->slots[i].rec);
-		}
-		free(f->slots);
-	}
-	free(c->buf);
+	for (unsigned k = 0; k < c->nfields; k++)
+		cache_field_free(&c->fields[k]);
+	maildir_cache_map_close(&c->map);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
 	*cp = NULL;
 }
 
-/* Puts the records of field `f` in c->buf into its table (one walk). */
-static int cache_walk(struct maildir_cache *c, struct cache_field *f)
+/* Puts the log records of field `f` into its table (one walk). */
+static int cache_walk_log(struct maildir_cache *c, struct cache_field *f)
 {
-	const unsigned char *buf = c->buf;
-	size_t off = 8, len = c->buf_len;
+	const unsigned char *data = c->map.data;
+	size_t off = c->map.base_len, n;
 
-	while (buf != NULL && off + sizeof(struct cache_rec_hdr) <= len) {
+	while (data != NULL &&
+	       (n = maildir_cache_rec_len(data, off, c->map.len)) > 0) {
 		struct cache_rec_hdr h;
-		size_t n;
 
-		memcpy(&h, buf + off, sizeof(h));
-		n = sizeof(h) + h.field_len + (size_t)h.value_len;
-		if (h.field_len == 0 || h.field_len > CACHE_FIELD_LEN ||
-		    h.value_len > MAILDIR_CACHE_FIELD_MAX || off + n > len)
-			break; /* torn or damaged: the rest is lost */
+		memcpy(&h, data + off, sizeof(h));
 		if (h.field_len == f->len &&
-		    memcmp(buf + off + sizeof(h), f->name, f->len) == 0 &&
-		    cache_put(f, h.uid, buf + off, false) < 0)
+		    memcmp(data + off + sizeof(h), f->name, f->len) == 0 &&
+		    cache_put(f, h.uid, data + off, false) < 0)
 			return PH_ENOMEM;
-		off += n;
+		off += n; /* a torn or damaged record ends the log */
 	}
 	return PH_OK;
 }
 
-/* The table of `field` (flen bytes), built on first use; NULL when out
- * of memory or of tables. */
+/* The field `field` (flen bytes), set up on first use; NULL when out of
+ * memory or of tables. */
 static struct cache_field *cache_field(struct maildir_cache *c,
 				       const char *field, size_t flen)
 {
@@ -179,14 +171,11 @@ static struct cache_field *cache_field(struct maildir_cache *c,
 	memcpy(f->name, field, flen);
 	f->len = flen;
 	f->mask = 255;
+	f->section = maildir_cache_map_section(&c->map, field, flen);
 	if ((f->slots = calloc(f->mask + 1, sizeof(*f->slots))) == NULL)
 		return NULL;
-	if (cache_walk(c, f) < 0) {
-		for (size_t i = 0; i <= f->mask; i++) {
-			if (f->slots[i].state & SLOT_OWNED)
-				free((void *)f->slots[i].rec);
-		}
-		free(f->slots);
+	if (cache_walk_log(c, f) < 0) {
+		cache_field_free(f);
 		return NULL;
 	}
 	c->nfields++;
@@ -197,10 +186,6 @@ static int cache_load(struct maildir_cache **cp, const char *dir,
 		      uint32_t uidvalidity)
 {
 	struct maildir_cache *c;
-	char path[PATH_MAX];
-	unsigned char *buf;
-	struct stat st;
-	int fd;
 
 	if (*cp != NULL && (*cp)->uidvalidity == uidvalidity)
 		return PH_OK;
@@ -210,25 +195,8 @@ static int cache_load(struct maildir_cache **cp, const char *dir,
 	c->uidvalidity = uidvalidity;
 	c->fd = -1;
 	*cp = c;
-	maildir_fmt(path, sizeof(path), "%s/" CACHE_FILE, dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return PH_OK;
-	if (fstat(fd, &st) == 0 && st.st_size >= 8 &&
-	    st.st_size <= CACHE_MAX_FILE &&
-	    (buf = malloc((size_t)st.st_size)) != NULL) {
-		uint32_t v;
-
-		if (pread(fd, buf, (size_t)st.st_size, 0) == st.st_size &&
-		    memcmp(buf, CACHE_MAGIC, 4) == 0 &&
-		    (memcpy(&v, buf + 4, 4), v == uidvalidity)) {
-			c->buf = buf; /* the slots point into it */
-			c->buf_len = (size_t)st.st_size;
-		} else {
-			free(buf);
-		}
-	}
-	close(fd);
+	/* An unreadable file is a cache without values. */
+	(void)maildir_cache_map_open(dir, uidvalidity, &c->map);
 	return PH_OK;
 }
 
@@ -236,6 +204,7 @@ int maildir_cache_get(struct maildir_cache **cp, const char *dir,
 		      uint32_t uidvalidity, uint32_t uid, const char *field,
 		      struct ph_str *value_r)
 {
+	const unsigned char *rec = NULL;
 	struct cache_field *f;
 	struct cache_slot *s;
 	struct cache_rec_hdr h;
@@ -248,54 +217,65 @@ int maildir_cache_get(struct maildir_cache **cp, const char *dir,
 	    (f = cache_field(*cp, field, flen)) == NULL)
 		return PH_ENOTFOUND;
 	s = cache_find(f, uid);
-	if (!(s->state & SLOT_USED))
-		return PH_ENOTFOUND;
-	memcpy(&h, s->rec, sizeof(h));
-	if (!(s->state & (SLOT_CHECKED | SLOT_BAD)))
-		s->state |= maildir_crc32c(0, s->rec + 4,
-					   sizeof(h) - 4 + h.field_len +
-					       (size_t)h.value_len) == h.crc
-				? SLOT_CHECKED
-				: SLOT_BAD;
-	if (s->state & SLOT_BAD)
+	if (s->state & SLOT_USED) {
+		if (!(s->state & (SLOT_CHECKED | SLOT_BAD)))
+			s->state |= maildir_cache_rec_crc_ok(s->rec)
+					? SLOT_CHECKED
+					: SLOT_BAD;
+		if (!(s->state & SLOT_BAD))
+			rec = s->rec;
+	} else {
+		rec = maildir_cache_section_get(&(*cp)->map, f->section, field,
+						flen, uid);
+	}
+	if (rec == NULL)
 		return PH_ENOTFOUND; /* damaged: recomputed and set again */
-	value_r->data = (const char *)s->rec + sizeof(h) + h.field_len;
+	memcpy(&h, rec, sizeof(h));
+	value_r->data = (const char *)rec + sizeof(h) + h.field_len;
 	value_r->len = h.value_len;
 	return PH_OK;
 }
 
+/* Puts an empty cache file of `uidvalidity` in place (by rename(): views
+ * that map the old one keep it intact). Under the cache lock, which only
+ * one process at a time gets; the others lose their value. */
+static int cache_replace_empty(const char *dir, uint32_t uidvalidity)
+{
+	struct cache_map none = {0};
+	int lock = maildir_lock_try(dir, CACHE_LOCK), ret;
+
+	if (lock < 0)
+		return lock;
+	ret = maildir_cache_write_compacted(dir, uidvalidity, &none, NULL);
+	maildir_lock_release(&lock);
+	return ret;
+}
+
 /* Opens the cache file for appending, starting it afresh when missing,
- * too big or of another UIDVALIDITY. */
+ * unusable, too big or of another UIDVALIDITY. */
 static int cache_open_append(const char *dir, uint32_t uidvalidity)
 {
-	char path[PATH_MAX], head[8];
+	char path[PATH_MAX];
+	struct cache_header h;
 	struct stat st;
-	uint32_t v;
-	int fd;
 
 	maildir_fmt(path, sizeof(path), "%s/" CACHE_FILE, dir);
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_size >= (off_t)sizeof(h) &&
+		    st.st_size < CACHE_MAX_FILE &&
+		    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+		    memcmp(h.magic, CACHE_MAGIC, 4) == 0 &&
+		    h.uidvalidity == uidvalidity)
+			return fd;
 		if (fd >= 0)
 			close(fd);
-		return PH_EIO;
+		if (attempt == 0 && cache_replace_empty(dir, uidvalidity) < 0)
+			break;
 	}
-	if (st.st_size >= 8 && st.st_size < CACHE_MAX_FILE &&
-	    pread(fd, head, 8, 0) == 8 && memcmp(head, CACHE_MAGIC, 4) == 0 &&
-	    (memcpy(&v, head + 4, 4), v == uidvalidity))
-		return fd;
-	if (ftruncate(fd, 0) < 0) {
-		close(fd);
-		return PH_EIO;
-	}
-	memcpy(head, CACHE_MAGIC, 4);
-	memcpy(head + 4, &uidvalidity, 4);
-	if (write(fd, head, 8) != 8) {
-		close(fd);
-		return PH_EIO;
-	}
-	return fd;
+	return PH_EIO;
 }
 
 int maildir_cache_set(struct maildir_cache **cp, const char *dir,
@@ -303,7 +283,6 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 		      struct ph_str value)
 {
 	size_t flen = strlen(field), n;
-	struct cache_rec_hdr h = {.uid = uid};
 	struct cache_field *f;
 	unsigned char *rec;
 	int fd, ret;
@@ -314,17 +293,8 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 		return PH_ETOOBIG;
 	if ((ret = cache_load(cp, dir, uidvalidity)) < 0)
 		return ret;
-	h.field_len = (uint16_t)flen;
-	h.value_len = (uint32_t)value.len;
-	n = sizeof(h) + flen + value.len;
-	if ((rec = malloc(n)) == NULL)
+	if ((rec = maildir_cache_rec_make(uid, field, flen, value, &n)) == NULL)
 		return PH_ENOMEM;
-	memcpy(rec + sizeof(h), field, flen);
-	if (value.len > 0)
-		memcpy(rec + sizeof(h) + flen, value.data, value.len);
-	memcpy(rec, &h, sizeof(h));
-	h.crc = maildir_crc32c(0, rec + 4, n - 4);
-	memcpy(rec, &h, sizeof(h));
 	if ((f = cache_field(*cp, field, flen)) == NULL ||
 	    (ret = cache_put(f, uid, rec, true)) < 0) {
 		free(rec);
@@ -339,6 +309,36 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 				 "%s/" CACHE_FILE ": write failed", dir);
 		close(fd);
 		(*cp)->fd = -1;
+	} else if (fd >= 0) {
+		(*cp)->appended += n;
 	}
 	return PH_OK; /* rec belongs to the cache now */
+}
+
+void maildir_cache_close(struct maildir_cache **cp, const char *dir,
+			 const struct maildir_cache_live *live)
+{
+	struct maildir_cache *c = *cp;
+	struct cache_map now;
+	size_t log;
+	int lock;
+
+	if (c == NULL)
+		return;
+	log = c->map.len - c->map.base_len + c->appended;
+	if (log >= CACHE_COMPACT_MIN_LOG && log >= c->map.base_len / 4 &&
+	    (lock = maildir_lock_try(dir, CACHE_LOCK)) >= 0) {
+		/* The file as it is now: other views may have appended. */
+		if (maildir_cache_map_open(dir, c->uidvalidity, &now) ==
+			PH_OK &&
+		    now.data != NULL &&
+		    maildir_cache_write_compacted(dir, c->uidvalidity, &now,
+						  live) < 0)
+			maildir_api->log(PH_LOG_WARNING,
+					 "%s/" CACHE_FILE ": compaction failed",
+					 dir);
+		maildir_cache_map_close(&now);
+		maildir_lock_release(&lock);
+	}
+	maildir_cache_free(cp);
 }

@@ -7,7 +7,8 @@
  *   MBOXDIR/posthorn-index        binary index (maildir-index.c)
  *   MBOXDIR/posthorn-index.log    STORE changes since (maildir-index.c)
  *   MBOXDIR/posthorn-uidlist      text uid list (maildir-uidlist.c)
- *   MBOXDIR/posthorn-cache        cache_get/set values (maildir-cache.c)
+ *   MBOXDIR/posthorn-cache        cache_get/set values (maildir-cache.h)
+ *   MBOXDIR/posthorn-cache-lock   OFD lock file for replacing the cache
  *   MBOXDIR/posthorn-lock         OFD lock file for index updates
  *   MBOXDIR/posthorn-pop3-lock    OFD lock file for the POP3 maildrop lock
  *   ROOT/subscriptions            one subscribed name per line
@@ -260,7 +261,18 @@ int maildir_fsync_dir(const char *path);
 
 /* ---- cache (maildir-cache.c) ---- */
 struct maildir_cache;
+/* Which uids a compaction keeps: those of the closing view, and any above
+ * max_uid (they may have arrived after the view was made). */
+struct maildir_cache_live {
+	bool (*has_uid)(void *ctx, uint32_t uid);
+	void *ctx;
+	uint32_t max_uid;
+};
 void maildir_cache_free(struct maildir_cache **c);
+/* Frees the view's cache, first compacting the file when its log has
+ * grown big enough (maildir-cache.c). */
+void maildir_cache_close(struct maildir_cache **c, const char *dir,
+			 const struct maildir_cache_live *live);
 int maildir_cache_get(struct maildir_cache **c, const char *dir,
 		      uint32_t uidvalidity, uint32_t uid, const char *field,
 		      struct ph_str *value_r);

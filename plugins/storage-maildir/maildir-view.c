@@ -224,6 +224,30 @@ fail:
 	return ret;
 }
 
+/* UID of position i (0-based), deferred or not. */
+static uint32_t view_uid(const ph_mailbox *box, uint32_t i)
+{
+	return box->msgs_deferred ? box->idx->recs[i].uid : box->msgs[i].uid;
+}
+
+static bool view_has_uid(void *ctx, uint32_t uid)
+{
+	uint32_t lo, hi;
+
+	return maildir_message_uid_range(ctx, uid, uid, &lo, &hi) > 0;
+}
+
+static void view_cache_close(ph_mailbox *box)
+{
+	struct maildir_cache_live live = {view_has_uid, box, 0};
+
+	if (box->cache == NULL)
+		return;
+	if (box->count > 0)
+		live.max_uid = view_uid(box, box->count - 1);
+	maildir_cache_close(&box->cache, box->path, &live);
+}
+
 void maildir_mailbox_close(ph_mailbox **boxp)
 {
 	ph_mailbox *box = *boxp;
@@ -240,7 +264,7 @@ void maildir_mailbox_close(ph_mailbox **boxp)
 	maildir_lock_release(&box->pop3_lock_fd);
 	if (box->inotify_fd >= 0)
 		close(box->inotify_fd);
-	maildir_cache_free(&box->cache);
+	view_cache_close(box);
 	maildir_index_free(&box->idx);
 	for (unsigned i = 0; i < box->kw_count; i++)
 		free(box->kw[i]);
@@ -622,12 +646,6 @@ int maildir_message_info(ph_mailbox *box, uint32_t seq,
 	info->expunged = (m->flags & MAILDIR_VFLAG_EXPUNGED) != 0 ||
 			 m->rec == MAILDIR_NO_REC;
 	return PH_OK;
-}
-
-/* UID of position i (0-based), deferred or not. */
-static uint32_t view_uid(const ph_mailbox *box, uint32_t i)
-{
-	return box->msgs_deferred ? box->idx->recs[i].uid : box->msgs[i].uid;
 }
 
 int maildir_message_uid_range(ph_mailbox *box, uint32_t uid_lo, uint32_t uid_hi,
