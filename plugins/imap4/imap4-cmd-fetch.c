@@ -72,7 +72,8 @@ struct fetch_job {
 	struct fetch_item items[FETCH_MAX_ITEMS];
 	unsigned nitems;
 	int uid, need_tree, need_body, set_seen;
-	unsigned want; /* enum fetch_want */
+	unsigned want;	    /* enum fetch_want */
+	uint64_t info_omit; /* what no item reads of the message info */
 	uint32_t *seqs;
 	size_t nseqs, i;
 	unsigned item;	/* next item of the current message */
@@ -618,6 +619,7 @@ static int open_message(struct imap_client *c, struct fetch_job *j,
 	int ret;
 
 	j->info = (struct ph_message_info)PH_MESSAGE_INFO_INIT;
+	j->info.omit = j->info_omit;
 	if (c->storage->message_info(c->box, seq, &j->info) < 0 ||
 	    j->info.expunged)
 		return PH_ENOTFOUND;
@@ -789,6 +791,22 @@ static int fetch_step(struct imap_client *c)
 	}
 }
 
+/* FETCH FLAGS of a fresh mailbox should not stat() every file for a
+ * date, nor read it for its size: ask only for what the items send. */
+static uint64_t info_omit(const struct fetch_job *j)
+{
+	uint64_t omit = PH_MESSAGE_INFO_OMIT_DATE | PH_MESSAGE_INFO_OMIT_SIZE;
+
+	for (unsigned k = 0; k < j->nitems; k++) {
+		if (j->items[k].type == F_INTERNALDATE)
+			omit &= ~(uint64_t)PH_MESSAGE_INFO_OMIT_DATE;
+		if (j->items[k].type == F_RFC822_SIZE ||
+		    j->items[k].type == F_SECTION)
+			omit &= ~(uint64_t)PH_MESSAGE_INFO_OMIT_SIZE;
+	}
+	return omit;
+}
+
 void imap_cmd_fetch(struct imap_client *c, const char *tag,
 		    const struct imap_arg *args, int uid)
 {
@@ -830,6 +848,7 @@ void imap_cmd_fetch(struct imap_client *c, const char *tag,
 	}
 	if (c->readonly)
 		j->set_seen = 0;
+	j->info_omit = info_omit(j);
 	if (imap_seqset_arg(c, tag, args, uid, &j->seqs, &j->nseqs) < 0) {
 		fetch_job_free(j);
 		return;

@@ -850,6 +850,7 @@ struct search_job {
 	struct imap_esearch es; /* RETURN (...): answered with ESEARCH */
 	int root, uid;
 	uint32_t seq, count;
+	uint64_t info_omit; /* what no key reads of the message info */
 	char tag[128];
 };
 
@@ -877,6 +878,7 @@ static int search_step(struct imap_client *c)
 		struct ph_message_info m = PH_MESSAGE_INFO_INIT;
 		uint32_t id;
 
+		m.omit = j->info_omit;
 		if (c->storage->message_info(c->box, j->seq, &m) < 0 ||
 		    m.expunged)
 			continue;
@@ -909,7 +911,7 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 		     const struct imap_arg *args, int uid)
 {
 	struct search_job *j = calloc(1, sizeof(*j));
-	struct ph_message_info last = PH_MESSAGE_INFO_INIT;
+	struct ph_message_info last = PH_MESSAGE_INFO_LIGHT_INIT;
 	uint32_t star_uid = 0;
 
 	if (j == NULL) {
@@ -966,11 +968,18 @@ void imap_cmd_search(struct imap_client *c, const char *tag,
 	if (j->count > 0 &&
 	    c->storage->message_info(c->box, j->count, &last) == 0)
 		star_uid = last.uid;
+	j->info_omit = PH_MESSAGE_INFO_OMIT_DATE | PH_MESSAGE_INFO_OMIT_SIZE;
 	for (unsigned i = 0; i < j->p.n; i++) {
-		if (j->p.nodes[i].type == N_SEQSET)
+		enum node_type t = j->p.nodes[i].type;
+
+		if (t == N_SEQSET)
 			imap_seqset_resolve(&j->p.nodes[i].set, j->count);
-		else if (j->p.nodes[i].type == N_UIDSET)
+		else if (t == N_UIDSET)
 			imap_seqset_resolve(&j->p.nodes[i].set, star_uid);
+		else if (t == N_BEFORE || t == N_ON || t == N_SINCE)
+			j->info_omit &= ~(uint64_t)PH_MESSAGE_INFO_OMIT_DATE;
+		else if (t == N_LARGER || t == N_SMALLER)
+			j->info_omit &= ~(uint64_t)PH_MESSAGE_INFO_OMIT_SIZE;
 	}
 	if (!j->es.ret)
 		imap_str_appends(&c->out, "* SEARCH");

@@ -22,7 +22,7 @@ int imap_expunge_deleted(struct imap_client *c, const uint32_t *only,
 	if (seqs == NULL)
 		return PH_ENOMEM;
 	for (i = 0; i < total; i++) {
-		struct ph_message_info info = PH_MESSAGE_INFO_INIT;
+		struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
 
 		s = only != NULL ? only[i] : (uint32_t)(i + 1);
 		if (c->storage->message_info(c->box, s, &info) == 0 &&
@@ -112,7 +112,7 @@ void imap_cmd_store(struct imap_client *c, const char *tag,
 		return;
 	}
 	for (i = 0; i < n && (!silent || uid); i++) {
-		struct ph_message_info info = PH_MESSAGE_INFO_INIT;
+		struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
 
 		if (c->storage->message_info(c->box, seqs[i], &info) < 0)
 			continue;
@@ -147,7 +147,7 @@ static void write_uid_set(struct imap_client *c, struct imap_str *out,
 				u = uids[i];
 			} else {
 				struct ph_message_info info =
-				    PH_MESSAGE_INFO_INIT;
+				    PH_MESSAGE_INFO_LIGHT_INIT;
 
 				c->storage->message_info(c->box, seqs[i],
 							 &info);

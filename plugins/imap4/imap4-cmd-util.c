@@ -59,7 +59,7 @@ int imap_seqset_arg(struct imap_client *c, const char *tag,
 		return -1;
 	}
 	if (count > 0) {
-		struct ph_message_info info = PH_MESSAGE_INFO_INIT;
+		struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
 
 		if (!uid)
 			star = count;

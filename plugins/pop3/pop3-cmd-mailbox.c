@@ -32,6 +32,7 @@ static uint64_t pop3_msg_size(struct pop3_conn *pc, uint32_t seq)
 {
 	struct ph_message_info info = PH_MESSAGE_INFO_INIT;
 
+	info.omit = PH_MESSAGE_INFO_OMIT_DATE;
 	if (pc->storage->message_info(pc->box, seq, &info) < 0)
 		return 0;
 	return info.size;

@@ -117,6 +117,7 @@ static void pop3_retr_start(struct pop3_conn *pc, uint32_t seq, uint64_t lines)
 	const char *error = NULL;
 	int ret, is_retr = lines == POP3_ENCODER_UNLIMITED;
 
+	info.omit = PH_MESSAGE_INFO_OMIT_DATE;
 	ret = pc->storage->message_info(pc->box, seq, &info);
 	if (ret == PH_OK && info.expunged)
 		ret = PH_ENOTFOUND;

@@ -47,6 +47,7 @@ int pop3_maildrop_open(struct pop3_conn *pc, const ph_user *user,
 	for (uint32_t seq = 1; seq <= pc->count; seq++) {
 		struct ph_message_info info = PH_MESSAGE_INFO_INIT;
 
+		info.omit = PH_MESSAGE_INFO_OMIT_DATE; /* a stat() each */
 		if (pc->storage->message_info(pc->box, seq, &info) == PH_OK)
 			pc->total_size += info.size;
 	}
@@ -95,7 +96,7 @@ int pop3_maildrop_expunge(struct pop3_conn *pc, const char **error_r)
 
 void pop3_maildrop_mark_seen(struct pop3_conn *pc, uint32_t seq)
 {
-	struct ph_message_info info = PH_MESSAGE_INFO_INIT;
+	struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
 	struct ph_store_request req = PH_STORE_REQUEST_INIT;
 	const char *error = NULL;
 
@@ -116,7 +117,7 @@ void pop3_maildrop_mark_seen(struct pop3_conn *pc, uint32_t seq)
 int pop3_maildrop_uidl(struct pop3_conn *pc, uint32_t seq, char *buf,
 		       size_t size)
 {
-	struct ph_message_info info = PH_MESSAGE_INFO_INIT;
+	struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
 	int ret = pc->storage->message_info(pc->box, seq, &info);
 
 	if (ret < 0)

@@ -628,18 +628,26 @@ int maildir_message_info(ph_mailbox *box, uint32_t seq,
 			 struct ph_message_info *info)
 {
 	struct maildir_vmsg *m;
+	uint64_t omit = 0;
 
 	if (seq == 0 || seq > box->count)
 		return PH_EINVAL;
 	if (maildir_view_msgs(box) < 0)
 		return PH_ENOMEM;
 	m = &box->msgs[seq - 1];
-	view_fill_vsize(box, m);
+	/* The date of a message indexed without one costs a stat(), the
+	 * size of one without ,W= a read of the file: only when wanted. */
+	if (PH_HAS_FIELD(info, omit))
+		omit = info->omit;
+	if (!(omit & PH_MESSAGE_INFO_OMIT_SIZE))
+		view_fill_vsize(box, m);
 	info->uid = m->uid;
 	info->flags = m->flags & (PH_FLAGS_STORABLE | PH_FLAG_RECENT);
 	info->keywords = m->keywords;
 	info->modseq = m->modseq;
-	info->internal_date = maildir_view_date(box, m);
+	info->internal_date = omit & PH_MESSAGE_INFO_OMIT_DATE
+				  ? m->date
+				  : maildir_view_date(box, m);
 	info->internal_tz = 0;
 	info->size = m->vsize ? m->vsize : m->psize;
 	info->physical_size = m->psize;

@@ -1,4 +1,4 @@
-/* ABI 1.0 and 1.1 layout locks: a change to any of these offsets or sizes
+/* ABI 1.0, 1.1 and 1.2 layout locks: a change to any of these offsets or sizes
  * breaks every plugin built before it, so it must fail the build. Checked for
  * LP64 (x86_64, aarch64), the platforms Posthorn ships for. */
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #define LOCK_SIZE(type, size)                                                  \
 	_Static_assert(sizeof(struct type) == (size), #type " changed size")
 
-_Static_assert(PH_ABI_MAJOR == 1 && PH_ABI_MINOR == 1, "ABI version");
+_Static_assert(PH_ABI_MAJOR == 1 && PH_ABI_MINOR == 2, "ABI version");
 _Static_assert(PH_OK == 0 && PH_AGAIN == -1 && PH_ETOOBIG == -4 &&
 		   PH_EABI == -17 && PH_EINTERNAL == -18,
 	       "result codes are ABI");
@@ -154,7 +154,8 @@ LOCK_OFF(ph_message_info, internal_tz, 40);
 LOCK_OFF(ph_message_info, size, 48);
 LOCK_OFF(ph_message_info, physical_size, 56);
 LOCK_OFF(ph_message_info, expunged, 64);
-LOCK_SIZE(ph_message_info, 72);
+LOCK_OFF(ph_message_info, omit, 72); /* ABI 1.2, past the 1.0 padding */
+LOCK_SIZE(ph_message_info, 80);
 
 LOCK_OFF(ph_message_body, struct_size, 0);
 LOCK_OFF(ph_message_body, fd, 4);
@@ -174,6 +175,8 @@ int main(void)
 	struct ph_core_api api11 = {.struct_size = sizeof(struct ph_core_api)};
 	struct ph_protocol_ops ops10 = {.struct_size = 48};
 	struct ph_protocol_ops ops11 = {PH_PROTOCOL_OPS_INIT};
+	struct ph_message_info info11 = {.struct_size = 72};
+	struct ph_message_info info12 = PH_MESSAGE_INFO_INIT;
 
 	if (PH_API_HAS(&api10, session_handoff) ||
 	    !PH_API_HAS(&api10, storage_get) ||
@@ -181,6 +184,8 @@ int main(void)
 		return 1;
 	if (PH_HAS_FIELD(&ops10, conn_resume) ||
 	    !PH_HAS_FIELD(&ops11, conn_resume))
+		return 1;
+	if (PH_HAS_FIELD(&info11, omit) || !PH_HAS_FIELD(&info12, omit))
 		return 1;
 	return 0;
 }

@@ -1,6 +1,7 @@
 """posthornd -t: prints the effective configuration, or exits 1 with
 FILE:LINE for each kind of broken configuration."""
 import os
+import re
 import subprocess
 import tempfile
 
@@ -125,8 +126,12 @@ class CheckConfig(harness.unittest.TestCase):
         p = subprocess.run([harness.POSTHORND, '--version'],
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0)
+        with open(os.path.join(harness.SOURCE_DIR, 'sdk', 'include',
+                               'posthorn', 'abi.h')) as f:
+            abi = dict(re.findall(r'#define PH_ABI_(MAJOR|MINOR) (\d+)',
+                                  f.read()))
         self.assertRegex(p.stdout, r'^posthornd \d+\.\d+\.\d+ \(plugin ABI '
-                                   r'1\.1\)')
+                         r'%s\.%s\)' % (abi['MAJOR'], abi['MINOR']))
 
 
 if __name__ == '__main__':

@@ -103,7 +103,26 @@ struct ph_message_info {
 	int expunged;		/* removed by another session since the
 				   last sync; the body is gone */
 	/* ABI 1.0 ends here. */
+	/* What the caller will not read (enum ph_message_info_omit), set
+	 * before the call; 0 asks for everything. 64 bits so that it starts
+	 * past the 1.0 struct's tail padding, which old callers may leave
+	 * uninitialised. Storages of ABI 1.1 and older fill everything. */
+	uint64_t omit;
+	/* ABI 1.2 ends here. */
 };
+
+/* Parts of ph_message_info a caller can do without (ABI 1.2): a storage
+ * may then skip what they cost, e.g. a stat() per message for the date
+ * of a message it has not indexed yet, or a read of the whole file for
+ * the size with CRLF line ends. Omitted fields are unspecified. */
+enum ph_message_info_omit {
+	PH_MESSAGE_INFO_OMIT_DATE = 1u << 0, /* internal_date, internal_tz */
+	PH_MESSAGE_INFO_OMIT_SIZE = 1u << 1, /* size */
+};
+/* For callers that read only uid, flags, keywords, modseq and expunged. */
+#define PH_MESSAGE_INFO_LIGHT_INIT                                             \
+	{.struct_size = sizeof(struct ph_message_info),                        \
+	 .omit = PH_MESSAGE_INFO_OMIT_DATE | PH_MESSAGE_INFO_OMIT_SIZE}
 #define PH_MESSAGE_INFO_INIT {.struct_size = sizeof(struct ph_message_info)}
 
 /* A message body to stream. `fd` is owned by the storage until

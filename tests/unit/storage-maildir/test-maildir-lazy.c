@@ -7,6 +7,7 @@
 #include "maildir-test.h"
 
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,40 @@ static void test_built_without_stat(void)
 	CU_ASSERT_EQUAL(idx->recs[0].psize, 10);
 	CU_ASSERT_EQUAL(idx->recs[2].psize, 6);
 	maildir_index_free(&idx);
+	t.ops->mailbox_close(&box);
+	mt_teardown(&t);
+}
+
+/* A caller that omits the date and the size (FETCH FLAGS) costs no
+ * stat() and no read of a file: nothing is learned; asking again for
+ * them learns them. */
+static void test_info_omit(void)
+{
+	struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
+	ph_mailbox *box;
+	struct mt t;
+
+	box = setup_three(&t, 0);
+	for (uint32_t s = 1; s <= 3; s++) {
+		CU_ASSERT_EQUAL(t.ops->message_info(box, s, &info), PH_OK);
+		CU_ASSERT_EQUAL(info.uid, s);
+	}
+	CU_ASSERT_EQUAL(box->dates_learned, 0);
+	CU_ASSERT_EQUAL(box->msgs[2].vsize, 0); /* no ,W=: not counted */
+	info.omit = PH_MESSAGE_INFO_OMIT_SIZE;	/* the date, please */
+	CU_ASSERT_EQUAL(t.ops->message_info(box, 1, &info), PH_OK);
+	CU_ASSERT_EQUAL(info.internal_date, DATE_A);
+	CU_ASSERT_EQUAL(box->dates_learned, 1);
+	info.omit = PH_MESSAGE_INFO_OMIT_DATE; /* the size, please */
+	CU_ASSERT_EQUAL(t.ops->message_info(box, 3, &info), PH_OK);
+	CU_ASSERT_EQUAL(info.size, 7);
+	CU_ASSERT_EQUAL(box->dates_learned, 1);
+	/* A 1.1 caller's struct ends before `omit`: it gets everything. */
+	info.struct_size = offsetof(struct ph_message_info, omit);
+	info.omit = PH_MESSAGE_INFO_OMIT_DATE | PH_MESSAGE_INFO_OMIT_SIZE;
+	CU_ASSERT_EQUAL(t.ops->message_info(box, 2, &info), PH_OK);
+	CU_ASSERT_EQUAL(info.internal_date, DATE_B);
+	CU_ASSERT_EQUAL(box->dates_learned, 2);
 	t.ops->mailbox_close(&box);
 	mt_teardown(&t);
 }
@@ -367,6 +402,7 @@ static void test_header_counters(void)
 static CU_TestInfo tests[] = {
     {"built without stat", test_built_without_stat},
     {"info answers", test_info_answers},
+    {"info omit", test_info_omit},
     {"learned dates persist", test_learned_dates_persist},
     {"persist threshold", test_persist_threshold},
     {"vanished before stat", test_vanished_before_stat},
