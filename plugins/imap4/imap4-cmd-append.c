@@ -1,9 +1,9 @@
 /* imap4-cmd-append.c - APPEND (RFC 3501 6.3.11, UIDPLUS APPENDUID) and
  * MULTIAPPEND (RFC 3502). Each message literal streams into
  * storage_ops->append_write() by size; the messages of one command are
- * committed together when it ends, and none is committed when one fails
- * (a commit failing after others succeeded, an fsync or rename error, is
- * the one case that leaves some appended). */
+ * committed together when it ends (storage append_commit_all: all or
+ * none, even when an fsync or rename fails), and none is committed when
+ * one fails to stream. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -276,15 +276,39 @@ void imap_append_literal_data(struct imap_client *c, const char *data,
 	}
 }
 
-/* Commits every message of the command in order and answers with their
- * UIDs ([APPENDUID validity uid-set]). */
+/* Commits the messages of the command: together through
+ * append_commit_all when the storage has it (ABI 1.2), else one by one
+ * (a failure then leaves the earlier ones appended). Returns the number
+ * committed, their UIDs in uids[], or a negative PH_E* code. */
+static int commit_messages(struct imap_client *c, ph_append **aps, size_t n,
+			   uint32_t *validity, uint32_t *uids,
+			   const char **error)
+{
+	const struct ph_storage_ops *st = c->storage;
+	size_t i;
+	int ret = PH_OK;
+
+	if (PH_HAS_FIELD(st, append_commit_all) && st->append_commit_all) {
+		ret = st->append_commit_all(aps, n, validity, uids, error);
+		return ret < 0 ? ret : (int)n;
+	}
+	for (i = 0; i < n && ret >= 0; i++)
+		ret = st->append_commit(&aps[i], validity, &uids[i], error);
+	for (; i < n; i++)
+		st->append_abort(&aps[i]);
+	return ret < 0 ? ret : (int)n;
+}
+
+/* Commits every message of the command and answers with their UIDs
+ * ([APPENDUID validity uid-set]). */
 static void append_commit(struct imap_client *c, const char *tag)
 {
-	uint32_t validity = 0, uid = 0, lo = 0, hi = 0;
+	uint32_t validity = 0, lo = 0, hi = 0, *uids;
 	const char *error = NULL;
-	struct imap_str uids;
-	size_t i, n = c->append.ndone + 1;
-	int ret = PH_OK;
+	struct imap_str set;
+	size_t n = c->append.ndone + 1;
+	ph_append **aps;
+	int ret;
 
 	if (c->append.ap == NULL) {
 		ret = c->append.error_code != 0 ? c->append.error_code : PH_EIO;
@@ -294,37 +318,48 @@ static void append_commit(struct imap_client *c, const char *tag)
 		imap_append_abort(c);
 		return;
 	}
-	imap_str_init(&uids, 0);
-	for (i = 0; i < n && ret >= 0; i++) {
-		ph_append **ap =
-		    i < c->append.ndone ? &c->append.done[i] : &c->append.ap;
-
-		ret = c->storage->append_commit(ap, &validity, &uid, &error);
-		*ap = NULL;
-		if (ret < 0)
-			break;
-		/* the uid-set, runs compressed (RFC 4315) */
-		if (lo != 0 && uid == hi + 1) {
-			hi = uid;
-			continue;
-		}
-		if (lo != 0)
-			imap_str_printf(&uids, lo == hi ? "%u," : "%u:%u,", lo,
-					hi);
-		lo = hi = uid;
+	uids = calloc(n, sizeof(*uids));
+	aps = realloc(c->append.done, n * sizeof(*aps));
+	if (uids == NULL || aps == NULL) {
+		free(uids);
+		if (aps != NULL)
+			c->append.done = aps;
+		imap_tagged(c, tag, "NO", "[SERVERBUG] Out of memory");
+		imap_append_abort(c);
+		return;
 	}
-	if (lo != 0)
-		imap_str_printf(&uids, lo == hi ? "%u" : "%u:%u", lo, hi);
-	imap_append_abort(c); /* the rest, after a failed commit */
+	/* the storage takes (and frees) every append from here on */
+	aps[n - 1] = c->append.ap;
+	c->append.ap = NULL;
+	c->append.done = NULL;
+	c->append.ndone = 0;
+	ret = commit_messages(c, aps, n, &validity, uids, &error);
+	free(aps);
+	imap_append_abort(c); /* frees the mailbox name */
 	if (ret < 0) {
 		imap_tagged(c, tag, "NO", "%s%s", imap_error_code(ret),
 			    error != NULL ? error : "Append failed");
-	} else {
-		imap_sync(c, 0);
-		imap_tagged(c, tag, "OK", "[APPENDUID %u %s] Append completed.",
-			    validity, uids.data != NULL ? uids.data : "0");
+		free(uids);
+		return;
 	}
-	imap_str_free(&uids);
+	/* the uid-set, runs compressed (RFC 4315) */
+	imap_str_init(&set, 0);
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && lo != 0 && uids[i] == hi + 1) {
+			hi = uids[i];
+			continue;
+		}
+		if (lo != 0)
+			imap_str_printf(&set, lo == hi ? "%s%u" : "%s%u:%u",
+					set.len > 0 ? "," : "", lo, hi);
+		if (i < n)
+			lo = hi = uids[i];
+	}
+	free(uids);
+	imap_sync(c, 0);
+	imap_tagged(c, tag, "OK", "[APPENDUID %u %s] Append completed.",
+		    validity, set.data != NULL ? set.data : "0");
+	imap_str_free(&set);
 }
 
 void imap_cmd_append(struct imap_client *c, const char *tag,

@@ -123,6 +123,7 @@ static const struct ph_storage_ops maildir_ops = {
     .append_write = maildir_append_write,
     .append_commit = maildir_append_commit,
     .append_abort = maildir_append_abort,
+    .append_commit_all = maildir_append_commit_all,
 };
 
 PH_EXPORT const struct ph_plugin posthorn_plugin = {

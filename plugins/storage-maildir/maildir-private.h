@@ -405,5 +405,8 @@ int maildir_append_write(ph_append *ap, const void *data, size_t len,
 int maildir_append_commit(ph_append **ap, uint32_t *uidvalidity_r,
 			  uint32_t *uid_r, const char **error_r);
 void maildir_append_abort(ph_append **ap);
+int maildir_append_commit_all(ph_append **aps, size_t count,
+			      uint32_t *uidvalidity_r, uint32_t *uids_r,
+			      const char **error_r);
 
 #endif

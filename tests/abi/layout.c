@@ -133,7 +133,8 @@ LOCK_OFF(ph_storage_ops, cache_get, 168);
 LOCK_OFF(ph_storage_ops, messages_store, 200);
 LOCK_OFF(ph_storage_ops, append_begin, 232);
 LOCK_OFF(ph_storage_ops, append_abort, 256);
-LOCK_SIZE(ph_storage_ops, 264);
+LOCK_OFF(ph_storage_ops, append_commit_all, 264); /* ABI 1.2 */
+LOCK_SIZE(ph_storage_ops, 272);
 
 LOCK_OFF(ph_mailbox_status, struct_size, 0);
 LOCK_OFF(ph_mailbox_status, messages, 4);

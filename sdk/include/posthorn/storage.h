@@ -341,6 +341,16 @@ struct ph_storage_ops {
 	void (*append_abort)(ph_append **ap);
 
 	/* ABI 1.0 ends here. */
+
+	/* Commits `count` appends to one mailbox together (MULTIAPPEND, RFC
+	 * 3502): all become durable and visible, in order, with consecutive
+	 * UIDs written to uids_r[i], or none does. Frees every aps[i] and
+	 * sets it to NULL in every case. (ABI 1.2; NULL in older storages:
+	 * commit one by one.) */
+	int (*append_commit_all)(ph_append **aps, size_t count,
+				 uint32_t *uidvalidity_r, uint32_t *uids_r,
+				 const char **error_r);
+	/* ABI 1.2 ends here. */
 };
 
 #define PH_STORAGE_OPS_INIT .struct_size = sizeof(struct ph_storage_ops)

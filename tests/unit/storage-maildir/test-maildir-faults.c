@@ -708,6 +708,86 @@ static void test_kill9(void)
 	mt_teardown(&t);
 }
 
+/* Starts an append of `text` to INBOX, its data written. */
+static ph_append *begin(struct mt *t, const char *text)
+{
+	struct ph_append_request req = PH_APPEND_REQUEST_INIT;
+	const char *error = NULL;
+	ph_append *ap = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(
+	    t->ops->append_begin(t->mu, "INBOX", &req, &ap, &error), PH_OK);
+	CU_ASSERT_EQUAL(t->ops->append_write(ap, text, strlen(text), &error),
+			PH_OK);
+	return ap;
+}
+
+/* Name of the one file in root/tmp/ not named `except`. */
+static void newest_tmp(struct mt *t, const char *except, char *out, size_t size)
+{
+	char dir[700];
+	struct dirent *e;
+	DIR *d;
+
+	out[0] = '\0';
+	snprintf(dir, sizeof(dir), "%s/tmp", t->root);
+	d = opendir(dir);
+	CU_ASSERT_FATAL(d != NULL);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.' && strcmp(e->d_name, except) != 0)
+			snprintf(out, size, "%s", e->d_name);
+	}
+	closedir(d);
+}
+
+/* MULTIAPPEND's commit is all or nothing: three together get
+ * consecutive UIDs; when the second cannot be moved into cur/ (its file
+ * vanished from tmp/), the first is taken out of cur/ again and the
+ * mailbox stays as it was. */
+static void test_commit_all(void)
+{
+	char first[256], second[256], path[1100];
+	uint32_t uids[3] = {0}, validity = 0;
+	const char *error = NULL;
+	ph_append *aps[3];
+	ph_mailbox *box;
+	struct mt t;
+
+	mt_setup(&t, NULL);
+	CU_ASSERT_EQUAL(mt_append(&t, "INBOX", "zero\r\n", 0), 1);
+	for (int i = 0; i < 3; i++)
+		aps[i] = begin(&t, "m\r\n");
+	CU_ASSERT_EQUAL(
+	    t.ops->append_commit_all(aps, 3, &validity, uids, &error), PH_OK);
+	CU_ASSERT_EQUAL(uids[0], 2);
+	CU_ASSERT_EQUAL(uids[1], 3);
+	CU_ASSERT_EQUAL(uids[2], 4);
+	CU_ASSERT_PTR_NULL(aps[0]);
+	CU_ASSERT_EQUAL(validity, uidvalidity(&t, "INBOX"));
+
+	aps[0] = begin(&t, "a\r\n");
+	newest_tmp(&t, "", first, sizeof(first));
+	aps[1] = begin(&t, "b\r\n");
+	newest_tmp(&t, first, second, sizeof(second));
+	CU_ASSERT_FATAL(second[0] != '\0');
+	snprintf(path, sizeof(path), "%s/tmp/%s", t.root, second);
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	CU_ASSERT(t.ops->append_commit_all(aps, 2, &validity, uids, &error) <
+		  0);
+	CU_ASSERT_PTR_NOT_NULL(error);
+	CU_ASSERT_PTR_NULL(aps[0]);
+	CU_ASSERT_PTR_NULL(aps[1]);
+	CU_ASSERT_EQUAL(
+	    mt_count_files(t.root, "cur") + mt_count_files(t.root, "new"), 4);
+	CU_ASSERT_EQUAL(mt_count_files(t.root, "tmp"), 0);
+	box = open_box(&t, "INBOX");
+	CU_ASSERT_EQUAL(t.ops->message_count(box), 4);
+	t.ops->mailbox_close(&box);
+	/* the next append goes on where the good ones ended */
+	CU_ASSERT_EQUAL(mt_append(&t, "INBOX", "c\r\n", 0), 5);
+	mt_teardown(&t);
+}
+
 static CU_TestInfo tests[] = {
     {"corrupt_index", test_corrupt_index},
     {"truncated_index", test_truncated_index},
@@ -721,6 +801,7 @@ static CU_TestInfo tests[] = {
     {"store_log", test_store_log},
     {"stale_log", test_stale_log},
     {"kill9", test_kill9},
+    {"commit_all", test_commit_all},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {
