@@ -95,10 +95,14 @@ ph__auth_external_from_config(const struct ph__config *cfg)
 
 		if (ca == NULL || ca[0] == '\0')
 			continue;
+		const char *crl = ph__config_get(l->section, "tls_client_crl");
+
 		if (ph__auth_external_add(
 			x, l->name, ca,
 			ph__config_get(l->section, "tls_cert_username"),
-			&error) < 0) {
+			&error) < 0 ||
+		    (crl != NULL && crl[0] != '\0' &&
+		     ph__auth_external_add_crl(x, l->name, crl, &error) < 0)) {
 			ph__log_error("auth: %s (EXTERNAL fails there)",
 				      error != NULL ? error : "out of memory");
 			free(error);
@@ -118,6 +122,25 @@ external_find(const struct ph__auth_external *x, const char *name)
 			return &x->list[i];
 	}
 	return NULL;
+}
+
+int ph__auth_external_add_crl(struct ph__auth_external *x, const char *name,
+			      const char *crl_file, char **error_r)
+{
+	const struct external_listener *l = external_find(x, name);
+
+	*error_r = NULL;
+	if (l == NULL)
+		return PH_ENOTFOUND;
+	if (ph__tls_store_add_crl(l->store, crl_file) < 0) {
+		if (asprintf(error_r,
+			     "[listener.%s] cannot load a CRL from "
+			     "tls_client_crl %s",
+			     name, crl_file) < 0)
+			*error_r = NULL;
+		return PH_EINVAL;
+	}
+	return PH_OK;
 }
 
 /* One DER certificate, exactly: no trailing bytes. */

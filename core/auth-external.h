@@ -21,8 +21,14 @@ void ph__auth_external_destroy(struct ph__auth_external **x);
 int ph__auth_external_add(struct ph__auth_external *x, const char *name,
 			  const char *ca_file, const char *field,
 			  char **error_r);
-/* Every listener of `cfg` with a tls_client_ca. A listener whose file
- * cannot be loaded is logged and left out (its EXTERNAL logins fail). */
+/* Checks the certificates of listener `name` (added before) against the
+ * CRLs of PEM file `crl_file` too. PH_OK; PH_ENOTFOUND (no such
+ * listener); PH_EINVAL with a malloc'd *error_r (no CRL in the file). */
+int ph__auth_external_add_crl(struct ph__auth_external *x, const char *name,
+			      const char *crl_file, char **error_r);
+/* Every listener of `cfg` with a tls_client_ca (and its tls_client_crl). A
+ * listener whose file cannot be loaded is logged and left out (its EXTERNAL
+ * logins fail). */
 struct ph__auth_external *
 ph__auth_external_from_config(const struct ph__config *cfg);
 

@@ -128,6 +128,9 @@ static const struct ph_setting_def listener_defs[] = {
      "optional or required (handshake refused without a valid one)"},
     {"tls_cert_username", PH_SETTING_ENUM, "cn", cert_user_fields, 0,
      "client certificate field naming the user: cn or email"},
+    {"tls_client_crl", PH_SETTING_STRING, NULL, NULL, 0,
+     "PEM CRL file: client certificates it revokes are refused (reread "
+     "on reload)"},
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 
@@ -774,8 +777,8 @@ static int load_auth_penalty(ph_config *sec, char **error_r)
 	}
 	if (key == NULL)
 		return PH_OK;
-	*error_r = config_error(sec, entry_line(sec, key), "[auth] %s: %s",
-				key, why);
+	*error_r =
+	    config_error(sec, entry_line(sec, key), "[auth] %s: %s", key, why);
 	return PH_EINVAL;
 }
 
@@ -829,7 +832,7 @@ static int load_storage_auth(struct ph__config *cfg, char **error_r)
 }
 
 /* Client certificates (SASL EXTERNAL) need TLS and a CA to verify
- * against; the other two keys mean nothing without tls_client_ca. */
+ * against; the other keys mean nothing without tls_client_ca. */
 static int load_listener_client_cert(const struct ph__listener_config *l,
 				     ph_config *sec, char **error_r)
 {
@@ -851,11 +854,13 @@ static int load_listener_client_cert(const struct ph__listener_config *l,
 		key = "tls_client_cert";
 	else if (section_entry(sec, "tls_cert_username") != NULL)
 		key = "tls_cert_username";
+	else if (section_entry(sec, "tls_client_crl") != NULL)
+		key = "tls_client_crl";
 	if (key == NULL)
 		return PH_OK;
-	*error_r = config_error(sec, entry_line(sec, key),
-				"[%s] %s: needs a tls_client_ca file",
-				sec->name, key);
+	*error_r =
+	    config_error(sec, entry_line(sec, key),
+			 "[%s] %s: needs a tls_client_ca file", sec->name, key);
 	return PH_EINVAL;
 }
 

@@ -31,14 +31,28 @@ static int tls_verify_optional(int ok, X509_STORE_CTX *store)
 	return 1;
 }
 
+int ph__tls_store_add_crl(X509_STORE *store, const char *crl_file)
+{
+	X509_LOOKUP *lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+
+	/* counts CRLs only: a certificate in the file would not revoke */
+	if (lookup == NULL ||
+	    X509_load_crl_file(lookup, crl_file, X509_FILETYPE_PEM) <= 0) {
+		ERR_clear_error();
+		return -1;
+	}
+	return X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK) == 1 ? 0 : -1;
+}
+
 /* tls_client_ca = FILE: ask for a client certificate and verify it
- * against FILE; tls_client_cert = required refuses the handshake without
- * a valid one. */
+ * against FILE (and tls_client_crl); tls_client_cert = required refuses
+ * the handshake without a valid one. */
 static int tls_client_verify(SSL_CTX *ctx, const struct ph__listener_config *l,
 			     char **error_r, const char **key_r)
 {
 	const char *ca = ph__config_get(l->section, "tls_client_ca");
 	const char *mode = ph__config_get(l->section, "tls_client_cert");
+	const char *crl = ph__config_get(l->section, "tls_client_crl");
 	STACK_OF(X509_NAME) * names;
 	char what[512];
 
@@ -56,6 +70,14 @@ static int tls_client_verify(SSL_CTX *ctx, const struct ph__listener_config *l,
 		return -1;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names);
+	if (crl != NULL && crl[0] != '\0' &&
+	    ph__tls_store_add_crl(SSL_CTX_get_cert_store(ctx), crl) < 0) {
+		snprintf(what, sizeof(what),
+			 "cannot load a CRL from tls_client_crl %s", crl);
+		*error_r = tls_error(l, what);
+		*key_r = "tls_client_crl";
+		return -1;
+	}
 	/* resumed sessions keep the peer certificate: name the context */
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"posthorn",
 				       8);

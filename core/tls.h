@@ -40,6 +40,13 @@ const char *ph__tls_client_user(SSL *ssl, const char *field, char *buf,
 const char *ph__tls_cert_user(X509 *cert, const char *field, char *buf,
 			      size_t size);
 
+/* Adds the CRLs of PEM file `crl_file` to `store` and checks every
+ * client leaf certificate against them (a certificate whose issuer has
+ * no CRL there fails). 0, or -1 when the file holds no CRL or cannot be
+ * read. Used by the worker's SSL_CTX and the auth service's EXTERNAL
+ * check, so both refuse the same certificates. */
+int ph__tls_store_add_crl(X509_STORE *store, const char *crl_file);
+
 /* The client's certificate chain as DER for the auth service: the leaf
  * first, then the certificates the client sent with it. At most `max`
  * entries into certs, their bytes into buf (size bytes). Returns the

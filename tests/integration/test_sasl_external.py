@@ -50,6 +50,24 @@ def make_client(d, name, ca, subject, san=None):
     return pem, key
 
 
+def make_crl(d, name, ca, revoked):
+    """A PEM CRL of `ca` revoking the certificate files `revoked`, made
+    with `openssl ca` and a database of its own."""
+    db = os.path.join(d, name + '.db')
+    cnf = os.path.join(d, name + '.cnf')
+    crl = os.path.join(d, name + '.pem')
+    open(db, 'w').close()
+    with open(cnf, 'w') as f:
+        f.write('[ca]\ndefault_ca = d\n[d]\ndatabase = %s\n'
+                'default_md = sha256\ndefault_crl_days = 2\n' % db)
+    for pem in revoked:
+        openssl('ca', '-config', cnf, '-keyfile', ca[1], '-cert', ca[0],
+                '-revoke', pem)
+    openssl('ca', '-config', cnf, '-keyfile', ca[1], '-cert', ca[0],
+            '-gencrl', '-out', crl)
+    return crl
+
+
 def setup_certs():
     global CERT_DIR
     CERT_DIR = tempfile.mkdtemp(prefix='posthorn-certs-')
@@ -63,12 +81,18 @@ def setup_certs():
         'forged': make_client(CERT_DIR, 'forged', other, '/CN=alice'),
         'twocn': make_client(CERT_DIR, 'twocn', ca, '/CN=alice/CN=bob'),
     }
+    crls = {
+        'mallory': make_crl(CERT_DIR, 'crl-mallory', ca,
+                            [certs['mallory'][0]]),
+        'both': make_crl(CERT_DIR, 'crl-both', ca,
+                         [certs['mallory'][0], certs['alice'][0]]),
+    }
     for name in os.listdir(CERT_DIR):
         os.chmod(os.path.join(CERT_DIR, name), 0o644)
-    return ca[0], certs
+    return ca[0], certs, crls
 
 
-CA_FILE, CERTS = setup_certs()
+CA_FILE, CERTS, CRLS = setup_certs()
 
 
 def b64(text):
@@ -306,6 +330,36 @@ class Config(harness.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn('%s:11:' % path, err)
 
+    def test_crl_needs_ca(self):
+        rc, out, err, path = self.check('tls = implicit\ntls_client_crl = '
+                                        '%s\n' % CRLS['mallory'])
+        self.assertEqual(rc, 1)
+        self.assertIn('%s:10: [listener.imaps] tls_client_crl: needs a '
+                      'tls_client_ca' % path, err)
+
+    def test_crl_printed(self):
+        rc, out, err, _ = self.check('tls = implicit\ntls_client_ca = %s\n'
+                                     'tls_client_crl = %s\n' %
+                                     (CA_FILE, CRLS['mallory']))
+        self.assertEqual(rc, 0, err)
+        self.assertIn('tls_client_crl = %s' % CRLS['mallory'], out)
+
+    def test_missing_crl_file(self):
+        rc, out, err, path = self.check('tls = implicit\ntls_client_ca = %s\n'
+                                        'tls_client_crl = /nonexistent.pem\n'
+                                        % CA_FILE)
+        self.assertEqual(rc, 1)
+        self.assertIn('%s:11:' % path, err)
+        self.assertIn('tls_client_crl', err)
+
+    def test_crl_file_without_crl(self):
+        rc, out, err, path = self.check('tls = implicit\ntls_client_ca = %s\n'
+                                        'tls_client_crl = %s\n'
+                                        % (CA_FILE, CA_FILE))
+        self.assertEqual(rc, 1)
+        self.assertIn('%s:11:' % path, err)
+        self.assertIn('cannot load a CRL', err)
+
     def test_missing_ca_file(self):
         rc, out, err, path = self.check('tls = implicit\n'
                                         'tls_client_ca = /nonexistent.pem\n')
@@ -316,6 +370,74 @@ class Config(harness.TestCase):
 
 def cleanup():
     shutil.rmtree(CERT_DIR, ignore_errors=True)
+
+
+class Revocation(harness.TestCase):
+    """tls_client_crl: certificates the CRL revokes are refused by the
+    worker (not advertised) and by the auth service; the others of the
+    CA still log in; a reload rereads the file."""
+    users = [('alice', 'secret'), ('mallory', 'x')]
+    sanitizer_clean = True
+
+    @classmethod
+    def setUpClass(cls):
+        cls.crl_copy = os.path.join(CERT_DIR, 'reload-crl.pem')
+        shutil.copyfile(CRLS['mallory'], cls.crl_copy)
+        cls.listeners = {
+            'imaps': dict(protocol='imap4', tls='implicit',
+                          tls_client_ca=CA_FILE, tls_client_crl=cls.crl_copy),
+            'pop3s': dict(protocol='pop3', tls='implicit',
+                          tls_client_ca=CA_FILE, tls_client_crl=cls.crl_copy),
+        }
+        super().setUpClass()
+
+    def imap(self, cert):
+        ctx = self.server.ssl_context()
+        ctx.load_cert_chain(*CERTS[cert])
+        s = socket.create_connection((self.server.host,
+                                      self.server.port('imaps')), 10)
+        c = harness.LineClient(ctx.wrap_socket(s,
+                                               server_hostname='localhost'))
+        c.line()
+        caps = c.cmd('c1 CAPABILITY').split()
+        c.line()
+        line = c.cmd('a1 AUTHENTICATE EXTERNAL =')
+        c.close()
+        return caps, line
+
+    def test_good_cert_logs_in(self):
+        caps, line = self.imap('alice')
+        self.assertIn('AUTH=EXTERNAL', caps)
+        self.assertRegex(line, r'^a1 OK')
+
+    def test_revoked_cert_refused(self):
+        caps, line = self.imap('mallory')
+        self.assertNotIn('AUTH=EXTERNAL', caps)
+        self.assertRegex(line, r'^a1 NO')
+
+    def test_revoked_cert_refused_pop3(self):
+        ctx = self.server.ssl_context()
+        ctx.load_cert_chain(*CERTS['mallory'])
+        s = socket.create_connection((self.server.host,
+                                      self.server.port('pop3s')), 10)
+        c = harness.LineClient(ctx.wrap_socket(s,
+                                               server_hostname='localhost'))
+        c.line()
+        self.assertNotIn('EXTERNAL', pop3_sasl_mechs(c))
+        self.assertRegex(c.cmd('AUTH EXTERNAL ='), r'^-ERR')
+        c.close()
+
+    def test_zz_reload_rereads_crl(self):
+        self.assertRegex(self.imap('alice')[1], r'^a1 OK')
+        shutil.copyfile(CRLS['both'], self.crl_copy)
+        try:
+            self.server.reload()
+            self.server.wait_log('configuration generation 2 running')
+            self.server.wait_log('reload: no longer accepting')
+            self.server.wait_ports()
+            self.assertRegex(self.imap('alice')[1], r'^a1 NO')
+        finally:
+            shutil.copyfile(CRLS['mallory'], self.crl_copy)
 
 
 class Reload(harness.TestCase):

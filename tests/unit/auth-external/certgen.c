@@ -6,6 +6,8 @@
 #include <openssl/x509v3.h>
 #include "certgen.h"
 
+#include <time.h>
+
 static long certgen_serial = 1;
 
 static int certgen_ext(X509 *cert, X509 *issuer, int nid, const char *value)
@@ -125,6 +127,43 @@ int certgen_pem(const struct certgen *c, const char *path)
 		return -1;
 	ok = PEM_write_X509(fp, c->cert);
 	return fclose(fp) == 0 && ok == 1 ? 0 : -1;
+}
+
+int certgen_crl(const struct certgen *ca, const struct certgen *const *revoked,
+		size_t n, const char *path)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *now = ASN1_TIME_adj(NULL, time(NULL), 0, 0);
+	ASN1_TIME *next = ASN1_TIME_adj(NULL, time(NULL), 1, 0);
+	FILE *fp = NULL;
+	int ok = crl != NULL && now != NULL && next != NULL &&
+		 X509_CRL_set_version(crl, 1) == 1 &&
+		 X509_CRL_set_issuer_name(
+		     crl, X509_get_subject_name(ca->cert)) == 1 &&
+		 X509_CRL_set1_lastUpdate(crl, now) == 1 &&
+		 X509_CRL_set1_nextUpdate(crl, next) == 1;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		X509_REVOKED *r = X509_REVOKED_new();
+
+		ok = r != NULL &&
+		     X509_REVOKED_set_serialNumber(
+			 r, X509_get_serialNumber(revoked[i]->cert)) == 1 &&
+		     X509_REVOKED_set_revocationDate(r, now) == 1 &&
+		     X509_CRL_add0_revoked(crl, r) == 1;
+		if (!ok)
+			X509_REVOKED_free(r);
+	}
+	ok = ok && X509_CRL_sort(crl) == 1 &&
+	     X509_CRL_sign(crl, ca->key, EVP_sha256()) > 0 &&
+	     (fp = fopen(path, "a")) != NULL &&
+	     PEM_write_X509_CRL(fp, crl) == 1;
+	if (fp != NULL && fclose(fp) != 0)
+		ok = 0;
+	ASN1_TIME_free(now);
+	ASN1_TIME_free(next);
+	X509_CRL_free(crl);
+	return ok ? 0 : -1;
 }
 
 void certgen_free(struct certgen *c)

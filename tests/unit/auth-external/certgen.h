@@ -26,6 +26,10 @@ int certgen_leaf(struct certgen *out, const struct certgen *ca, const char *cn,
 int certgen_der(const struct certgen *c, unsigned char *buf, size_t size);
 /* Appends the certificate as PEM to `path`. 0 or -1. */
 int certgen_pem(const struct certgen *c, const char *path);
+/* Appends to `path` a PEM CRL issued by `ca` that revokes the `n`
+ * certificates in `revoked` (valid from now for a day). 0 or -1. */
+int certgen_crl(const struct certgen *ca, const struct certgen *const *revoked,
+		size_t n, const char *path);
 void certgen_free(struct certgen *c);
 
 #endif

@@ -243,6 +243,52 @@ static void test_add_errors(void)
 	CU_ASSERT_PTR_NULL(x);
 }
 
+/* tls_client_crl: a revoked certificate is refused, the others of the
+ * CA still pass; a CRL file of another CA leaves our certificates
+ * without a CRL, so they fail (fail closed); a file with no CRL in it is
+ * refused when added. */
+static void test_crl(void)
+{
+	const struct certgen *revoke[] = {&bob_email};
+	struct ph__auth_external *x = ph__auth_external_create();
+	char user[PH__AUTH_MAX_USER + 1], crl[80], crl2[80], *error = NULL;
+	struct ph__auth_external *saved = ext;
+	const char *why;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	snprintf(crl, sizeof(crl), "%s/crl.pem", tmpdir);
+	snprintf(crl2, sizeof(crl2), "%s/crl2.pem", tmpdir);
+	CU_ASSERT_EQUAL_FATAL(certgen_crl(&ca, revoke, 1, crl), 0);
+	CU_ASSERT_EQUAL_FATAL(certgen_crl(&ca2, NULL, 0, crl2), 0);
+	CU_ASSERT_EQUAL(
+	    ph__auth_external_add(x, "imaps", ca_path, "cn", &error), PH_OK);
+	CU_ASSERT_EQUAL(ph__auth_external_add_crl(x, "imaps", crl, &error),
+			PH_OK);
+	CU_ASSERT_EQUAL(
+	    ph__auth_external_add(x, "wrong", ca_path, "cn", &error), PH_OK);
+	CU_ASSERT_EQUAL(ph__auth_external_add_crl(x, "wrong", crl2, &error),
+			PH_OK);
+	CU_ASSERT_EQUAL(ph__auth_external_add_crl(x, "nope", crl, &error),
+			PH_ENOTFOUND);
+	/* a certificate is no CRL */
+	CU_ASSERT_EQUAL(ph__auth_external_add_crl(x, "imaps", ca_path, &error),
+			PH_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(error);
+	free(error);
+	ext = x;
+	CU_ASSERT_EQUAL(verify1("imaps", &d_good, "", user, &why), PH_OK);
+	CU_ASSERT_EQUAL(verify1("imaps", &d_email, "", user, &why), PH_EAUTH);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "revoked"));
+	CU_ASSERT_EQUAL(verify1("wrong", &d_good, "", user, &why), PH_EAUTH);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "CRL"));
+	ext = saved;
+	ph__auth_external_destroy(&x);
+	unlink(crl);
+	unlink(crl2);
+}
+
 /* ---- the wire ---- */
 
 static void ext_msg(struct ph__auth_request_msg *m, size_t count)
@@ -544,6 +590,7 @@ static CU_TestInfo verify_tests[] = {
     {"authzid rule", test_authzid},
     {"no user in the certificate", test_no_user},
     {"unloadable CA file", test_add_errors},
+    {"revocation list", test_crl},
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo wire_tests[] = {
