@@ -95,6 +95,16 @@ def setup_certs():
 CA_FILE, CERTS, CRLS = setup_certs()
 
 
+def tls_connect(server, name, cert=None):
+    """A TLS client of listener `name`, showing client certificate
+    `cert` (a key of CERTS) or none."""
+    ctx = server.ssl_context()
+    if cert:
+        ctx.load_cert_chain(*CERTS[cert])
+    s = socket.create_connection((server.host, server.port(name)), 10)
+    return harness.LineClient(ctx.wrap_socket(s, server_hostname='localhost'))
+
+
 def b64(text):
     return base64.b64encode(text.encode()).decode()
 
@@ -122,10 +132,7 @@ class External(harness.TestCase):
         return ctx
 
     def tls(self, name, cert=None):
-        s = socket.create_connection((self.server.host,
-                                      self.server.port(name)), 10)
-        c = harness.LineClient(self.context(cert).wrap_socket(
-            s, server_hostname='localhost'))
+        c = tls_connect(self.server, name, cert)
         greeting = c.line()
         self.assertRegex(greeting, r'^(\* OK|\+OK)')
         return c
@@ -392,12 +399,7 @@ class Revocation(harness.TestCase):
         super().setUpClass()
 
     def imap(self, cert):
-        ctx = self.server.ssl_context()
-        ctx.load_cert_chain(*CERTS[cert])
-        s = socket.create_connection((self.server.host,
-                                      self.server.port('imaps')), 10)
-        c = harness.LineClient(ctx.wrap_socket(s,
-                                               server_hostname='localhost'))
+        c = tls_connect(self.server, 'imaps', cert)
         c.line()
         caps = c.cmd('c1 CAPABILITY').split()
         c.line()
@@ -416,12 +418,7 @@ class Revocation(harness.TestCase):
         self.assertRegex(line, r'^a1 NO')
 
     def test_revoked_cert_refused_pop3(self):
-        ctx = self.server.ssl_context()
-        ctx.load_cert_chain(*CERTS['mallory'])
-        s = socket.create_connection((self.server.host,
-                                      self.server.port('pop3s')), 10)
-        c = harness.LineClient(ctx.wrap_socket(s,
-                                               server_hostname='localhost'))
+        c = tls_connect(self.server, 'pop3s', 'mallory')
         c.line()
         self.assertNotIn('EXTERNAL', pop3_sasl_mechs(c))
         self.assertRegex(c.cmd('AUTH EXTERNAL ='), r'^-ERR')
@@ -457,12 +454,7 @@ class Reload(harness.TestCase):
         super().setUpClass()
 
     def external(self, cert):
-        ctx = self.server.ssl_context()
-        ctx.load_cert_chain(*CERTS[cert])
-        s = socket.create_connection((self.server.host,
-                                      self.server.port('imaps')), 10)
-        c = harness.LineClient(ctx.wrap_socket(s,
-                                               server_hostname='localhost'))
+        c = tls_connect(self.server, 'imaps', cert)
         c.line()
         line = c.cmd('a1 AUTHENTICATE EXTERNAL =')
         c.close()
