@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MSGS	  300
@@ -281,6 +282,84 @@ static void test_old_format_replaced(void)
 	mt_teardown(&t);
 }
 
+/* The value of (field, uid) in the concurrency test. */
+static struct ph_str racer_value(const char *field, uint32_t uid, char *buf)
+{
+	int n = snprintf(buf, VALUE_LEN, "%s/%u|", field, uid);
+
+	memset(buf + n, 'y', VALUE_LEN - (size_t)n);
+	return (struct ph_str){buf, VALUE_LEN};
+}
+
+/* Checks every value one view finds: it may lack some, never be wrong.
+ * Returns the number of wrong ones; adds the number found to *found_r. */
+static unsigned check_view(struct mt *t, const char *const *fields,
+			   unsigned nfields, unsigned *found_r)
+{
+	char buf[VALUE_LEN];
+	ph_mailbox *box = open_inbox(t);
+	unsigned bad = 0, found = 0;
+
+	for (unsigned f = 0; f < nfields; f++) {
+		for (uint32_t seq = 1; seq <= MSGS; seq++) {
+			struct ph_str v,
+			    want = racer_value(fields[f], seq, buf);
+
+			if (t->ops->cache_get(box, seq, fields[f], &v) != PH_OK)
+				continue;
+			found++;
+			if (v.len != want.len ||
+			    memcmp(v.data, want.data, v.len) != 0)
+				bad++;
+		}
+	}
+	t->ops->mailbox_close(&box);
+	*found_r += found;
+	return bad;
+}
+
+/* Two processes fill fields and close their views (each close may
+ * compact) while this one reads: appends racing a compaction may be
+ * lost, but no view ever sees a value that is wrong or torn. */
+static void test_concurrent_writers(void)
+{
+	static const char *const fields[] = {"w0", "w1", "w2", "w3"};
+	char buf[VALUE_LEN];
+	pid_t pids[2];
+	unsigned bad = 0, found = 0;
+	int status;
+	struct mt t;
+
+	setup_msgs(&t);
+	for (int w = 0; w < 2; w++) {
+		if ((pids[w] = fork()) == 0) {
+			for (int round = 0; round < 6; round++) {
+				ph_mailbox *box = open_inbox(&t);
+				const char *f = fields[(w + round) % 4];
+
+				for (uint32_t seq = 1; seq <= MSGS; seq++)
+					(void)t.ops->cache_set(
+					    box, seq, f,
+					    racer_value(f, seq, buf));
+				t.ops->mailbox_close(&box);
+			}
+			_exit(0);
+		}
+		CU_ASSERT_FATAL(pids[w] > 0);
+	}
+	for (int round = 0; round < 20; round++)
+		bad += check_view(&t, fields, 4, &found);
+	for (int w = 0; w < 2; w++) {
+		CU_ASSERT_EQUAL(waitpid(pids[w], &status, 0), pids[w]);
+		CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	found = 0;
+	bad += check_view(&t, fields, 4, &found);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(found > 0); /* not every value can have been lost */
+	mt_teardown(&t);
+}
+
 static CU_TestInfo tests[] = {
     {"compacted at close", test_compacted_at_close},
     {"log wins over section", test_log_wins_over_section},
@@ -288,6 +367,7 @@ static CU_TestInfo tests[] = {
     {"old mapping survives", test_old_mapping_survives},
     {"damaged section record", test_damaged_section_record},
     {"old format replaced", test_old_format_replaced},
+    {"concurrent writers", test_concurrent_writers},
     CU_TEST_INFO_NULL,
 };
 
