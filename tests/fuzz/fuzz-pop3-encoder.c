@@ -1,8 +1,8 @@
 /* Fuzz target: the POP3 wire encoder. The first byte picks the TOP line
  * count (255 = RETR) and the chunk size; the rest is the message. Checks
- * that the output is the same for one-shot and chunked feeding, stays
- * within the documented bound, and never contains a line "." before the
- * terminator. */
+ * that the output is the same for one-shot and chunked feeding and the
+ * same as a byte-at-a-time reference encoder, stays within the documented
+ * bound, and never contains a line "." before the terminator. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +28,52 @@ static size_t run(const char *in, size_t len, size_t chunk, uint64_t lines,
 	return o + pop3_encoder_finish(&enc, out + o);
 }
 
+/* The encoder's rules one byte at a time, as simply as they can be
+ * written (RETR and TOP), to compare the fast encoder with. */
+static size_t reference(const char *in, size_t len, uint64_t lines, char *out)
+{
+	int line_start = 1, prev_cr = 0, line_empty = 1, in_body = 0, done = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && !done; i++) {
+		char c = in[i];
+
+		if (c == '\n') {
+			if (!prev_cr)
+				out[o++] = '\r';
+			out[o++] = '\n';
+			prev_cr = 0;
+			if (!in_body && line_empty) {
+				in_body = 1;
+				done = lines == 0;
+			} else if (in_body && lines != POP3_ENCODER_UNLIMITED) {
+				done = --lines == 0;
+			}
+			line_start = line_empty = 1;
+			continue;
+		}
+		if (line_start && c == '.')
+			out[o++] = '.';
+		if (c != '\r')
+			line_empty = 0;
+		line_start = 0;
+		prev_cr = c == '\r';
+		out[o++] = c;
+	}
+	if (!line_start) {
+		if (!prev_cr)
+			out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	memcpy(out + o, ".\r\n", 3);
+	return o + 3;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t lines;
 	size_t chunk, cap, a, b;
-	char *out1, *out2;
+	char *out1, *out2, *out3 = NULL;
 	const char *in;
 
 	if (size < 1)
@@ -44,11 +85,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cap = POP3_ENCODER_OUT_MAX(size) + POP3_ENCODER_FINISH_MAX;
 	out1 = malloc(cap);
 	out2 = malloc(cap);
-	if (out1 == NULL || out2 == NULL)
+	out3 = malloc(cap);
+	if (out1 == NULL || out2 == NULL || out3 == NULL)
 		goto out;
 	a = run(in, size, size ? size : 1, lines, out1);
 	b = run(in, size, chunk, lines, out2);
 	if (a != b || memcmp(out1, out2, a) != 0)
+		__builtin_trap();
+	b = reference(in, size, lines, out3);
+	if (a != b || memcmp(out1, out3, a) != 0)
 		__builtin_trap();
 	/* Ends with a terminator and has no other "\n.\r" before it. */
 	if (a < 3 || memcmp(out1 + a - 3, ".\r\n", 3) != 0)
@@ -60,5 +105,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 out:
 	free(out1);
 	free(out2);
+	free(out3);
 	return 0;
 }
