@@ -1,4 +1,4 @@
-/* ABI 1.0 and 1.1 layout locks: a change to any of these offsets or sizes
+/* ABI 1.0, 1.1 and 1.2 layout locks: a change to any of these offsets or sizes
  * breaks every plugin built before it, so it must fail the build. Checked for
  * LP64 (x86_64, aarch64), the platforms Posthorn ships for. */
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #define LOCK_SIZE(type, size)                                                  \
 	_Static_assert(sizeof(struct type) == (size), #type " changed size")
 
-_Static_assert(PH_ABI_MAJOR == 1 && PH_ABI_MINOR == 1, "ABI version");
+_Static_assert(PH_ABI_MAJOR == 1 && PH_ABI_MINOR == 2, "ABI version");
 _Static_assert(PH_OK == 0 && PH_AGAIN == -1 && PH_ETOOBIG == -4 &&
 		   PH_EABI == -17 && PH_EINTERNAL == -18,
 	       "result codes are ABI");
@@ -105,7 +105,8 @@ LOCK_OFF(ph_protocol_ops, conn_output_ready, 24);
 LOCK_OFF(ph_protocol_ops, conn_goodbye, 32);
 LOCK_OFF(ph_protocol_ops, conn_closed, 40);
 LOCK_OFF(ph_protocol_ops, conn_resume, 48); /* ABI 1.1 */
-LOCK_SIZE(ph_protocol_ops, 56);
+LOCK_OFF(ph_protocol_ops, conn_handoff_failed, 56); /* ABI 1.2 */
+LOCK_SIZE(ph_protocol_ops, 64);
 
 LOCK_OFF(ph_auth_request, struct_size, 0);
 LOCK_OFF(ph_auth_request, user, 8);

@@ -67,8 +67,8 @@ static void test_check_major(void)
 
 	p.abi_major = 2;
 	CU_ASSERT_EQUAL(check(&p), PH_EABI);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 2.1"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 1.1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 2.2"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 1.2"));
 	p.abi_major = 0;
 	CU_ASSERT_EQUAL(check(&p), PH_EABI);
 }
@@ -79,8 +79,8 @@ static void test_check_minor(void)
 
 	p.abi_minor = PH_ABI_MINOR + 1;
 	CU_ASSERT_EQUAL(check(&p), PH_EABI);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 1.3"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 1.2"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ABI 1.1"));
 }
 
 static void test_check_size(void)
@@ -161,7 +161,7 @@ static void test_load_good(void)
 }
 
 /* A plugin built against ABI 1.0 (its ops table ends before
- * conn_resume) keeps loading in a 1.1 core, and the core sees that it
+ * conn_resume) keeps loading in a 1.2 core, and the core sees that it
  * cannot resume sessions. */
 static void test_load_v10(void)
 {
@@ -179,6 +179,25 @@ static void test_load_v10(void)
 			    &e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_TRUE(ph__protocol_can_resume(p->desc->ops));
+	CU_ASSERT_TRUE(ph__protocol_can_answer_failure(p->desc->ops));
+	ph__plugin_unload(&p);
+}
+
+/* A plugin built against ABI 1.1 (its ops table ends before
+ * conn_handoff_failed) keeps loading in a 1.2 core: it resumes sessions,
+ * and the core knows it cannot ask it to answer a failed one. */
+static void test_load_v11(void)
+{
+	char *e = NULL;
+	struct ph__plugin *p = ph__plugin_load(PH_ABI_PLUGIN_DIR, "abi-v11",
+					       PH_PLUGIN_PROTOCOL, &e);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NULL(e);
+	CU_ASSERT_EQUAL(p->desc->abi_minor, 1);
+	CU_ASSERT_TRUE(ph__protocol_can_resume(p->desc->ops));
+	CU_ASSERT_FALSE(ph__protocol_can_answer_failure(p->desc->ops));
+	CU_ASSERT_EQUAL(ph__plugin_init(p, ph__api(), NULL, &e), PH_OK);
 	ph__plugin_unload(&p);
 }
 
@@ -186,8 +205,8 @@ static void test_load_major(void)
 {
 	char *e = load_error(PH_ABI_PLUGIN_DIR, "abi-bad-major");
 
-	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 2.1") : NULL);
-	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.1") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 2.2") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.2") : NULL);
 	free(e);
 }
 
@@ -195,8 +214,8 @@ static void test_load_minor(void)
 {
 	char *e = load_error(PH_ABI_PLUGIN_DIR, "abi-bad-minor");
 
-	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.4") : NULL);
-	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.1") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.5") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(e != NULL ? strstr(e, "ABI 1.2") : NULL);
 	free(e);
 }
 
@@ -338,7 +357,8 @@ static CU_TestInfo tests[] = {
     {"check: kind and name", test_check_kind_name},
     {"check: init and ops", test_check_ops},
     {"load: good plugin", test_load_good},
-    {"load: ABI 1.0 plugin in a 1.1 core", test_load_v10},
+    {"load: ABI 1.0 plugin in a 1.2 core", test_load_v10},
+    {"load: ABI 1.1 plugin in a 1.2 core", test_load_v11},
     {"load: wrong major", test_load_major},
     {"load: newer minor", test_load_minor},
     {"load: missing symbol", test_load_nosym},
