@@ -27,10 +27,9 @@ static void relay_rio_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void relay_wio_cb(struct ev_loop *loop, ev_io *w, int revents);
 
 #ifdef PH_HAVE_AUTH
-/* How long a worker waits to hear how a handoff went before it answers
- * the login itself. Longer than the master's deadline for a session to
- * resume (it kills one that has not by then, see master.c), so no
- * session can still start on the connection when we answer. */
+/* How long a worker waits to hear how a handoff went before it stops
+ * waiting. Longer than the master's deadline for a session to start (it
+ * kills one that has not by then and answers, see master.c). */
 #define HANDOFF_RESULT_TIMEOUT 90.0
 #define HANDOFF_SWEEP_INTERVAL 5.0
 
@@ -241,13 +240,13 @@ static void handoff_result(struct ph__conn_env *env, const char *sid,
 	}
 }
 
-static void handoff_fail_waiting(struct ph__conn_env *env, double now,
-				 const char *why)
+/* The master is gone: no session will start (session children die with
+ * it), so every waiting login is answered. */
+static void handoff_fail_waiting(struct ph__conn_env *env)
 {
 	for (ph_conn *c = env->conns; c != NULL; c = c->next) {
-		if (c->handoff_waiting && !c->destroy_scheduled &&
-		    (now == 0. || c->handoff_deadline <= now))
-			handoff_failed(c, why);
+		if (c->handoff_waiting && !c->destroy_scheduled)
+			handoff_failed(c, "the master is gone");
 	}
 }
 
@@ -270,7 +269,7 @@ static void result_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			/* The master is gone: nobody will start these. */
 			ev_io_stop(loop, w);
 			ph__log_error("the master's handoff socket closed");
-			handoff_fail_waiting(env, 0., "the master is gone");
+			handoff_fail_waiting(env);
 			return;
 		}
 		if (ph__handoff_decode_result(buf, (size_t)n, &result, &sid) !=
@@ -283,17 +282,30 @@ static void result_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* Gives up on handoffs the master never answered (it answers every one
- * it could decode; this is the backstop). Stops when none wait. */
+/* The backstop for a handoff the master never answered (it answers every
+ * one it could decode, and kills a session that has not started in
+ * time): stop waiting, as if it had started. Answering instead could put
+ * a second answer on a session that does run (its "ok" lost on the way);
+ * letting go is at worst the plain disconnect of a session that died.
+ * Stops when none wait. */
 static void result_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct ph__conn_env *env = w->data;
 	int waiting = 0;
 
-	handoff_fail_waiting(env, ev_now(loop),
-			     "no answer from the master about the session");
-	for (ph_conn *c = env->conns; c != NULL && !waiting; c = c->next)
-		waiting = c->handoff_waiting && !c->destroy_scheduled;
+	for (ph_conn *c = env->conns; c != NULL; c = c->next) {
+		if (!c->handoff_waiting || c->destroy_scheduled)
+			continue;
+		if (c->handoff_deadline > ev_now(loop)) {
+			waiting = 1;
+			continue;
+		}
+		ph__conn_logf(c, PH_LOG_ERROR,
+			      "no answer from the master about the session "
+			      "in %.0f s: letting go",
+			      HANDOFF_RESULT_TIMEOUT);
+		handoff_result(env, c->session_id, PH_OK);
+	}
 	if (!waiting)
 		ev_timer_stop(loop, w);
 }
