@@ -58,9 +58,9 @@ struct session_proc {
 	int status_fd; /* the child's report pipe; -1 once read */
 	int worker_fd; /* dup of the worker's handoff socket; -1: answered */
 	char session_id[32], peer_ip[64];
-	char why[PH__SESSION_STATUS_MAX]; /* the child's reason, if it gave one
-					   */
-	double deadline;		  /* to have started by; killed after */
+	/* The child's reason, when it gave one. */
+	char why[PH__SESSION_STATUS_MAX];
+	double deadline; /* to have started by; killed after */
 	int killed;
 };
 

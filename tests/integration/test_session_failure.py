@@ -12,7 +12,9 @@ Each failure mode is provoked for real, deterministically:
   here with cc, the way pam_wrapper stands in for PAM);
 - the mail store: the user's Maildir made unreadable to the user;
 - a process limit on the master: a pids cgroup with room for the master
-  alone (RLIMIT_NPROC cannot do it: root is exempt from it at fork);
+  alone (RLIMIT_NPROC cannot do it: root is exempt from it at fork), or
+  where no pids cgroup can be made, the shim failing the master's fork()
+  the way that limit does (EAGAIN);
 - the session limit ([core] max_connections);
 - the ticket: it expires while the master is stopped (SIGSTOP);
 - the session process killed (SIGKILL) while it redeems its ticket, with
@@ -47,9 +49,34 @@ SHIM_C = r'''
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+/* fork() fails with EAGAIN in the process whose pid the file
+ * PH_TEST_FAIL_FORK_FILE holds, while it exists: a process limit on that
+ * one process, where no pids cgroup can be made. */
+pid_t fork(void)
+{
+	static pid_t (*real)(void);
+	const char *f = getenv("PH_TEST_FAIL_FORK_FILE");
+	FILE *fp = f != NULL && *f != '\0' ? fopen(f, "r") : NULL;
+	long pid = -1;
+
+	if (fp != NULL) {
+		if (fscanf(fp, "%ld", &pid) != 1)
+			pid = -1;
+		fclose(fp);
+	}
+	if (pid == (long)getpid()) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (real == NULL)
+		real = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
+	return real();
+}
 
 /* setresuid() to the uid in PH_TEST_FAIL_SETRESUID fails with EAGAIN,
  * as it did when the target user was over RLIMIT_NPROC (Linux < 3.1). */
@@ -255,10 +282,13 @@ class FailureBase(su.SessionBase):
                     what='no session process of %s' % name)
 
 
-@harness.unittest.skipIf(SKIP, SKIP)
-class SessionUidSwitchFails(FailureBase):
-    """setresuid() to B's uid fails in B's session child."""
+class ShimBase(FailureBase):
+    """The daemon runs with the fault shim preloaded and shim_env()."""
     SHIM = None
+
+    @classmethod
+    def shim_env(cls):
+        return {}
 
     @classmethod
     def setUpClass(cls):
@@ -267,15 +297,24 @@ class SessionUidSwitchFails(FailureBase):
         cls.SHIM = build_shim()
         if cls.SHIM is None:
             raise harness.unittest.SkipTest('no C compiler for the shim')
-        b = su.USERS.names[1]
         env = su.USERS.env()
         env['LD_PRELOAD'] = env['LD_PRELOAD'] + ' ' + cls.SHIM
-        env['PH_TEST_FAIL_SETRESUID'] = str(su.USERS.info[b]['uid'])
+        env.update(cls.shim_env())
         su.USERS.env = lambda: env
         try:
             super().setUpClass()
         finally:
             del su.USERS.env
+
+
+@harness.unittest.skipIf(SKIP, SKIP)
+class SessionUidSwitchFails(ShimBase):
+    """setresuid() to B's uid fails in B's session child."""
+
+    @classmethod
+    def shim_env(cls):
+        b = su.USERS.names[1]
+        return {'PH_TEST_FAIL_SETRESUID': str(su.USERS.info[b]['uid'])}
 
     def test_uid_switch_fails(self):
         a, b = su.USERS.names
@@ -319,14 +358,26 @@ class SessionMailStoreFails(FailureBase):
 
 
 @harness.unittest.skipIf(SKIP, SKIP)
-class SessionForkFails(FailureBase):
-    """The master cannot fork: a pids cgroup with room for itself only."""
+class SessionForkFails(ShimBase):
+    """The master cannot fork: a pids cgroup with room for the master
+    alone (the kernel's own limit) where one can be made, else the shim
+    failing fork() like that limit does."""
+    TRIGGER = None
+
+    @classmethod
+    def shim_env(cls):
+        cls.TRIGGER = os.path.join(tempfile.mkdtemp(prefix='ph-fork-'),
+                                   'fail-fork')
+        harness.unittest.addModuleCleanup(
+            shutil.rmtree, os.path.dirname(cls.TRIGGER), True)
+        return {'PH_TEST_FAIL_FORK_FILE': cls.TRIGGER}
 
     def test_fork_fails(self):
         a, b = su.USERS.names
         cg = PidsCgroup.create(self.server.pid)
         if cg is None:
-            self.skipTest('no pids cgroup (v1 or v2) can be made here')
+            with open(self.TRIGGER, 'w') as f:
+                f.write('%d\n' % self.server.pid)
         try:
             for n, (listener, tls) in enumerate(self.ATTEMPTS, 1):
                 self.assert_login_fails(listener, tls, a)
@@ -334,7 +385,10 @@ class SessionForkFails(FailureBase):
                     a, r'fork: Resource temporarily unavailable'), n,
                     'the failure line')
         finally:
-            cg.remove()
+            if cg is not None:
+                cg.remove()
+            else:
+                os.unlink(self.TRIGGER)
         self.assertEqual(self.sessions_by_uid(), {})
         self.assert_login_works(a)
         self.assert_login_works(b)
