@@ -126,7 +126,7 @@ class CheckConfig(harness.unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0)
         self.assertRegex(p.stdout, r'^posthornd \d+\.\d+\.\d+ \(plugin ABI '
-                                   r'1\.1\)')
+                                   r'1\.2\)')
 
 
 if __name__ == '__main__':

@@ -264,11 +264,13 @@ class FailureBase(su.SessionBase):
                              'OK')
             self.assertEqual(m.select('INBOX'), ('OK', [b'1']))
             m.logout()
+            self.wait_no_sessions()  # one at a time: a class has a limit
             p = self.pop3(tls)
             p.user(name)
             self.assertTrue(p.pass_(su.USERS.passwords[name]).startswith(
                 b'+OK Logged in, 1 messages'))
             p.quit()
+            self.wait_no_sessions()
 
     def count(self, pattern):
         return len(re.findall(pattern, self.server.log_text()))
@@ -408,6 +410,10 @@ class SessionLimitReached(FailureBase):
         ma = self.imap(False)
         self.assertEqual(ma.login(a, su.USERS.passwords[a])[0], 'OK')
         su.wait_for(self.sessions_by_uid, what='the first session')
+        # The worker let go of it (it holds a plaintext connection until
+        # the session reports): the next one is not refused at accept.
+        self.wait_count(r'disconnect: reason=moved to a session process',
+                        1, 'the worker to let go of the first session')
         for n, (listener, tls) in enumerate(self.ATTEMPTS, 1):
             self.assert_login_fails(listener, tls, b)
             self.wait_count(fail_pattern(
