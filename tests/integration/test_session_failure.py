@@ -22,6 +22,7 @@ Each failure mode is provoked for real, deterministically:
 Plaintext and TLS (the TLS session and its relay stay in the worker).
 Needs root like the other session tests (CI runs as root): skipped
 otherwise, and each test says why when its own tool is missing."""
+import base64
 import os
 import re
 import shutil
@@ -203,21 +204,27 @@ class FailureBase(su.SessionBase):
 
     # ---- one login that must fail temporarily ----
 
-    def start_login(self, listener, tls, name):
-        """Connects and sends the login with a command pipelined behind
-        it. Returns (sock, protocol)."""
+    def start_login(self, listener, tls, name, sasl=False):
+        """Connects and sends the login (LOGIN / USER+PASS, or with `sasl`
+        AUTHENTICATE / AUTH PLAIN with an initial response) with a command
+        pipelined behind it. Returns (sock, file)."""
         sock, f = self.raw(listener, tls)
         pw = su.USERS.passwords[name]
+        ir = base64.b64encode(b'\0%s\0%s' % (name.encode(), pw.encode()))
         greeting = f.readline()
         if listener.startswith('imap'):
             self.assertTrue(greeting.startswith(b'* OK'), greeting)
-            sock.sendall(b'a1 LOGIN %s %s\r\na2 NOOP\r\n' %
-                         (name.encode(), pw.encode()))
+            login = (b'a1 AUTHENTICATE PLAIN %s' % ir if sasl else
+                     b'a1 LOGIN %s %s' % (name.encode(), pw.encode()))
+            sock.sendall(login + b'\r\na2 NOOP\r\n')
         else:
             self.assertTrue(greeting.startswith(b'+OK'), greeting)
-            sock.sendall(b'USER %s\r\n' % name.encode())
-            self.assertTrue(f.readline().startswith(b'+OK'))
-            sock.sendall(b'PASS %s\r\nSTAT\r\n' % pw.encode())
+            if sasl:
+                sock.sendall(b'AUTH PLAIN %s\r\nSTAT\r\n' % ir)
+            else:
+                sock.sendall(b'USER %s\r\n' % name.encode())
+                self.assertTrue(f.readline().startswith(b'+OK'))
+                sock.sendall(b'PASS %s\r\nSTAT\r\n' % pw.encode())
         return sock, f
 
     def read_to_eof(self, sock, f):
@@ -251,8 +258,8 @@ class FailureBase(su.SessionBase):
         else:
             self.assertRegex(data, rb'^-ERR \[SYS/TEMP\] [^\r\n]+\r\n$')
 
-    def assert_login_fails(self, listener, tls, name):
-        sock, f = self.start_login(listener, tls, name)
+    def assert_login_fails(self, listener, tls, name, sasl=False):
+        sock, f = self.start_login(listener, tls, name, sasl)
         self.finish_login(listener, sock, f)
 
     # ---- the daemon is fine ----
@@ -332,6 +339,17 @@ class SessionUidSwitchFails(ShimBase):
         self.assertRegex(log, r'session not started: answering the login '
                               r'with a temporary failure')
         self.assertNotIn('ERROR: AddressSanitizer', log)
+
+    def test_uid_switch_fails_sasl(self):
+        # AUTHENTICATE / AUTH are answered the same way as LOGIN / PASS.
+        b = su.USERS.names[1]
+        pattern = fail_pattern(b, r'setresuid to uid %d: '
+                               % su.USERS.info[b]['uid'])
+        before = self.count(pattern)
+        for n, (listener, tls) in enumerate(self.ATTEMPTS, 1):
+            self.assert_login_fails(listener, tls, b, sasl=True)
+            self.wait_count(pattern, before + n, 'the failure line')
+        self.no_session_of(b)
 
 
 @harness.unittest.skipIf(SKIP, SKIP)
