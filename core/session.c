@@ -150,16 +150,18 @@ static void session_signal_cb(struct ev_loop *loop, ev_signal *sig, int revents)
 static int session_mail_check(struct ph__plugin *sp, const ph_user *user)
 {
 	const struct ph_storage_ops *ops = sp->desc->ops;
+	const char *prev = ph__api_set_current(sp->name), *error = NULL;
 	ph_mail_user *mu = NULL;
-	const char *error = NULL;
 	int ret = ops->user_open(sp->state, user, &mu, &error);
 
+	if (ret >= 0)
+		ops->user_close(&mu);
+	ph__api_set_current(prev);
 	if (ret < 0) {
 		ph__session_report(ret, "mail store: %s",
 				   error != NULL ? error : ph__strerror(ret));
 		return ret;
 	}
-	ops->user_close(&mu);
 	return PH_OK;
 }
 
