@@ -22,9 +22,9 @@
 
 /* ABI 1.2 (1.1 appended session_handoff and conn_resume: per-user session
  * processes; 1.2 appended conn_handoff_failed: answering a login whose
- * session process could not start). A plugin loads when its major equals the core's and its minor is
- * less than or equal to the core's. Adding to the end of a table bumps the
- * minor; anything else bumps the major. */
+ * session process could not start). A plugin loads when its major equals
+ * the core's and its minor is less than or equal to the core's. Adding to
+ * the end of a table bumps the minor; anything else bumps the major. */
 #define PH_ABI_MAJOR 1
 #define PH_ABI_MINOR 2
 
