@@ -100,6 +100,13 @@ struct ph_conn {
 	ph_user *owned_user;
 	int tls_remote;
 	char *tls_version_remote, *tls_cipher_remote;
+	/* Worker side, after the handoff was sent and until the master says
+	 * how it went (see handoff.h): plaintext stays PENDING (the socket
+	 * kept, unread), TLS relays. relay_eof: the session's end of the
+	 * relay closed meanwhile. */
+	int handoff_waiting;
+	int relay_eof;
+	double handoff_deadline; /* ev_now() after which we give up */
 };
 
 /* ---- conn.c, for conn-session.c ---- */

@@ -16,6 +16,7 @@
 #include "fdpass.h"
 #include "handoff.h"
 #include "log.h"
+#include "session.h"
 #ifdef PH_HAVE_AUTH
 #include "login.h"
 #include "user.h"
@@ -24,6 +25,20 @@
 static void master_wio_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void relay_rio_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void relay_wio_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+#ifdef PH_HAVE_AUTH
+/* How long a worker waits to hear how a handoff went before it stops
+ * waiting. Longer than the master's deadline for a session to start (it
+ * kills one that has not by then and answers, see master.c). */
+#define HANDOFF_RESULT_TIMEOUT 90.0
+#define HANDOFF_SWEEP_INTERVAL 5.0
+
+/* The worker's ear on its handoff socket: the master's answers (one
+ * worker env per process). */
+static ev_io result_io;
+static ev_timer result_sweep;
+static struct ph__conn_env *result_env;
+#endif
 
 void ph__conn_session_init(ph_conn *c)
 {
@@ -132,6 +147,195 @@ int ph__conn_session_handoff(ph_conn *c, const void *state, size_t len)
 #endif
 }
 
+#ifdef PH_HAVE_AUTH
+/* One line per session that could not start: who, from where, why. */
+static void handoff_log_failure(ph_conn *c, const char *why)
+{
+	const ph_user *u = c->login != NULL ? ph__login_user(c->login) : NULL;
+	const char *name = u != NULL ? ph__user_get(u, "user") : NULL;
+	const char *uid = u != NULL ? ph__user_get(u, "uid") : NULL;
+
+	ph__conn_logf(c, PH_LOG_ERROR,
+		      "session for %s (uid %s) from %s failed: %s",
+		      name != NULL ? name : "?", uid != NULL ? uid : "?",
+		      c->peer_ip, why);
+}
+
+/* The session did not start. `why`: the reason, when it is ours to log
+ * (NULL: the master logged it). The plugin answers the login with a
+ * temporary failure (ABI 1.2), then the connection closes. Closing
+ * rather than going back to the non-authenticated state: the plugin's
+ * state ended at the handoff, the core binds a connection to the user it
+ * authenticated, and the client's input after the login went to the
+ * session process with the handoff: run here it would run in the wrong
+ * state, or partly. So it is dropped, never run, and the client retries
+ * on a new connection, as RFC 5530's UNAVAILABLE invites. */
+static void handoff_failed(ph_conn *c, const char *why)
+{
+	struct ev_loop *loop = c->env->loop;
+	int answer = ph__protocol_can_answer_failure(c->ops);
+
+	if (why != NULL)
+		handoff_log_failure(c, why);
+	ph__conn_logf(c, PH_LOG_INFO, "session not started: %s",
+		      answer ? "answering the login with a temporary failure"
+			     : "closing (the protocol plugin predates ABI "
+			       "1.2 and cannot answer)");
+	ev_io_stop(loop, &c->master_wio);
+	ev_io_stop(loop, &c->relay_rio);
+	ev_io_stop(loop, &c->relay_wio);
+	if (c->relay_fd >= 0)
+		close(c->relay_fd);
+	c->relay_fd = -1;
+	c->handoff = CONN_HANDOFF_NONE;
+	c->handoff_waiting = 0;
+	c->relay_eof = 0;
+	ph__inbuf_clear(&c->in);
+	if (c->reason == NULL)
+		c->reason = "session not started";
+	if (answer && !c->closing) {
+		const char *prev = ph__conn_plugin_enter(c);
+
+		c->ops->conn_handoff_failed(c->l->proto->state, c,
+					    c->handoff_state,
+					    c->handoff_state_len);
+		ph__api_set_current(prev);
+	}
+	ph__conn_close(c); /* flushes the answer, bounded, then closes */
+}
+
+/* The master told us how the handoff of the connection with session id
+ * `sid` went. */
+static void handoff_result(struct ph__conn_env *env, const char *sid,
+			   int result)
+{
+	ph_conn *c;
+
+	for (c = env->conns; c != NULL; c = c->next) {
+		if (c->handoff_waiting && !c->destroy_scheduled &&
+		    strcmp(c->session_id, sid) == 0)
+			break;
+	}
+	if (c == NULL) {
+		/* Closed meanwhile, or not one we wait for. */
+		ph__log_debug("handoff result for unknown session %s", sid);
+		return;
+	}
+	c->handoff_waiting = 0;
+	if (result < 0) {
+		handoff_failed(c, NULL);
+		return;
+	}
+	if (c->handoff == CONN_HANDOFF_PENDING) {
+		/* Plaintext: the session holds the socket; ours just closes
+		 * (never shut down: that would cut the session off). */
+		c->reason = "moved to a session process";
+		c->closing = 1;
+		ev_io_stop(env->loop, &c->wio);
+		ph__conn_schedule_destroy(c, 0.);
+	} else if (c->relay_eof) {
+		/* The session ended before we heard it had started. */
+		c->reason = "session ended";
+		ph__conn_close(c);
+	}
+}
+
+/* The master is gone: no session will start (session children die with
+ * it), so every waiting login is answered. */
+static void handoff_fail_waiting(struct ph__conn_env *env)
+{
+	for (ph_conn *c = env->conns; c != NULL; c = c->next) {
+		if (c->handoff_waiting && !c->destroy_scheduled)
+			handoff_failed(c, "the master is gone");
+	}
+}
+
+static void result_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ph__conn_env *env = w->data;
+	unsigned char buf[PH__HANDOFF_RESULT_MAX + 1];
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n =
+		    recv(env->handoff_fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct ph_str sid;
+		int result;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			/* The master is gone: nobody will start these. */
+			ev_io_stop(loop, w);
+			ph__log_error("the master's handoff socket closed");
+			handoff_fail_waiting(env);
+			return;
+		}
+		if (ph__handoff_decode_result(buf, (size_t)n, &result, &sid) !=
+		    PH_OK) {
+			ph__log_warning("malformed handoff result from the "
+					"master: ignored");
+			continue;
+		}
+		handoff_result(env, sid.data, result);
+	}
+}
+
+/* The backstop for a handoff the master never answered (it answers every
+ * one it could decode, and kills a session that has not started in
+ * time): stop waiting, as if it had started. Answering instead could put
+ * a second answer on a session that does run (its "ok" lost on the way);
+ * letting go is at worst the plain disconnect of a session that died.
+ * Stops when none wait. */
+static void result_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ph__conn_env *env = w->data;
+	int waiting = 0;
+
+	for (ph_conn *c = env->conns; c != NULL; c = c->next) {
+		if (!c->handoff_waiting || c->destroy_scheduled)
+			continue;
+		if (c->handoff_deadline > ev_now(loop)) {
+			waiting = 1;
+			continue;
+		}
+		ph__conn_logf(c, PH_LOG_ERROR,
+			      "no answer from the master about the session "
+			      "in %.0f s: letting go",
+			      HANDOFF_RESULT_TIMEOUT);
+		handoff_result(env, c->session_id, PH_OK);
+	}
+	if (!waiting)
+		ev_timer_stop(loop, w);
+}
+
+/* Starts listening for the master's answers (once per process) and
+ * returns 1 when the worker can wait for one. */
+static int handoff_can_wait(ph_conn *c)
+{
+	struct ph__conn_env *env = c->env;
+
+	if (!ph__protocol_can_answer_failure(c->ops))
+		return 0;
+	if (result_env == NULL) {
+		result_env = env;
+		ev_io_init(&result_io, result_io_cb, env->handoff_fd, EV_READ);
+		ev_timer_init(&result_sweep, result_sweep_cb,
+			      HANDOFF_SWEEP_INTERVAL, HANDOFF_SWEEP_INTERVAL);
+		result_io.data = result_sweep.data = env;
+		ev_io_start(env->loop, &result_io);
+	}
+	if (result_env != env || !ev_is_active(&result_io))
+		return 0;
+	if (!ev_is_active(&result_sweep))
+		ev_timer_again(env->loop, &result_sweep);
+	c->handoff_waiting = 1;
+	c->handoff_deadline = ev_now(env->loop) + HANDOFF_RESULT_TIMEOUT;
+	return 1;
+}
+#endif
+
 /* Sends the session to the master: >0 sent, 0 the socket is full (try
  * again when writable), <0 failed. */
 static int handoff_sendmsg(ph_conn *c, const unsigned char *buf, size_t len,
@@ -147,9 +351,6 @@ static int handoff_sendmsg(ph_conn *c, const unsigned char *buf, size_t len,
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 			return 0;
-		ph__conn_logf(c, PH_LOG_ERROR,
-			      "handing the session to the master: %s",
-			      strerror(errno));
 		return -1;
 	}
 }
@@ -176,7 +377,7 @@ static void handoff_send(ph_conn *c)
 	int sv[2] = {-1, -1}, len, ret;
 
 	if (record == NULL) {
-		ph__conn_close_now(c, "session handoff failed");
+		handoff_failed(c, "out of memory");
 		return;
 	}
 	m.flags = c->tls_active ? PH__HANDOFF_TLS : 0;
@@ -208,19 +409,21 @@ static void handoff_send(ph_conn *c)
 	explicit_bzero(record, strlen(record));
 	free(record);
 	if (len < 0) {
-		ph__conn_logf(
-		    c, PH_LOG_WARNING,
-		    "session handoff: message too big (%zu input bytes)",
-		    ph__inbuf_used(&c->in));
-		ph__conn_close_now(c, "session handoff failed");
+		char why[96];
+
+		snprintf(why, sizeof(why),
+			 "handoff message too big (%zu input bytes)",
+			 ph__inbuf_used(&c->in));
+		handoff_failed(c, why);
 		return;
 	}
 	if (c->tls_active &&
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 		       sv) < 0) {
-		ph__conn_logf(c, PH_LOG_ERROR, "socketpair: %s",
-			      strerror(errno));
-		ph__conn_close_now(c, "session handoff failed");
+		char why[128];
+
+		snprintf(why, sizeof(why), "socketpair: %s", strerror(errno));
+		handoff_failed(c, why);
 		return;
 	}
 	ret =
@@ -237,15 +440,27 @@ static void handoff_send(ph_conn *c)
 		return;
 	}
 	if (ret < 0) {
+		char why[128];
+
+		snprintf(why, sizeof(why),
+			 "handing the session to the master: %s",
+			 strerror(errno));
 		if (sv[0] >= 0)
 			close(sv[0]);
-		ph__conn_close_now(c, "session handoff failed");
+		handoff_failed(c, why);
 		return;
 	}
 	ph__conn_logf(c, PH_LOG_INFO, "session moved to a process of its own%s",
 		      c->tls_active ? " (TLS relayed here)" : "");
 	ph__inbuf_clear(&c->in);
 	if (!c->tls_active) {
+		if (handoff_can_wait(c)) {
+			/* Keep the socket, unread and unwritten, until the
+			 * session runs: we may still have to answer. */
+			ev_timer_stop(c->env->loop, &c->idle);
+			c->idle_secs = 0;
+			return;
+		}
 		/* The master holds the socket now; ours just closes. */
 		c->reason = "moved to a session process";
 		c->closing = 1;
@@ -254,6 +469,7 @@ static void handoff_send(ph_conn *c)
 		return;
 	}
 	relay_start(c, sv[0]);
+	handoff_can_wait(c);
 	ph__conn_after(c);
 #else
 	ph__conn_close_now(c, "session handoff failed");
@@ -272,6 +488,8 @@ static void master_wio_cb(struct ev_loop *loop, ev_io *w, int revents)
  * send (plaintext output must leave before the socket does). */
 void ph__conn_handoff_step(ph_conn *c)
 {
+	if (c->handoff_waiting)
+		return; /* sent: the master's answer decides */
 	if (c->opened) {
 		const char *prev = ph__conn_plugin_enter(c);
 
@@ -290,10 +508,27 @@ void ph__conn_handoff_step(ph_conn *c)
 
 /* ---- the TLS relay: client (TLS, here) <-> session (plaintext) ---- */
 
+/* The session's end of the relay closed before the master said whether
+ * it ever started: hold the TLS connection until it does (a session
+ * that failed to start leaves the answer to us). */
+static void relay_lost(ph_conn *c)
+{
+	c->relay_eof = 1;
+	ev_io_stop(c->env->loop, &c->relay_rio);
+	ev_io_stop(c->env->loop, &c->relay_wio);
+	ph__inbuf_clear(&c->in);
+}
+
 /* Decrypted client input goes to the session as the socket allows; the
  * client's EOF follows once everything before it is through. */
 void ph__conn_relay_push(ph_conn *c)
 {
+	if (c->relay_eof) {
+		/* The session is gone and we wait to hear whether it ever
+		 * started: what the client sends meanwhile goes nowhere. */
+		ph__inbuf_clear(&c->in);
+		return;
+	}
 	while (ph__inbuf_used(&c->in) > 0) {
 		ssize_t n =
 		    send(c->relay_fd, c->in.data + c->in.start,
@@ -304,6 +539,10 @@ void ph__conn_relay_push(ph_conn *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				ev_io_start(c->env->loop, &c->relay_wio);
+				return;
+			}
+			if (c->handoff_waiting) {
+				relay_lost(c);
 				return;
 			}
 			ph__conn_close_now(c, "session process gone");
@@ -331,7 +570,7 @@ void ph__conn_relay_update(ph_conn *c)
 		return;
 	}
 	ph__conn_relay_push(c);
-	if (c->destroy_scheduled)
+	if (c->destroy_scheduled || c->relay_eof)
 		return;
 	want = c->out_mem + c->out_file < CONN_RELAY_HIGH;
 	if (want && !ev_is_active(&c->relay_rio))
@@ -353,6 +592,9 @@ static void relay_rio_cb(struct ev_loop *loop, ev_io *w, int revents)
 	n = read(c->relay_fd, buf, sizeof(buf));
 	if (n > 0) {
 		ph__conn_write(c, buf, (size_t)n);
+	} else if (n <= 0 && c->handoff_waiting &&
+		   (n == 0 || (errno != EAGAIN && errno != EINTR))) {
+		relay_lost(c);
 	} else if (n == 0) {
 		/* The session ended: flush its last words, then close. */
 		ev_io_stop(loop, w);
@@ -429,9 +671,17 @@ ph_conn *ph__conn_adopt(struct ph__conn_env *env, struct ph__listener_rt *l,
 				  m->state.len, &c->pstate);
 	ph__api_set_current(prev);
 	if (ret < 0) {
+		ph__session_report(ret, "%s refused to resume the session: %s",
+				   l->proto->name, ph__strerror(ret));
+		/* Closed, never shut down: the worker answers on it. */
+		c->handoff = CONN_HANDOFF_PENDING;
 		ph__conn_close_now(c, "refused by protocol");
 		return c;
 	}
+	/* Running: the worker may let go. Said before the login's answer
+	 * leaves (it is flushed below), so that a session killed from here
+	 * on is never answered twice. */
+	ph__session_report(PH_OK, NULL);
 	c->opened = 1;
 	/* Pipelined commands that came along with the login. */
 	if (ph__inbuf_used(&c->in) > 0)

@@ -1,5 +1,6 @@
 /* core/handoff.c - the session policy and the handoff message codec
  * (pure: no I/O, so both are unit-tested and fuzzed directly). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "auth-proto.h"
@@ -210,4 +211,94 @@ int ph__protocol_can_resume(const struct ph_protocol_ops *ops)
 {
 	return ops != NULL && PH_HAS_FIELD(ops, conn_resume) &&
 	       ops->conn_resume != NULL;
+}
+
+int ph__protocol_can_answer_failure(const struct ph_protocol_ops *ops)
+{
+	return ops != NULL && PH_HAS_FIELD(ops, conn_handoff_failed) &&
+	       ops->conn_handoff_failed != NULL;
+}
+
+int ph__handoff_encode_result(unsigned char *buf, size_t size, int result,
+			      struct ph_str session_id)
+{
+	struct ph__auth_msg_hdr hdr;
+	size_t len = sizeof(hdr) + 4 + 4 + session_id.len + 1;
+	int32_t r = result;
+	uint32_t n = (uint32_t)session_id.len;
+
+	if (session_id.len > PH__HANDOFF_MAX_NAME || len > size ||
+	    (session_id.len > 0 && session_id.data == NULL))
+		return PH_ETOOBIG;
+	hdr.type = PH__HANDOFF_MSG_RESULT;
+	hdr.len = (uint32_t)(len - sizeof(hdr));
+	hdr.request_id = 0;
+	memcpy(buf, &hdr, sizeof(hdr));
+	memcpy(buf + sizeof(hdr), &r, 4);
+	memcpy(buf + sizeof(hdr) + 4, &n, 4);
+	if (n > 0)
+		memcpy(buf + sizeof(hdr) + 8, session_id.data, n);
+	buf[len - 1] = '\0';
+	return (int)len;
+}
+
+int ph__handoff_decode_result(unsigned char *buf, size_t len, int *result_r,
+			      struct ph_str *session_id_r)
+{
+	struct reader r = {buf, sizeof(struct ph__auth_msg_hdr), len, 0};
+	struct ph__auth_msg_hdr hdr;
+	int32_t result;
+
+	if (len < sizeof(hdr) + 4 || len > PH__HANDOFF_RESULT_MAX)
+		return PH_EINVAL;
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.type != PH__HANDOFF_MSG_RESULT || hdr.request_id != 0 ||
+	    hdr.len != len - sizeof(hdr))
+		return PH_EINVAL;
+	memcpy(&result, buf + r.pos, 4);
+	r.pos += 4;
+	*session_id_r = get_str(&r, PH__HANDOFF_MAX_NAME, 1);
+	if (r.bad || r.pos != len || result > 0 || result < PH_EINTERNAL)
+		return PH_EINVAL;
+	*result_r = result;
+	return PH_OK;
+}
+
+size_t ph__session_status_format(char *buf, int ok, const char *why)
+{
+	int n;
+
+	if (ok)
+		n = snprintf(buf, PH__SESSION_STATUS_MAX, "ok\n");
+	else
+		n = snprintf(buf, PH__SESSION_STATUS_MAX, "fail: %.*s\n",
+			     PH__SESSION_STATUS_MAX - 8,
+			     why != NULL && *why != '\0' ? why : "unknown");
+	return n < 0 ? 0 : (size_t)n;
+}
+
+int ph__session_status_parse(const char *buf, size_t len, char *why_r,
+			     size_t why_size)
+{
+	static const char fail[] = "fail: ";
+	size_t n = 0;
+
+	if (why_size > 0)
+		why_r[0] = '\0';
+	if (len == 3 && memcmp(buf, "ok\n", 3) == 0)
+		return 1;
+	if (len < sizeof(fail) || len > PH__SESSION_STATUS_MAX ||
+	    memcmp(buf, fail, sizeof(fail) - 1) != 0 || buf[len - 1] != '\n')
+		return PH_EINVAL;
+	/* The child may already run as the user: its words are text for
+	 * the log, nothing more. */
+	for (size_t i = sizeof(fail) - 1; i < len - 1 && n + 1 < why_size;
+	     i++) {
+		unsigned char ch = (unsigned char)buf[i];
+
+		why_r[n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	if (why_size > 0)
+		why_r[n] = '\0';
+	return 0;
 }

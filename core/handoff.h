@@ -76,4 +76,39 @@ enum ph__session_decision ph__session_decide(const struct ph__session_policy *p,
 /* The protocol ops table has a conn_resume (ABI 1.1). */
 int ph__protocol_can_resume(const struct ph_protocol_ops *ops);
 
+/* ---- The outcome of a handoff (see docs/sessions.md) ----
+ * Until the session process reports that conn_resume() accepted the
+ * session, the worker keeps the connection (a dup of a plaintext socket,
+ * or the TLS session) so that it can still answer the login.
+ *
+ * The session child reports to the master once, over a pipe: "ok\n"
+ * (running) or "fail: REASON\n" (could not start; REASON for the log).
+ * The master answers the worker on its handoff socket with one datagram:
+ * header {type 3, len, request_id = 0}, then i32 result (PH_OK: the
+ * session runs; < 0: it could not start) and the connection's session id
+ * as u32 length + bytes + a NUL. */
+#define PH__HANDOFF_MSG_RESULT	  3
+#define PH__SESSION_STATUS_MAX	  512 /* one report, bytes (< PIPE_BUF) */
+#define PH__HANDOFF_RESULT_MAX	  (64 + PH__HANDOFF_MAX_NAME)
+
+/* The protocol ops table has a conn_handoff_failed (ABI 1.2). */
+int ph__protocol_can_answer_failure(const struct ph_protocol_ops *ops);
+
+/* Writes the result datagram into buf (size bytes); its length, or
+ * PH_ETOOBIG. */
+int ph__handoff_encode_result(unsigned char *buf, size_t size, int result,
+			      struct ph_str session_id);
+/* Parses a result datagram in place (session_id points into buf). PH_OK
+ * or PH_EINVAL. */
+int ph__handoff_decode_result(unsigned char *buf, size_t len, int *result_r,
+			      struct ph_str *session_id_r);
+
+/* A session child's report: "ok\n", or "fail: " + why (cut to fit) +
+ * "\n". Returns the length written to buf (PH__SESSION_STATUS_MAX). */
+size_t ph__session_status_format(char *buf, int ok, const char *why);
+/* Parses a report: 1 running, 0 failed (why_r gets the reason, control
+ * characters replaced, NUL-terminated), PH_EINVAL for anything else. */
+int ph__session_status_parse(const char *buf, size_t len, char *why_r,
+			     size_t why_size);
+
 #endif

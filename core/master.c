@@ -47,12 +47,21 @@ struct slot {
 	int handoff_fd; /* master end of the worker's handoff socket */
 };
 
-/* A per-user session process (see session.h). */
+/* A per-user session process (see session.h). Until it reports that it
+ * runs, the worker that handed it over keeps the connection and waits
+ * for our answer (see handoff.h). */
 struct session_proc {
 	struct session_proc *next;
 	pid_t pid;
 	uid_t uid;
 	char user[64];
+	int status_fd; /* the child's report pipe; -1 once read */
+	int worker_fd; /* dup of the worker's handoff socket; -1: answered */
+	char session_id[32], peer_ip[64];
+	/* The child's reason, when it gave one. */
+	char why[PH__SESSION_STATUS_MAX];
+	double deadline; /* to have started by; killed after */
+	int killed;
 };
 
 struct gen {
@@ -98,6 +107,7 @@ static struct {
 struct poll_entry {
 	struct slot *slot;
 	struct gen *gen;
+	struct session_proc *session; /* a report pipe, when set */
 };
 
 static double now_mono(void)
@@ -528,6 +538,82 @@ static int gen_start(struct gen *g)
 
 /* ---- per-user session processes ---- */
 
+/* How long a session process may take to start (ticket redeem, uid
+ * switch, plugin init, mail store) before it is killed and its login
+ * answered with a temporary failure. Workers wait longer than this. */
+#define SESSION_START_TIMEOUT 60.0
+
+/* One line per session that could not start: who, from where, why. */
+static void session_log_failure(const char *user, const char *uid,
+				const char *peer_ip, const char *why)
+{
+	ph__log_error("session for %s (uid %s) from %s failed: %s",
+		      user != NULL ? user : "?", uid != NULL ? uid : "?",
+		      peer_ip != NULL && *peer_ip != '\0' ? peer_ip : "?", why);
+}
+
+/* Tells the worker (its handoff socket `worker_fd`) how the handoff of
+ * session `sid` went. A worker that is gone, or not waiting for this
+ * one (an ABI 1.1 protocol), just does not hear it. */
+static void handoff_answer(int worker_fd, const char *sid, int result)
+{
+	unsigned char buf[PH__HANDOFF_RESULT_MAX];
+	int len = ph__handoff_encode_result(buf, sizeof(buf), result,
+					    (struct ph_str){sid, strlen(sid)});
+
+	if (len < 0 || worker_fd < 0)
+		return;
+	if (send(worker_fd, buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) <
+		0 &&
+	    errno != EPIPE && errno != ECONNREFUSED && errno != ECONNRESET)
+		ph__log_warning("answering the worker about session %s: %s",
+				sid, strerror(errno));
+}
+
+/* The session runs (PH_OK) or could not start (logged with `why`). */
+static void session_outcome(struct session_proc *sp, int result,
+			    const char *why)
+{
+	char uid[24];
+
+	if (sp->worker_fd < 0)
+		return;
+	if (result < 0) {
+		snprintf(uid, sizeof(uid), "%lu", (unsigned long)sp->uid);
+		session_log_failure(sp->user, uid, sp->peer_ip, why);
+	}
+	handoff_answer(sp->worker_fd, sp->session_id, result);
+	close(sp->worker_fd);
+	sp->worker_fd = -1;
+}
+
+/* Reads the child's one report ("ok" or why it failed), or its end. */
+static void session_status_read(struct session_proc *sp)
+{
+	char buf[PH__SESSION_STATUS_MAX + 1];
+	ssize_t n;
+	int ret;
+
+	if (sp->status_fd < 0)
+		return;
+	n = read(sp->status_fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	close(sp->status_fd);
+	sp->status_fd = -1;
+	if (n <= 0)
+		return; /* gone without a word: the reap says how */
+	ret =
+	    ph__session_status_parse(buf, (size_t)n, sp->why, sizeof(sp->why));
+	if (ret == 1)
+		session_outcome(sp, PH_OK, NULL);
+	else if (ret == 0)
+		session_outcome(sp, PH_ETEMP, sp->why);
+	else
+		session_outcome(sp, PH_ETEMP,
+				"malformed report from the session process");
+}
+
 static int session_reaped(pid_t pid, const char *what)
 {
 	for (struct session_proc **pp = &M.sessions; *pp != NULL;
@@ -536,6 +622,23 @@ static int session_reaped(pid_t pid, const char *what)
 
 		if (sp->pid != pid)
 			continue;
+		/* A report may still wait in the pipe. */
+		session_status_read(sp);
+		if (sp->worker_fd >= 0) {
+			char why[192];
+
+			if (sp->killed)
+				snprintf(why, sizeof(why),
+					 "not started within %.0f s: killed",
+					 SESSION_START_TIMEOUT);
+			else
+				snprintf(why, sizeof(why),
+					 "session process %s before it started",
+					 what);
+			session_outcome(sp, PH_ETEMP, why);
+		}
+		if (sp->status_fd >= 0)
+			close(sp->status_fd);
 		ph__log_info("session process for %s (uid %lu) %s", sp->user,
 			     (unsigned long)sp->uid, what);
 		*pp = sp->next;
@@ -544,6 +647,24 @@ static int session_reaped(pid_t pid, const char *what)
 		return 1;
 	}
 	return 0;
+}
+
+/* Kills sessions that did not start in time (their reap answers); the
+ * time left to the next deadline goes to *next_r. */
+static void session_deadlines(double *next_r)
+{
+	double t = now_mono();
+
+	for (struct session_proc *sp = M.sessions; sp != NULL; sp = sp->next) {
+		if (sp->worker_fd < 0 || sp->killed)
+			continue;
+		if (sp->deadline <= t) {
+			kill(sp->pid, SIGKILL);
+			sp->killed = 1;
+		} else if (sp->deadline - t < *next_r) {
+			*next_r = sp->deadline - t;
+		}
+	}
 }
 
 static void signal_sessions(int sig)
@@ -575,6 +696,7 @@ static __attribute__((noreturn)) void session_refuse(const char *claimed,
 						     const char *why, int fd)
 {
 	ph__log_error("session refused: user=%s: %s", claimed, why);
+	ph__session_report(PH_EPERM, "session refused: %s", why);
 	close(fd);
 	_exit(1);
 }
@@ -631,15 +753,17 @@ static ph_user *session_redeem(struct gen *g, const struct ph__handoff_msg *m,
 /* In the child: redeem the ticket, become the user the auth service
  * vouched for, then serve. Never returns. */
 static void session_child(struct gen *g, const struct ph__handoff_msg *m,
-			  int fd, const char *claimed, uid_t claimed_uid)
+			  int fd, const char *claimed, uid_t claimed_uid,
+			  int status_fd)
 {
-	int keep[2] = {fd, g->auth_ctl_fd};
+	int keep[3] = {fd, g->auth_ctl_fd, status_fd};
 	ph_user *user;
 	uid_t uid;
 	gid_t gid;
 
 	child_reset_signals();
-	close_other_fds(keep, 2);
+	close_other_fds(keep, 3);
+	ph__session_report_init(status_fd);
 	/* The session runs as the user and never does TLS (the worker
 	 * keeps it): the listeners' private keys must not be in its memory
 	 * (OpenSSL clears key material when freeing it). */
@@ -666,10 +790,14 @@ static void session_child(struct gen *g, const struct ph__handoff_msg *m,
 
 /* A worker handed us a logged-in session: check its claim (the worker
  * is unprivileged, we are root), then fork its process, which serves
- * only the record the auth service vouches for. Takes `fd`. */
+ * only the record the auth service vouches for. Takes `fd`. The worker
+ * (`worker_fd`, its handoff socket) hears how it went: at once when it
+ * fails here, from session_outcome() once the child reports or dies. */
 static void session_spawn(struct gen *g, const struct ph__handoff_msg *m,
-			  int fd)
+			  int fd, int worker_fd)
 {
+	char reason[256];
+	int st[2] = {-1, -1};
 	ph_user *user = ph__user_deserialize(m->user.data, m->user.len);
 	const char *name = user != NULL ? ph__user_get(user, "user") : NULL;
 	struct ph__session_policy policy;
@@ -697,42 +825,75 @@ static void session_spawn(struct gen *g, const struct ph__handoff_msg *m,
 		ph__log_error("session handoff refused: user=%s: %s",
 			      name != NULL ? name : "?",
 			      why != NULL ? why : "uid of the master");
-		goto out;
+		snprintf(reason, sizeof(reason), "handoff refused: %s",
+			 why != NULL ? why : "uid of the master");
+		goto fail;
 	}
 	if (m->ticket.len == 0) {
 		ph__log_error("session refused: user=%s: no session ticket",
 			      name);
-		goto out;
+		snprintf(reason, sizeof(reason), "no session ticket");
+		goto fail;
 	}
 	if (g->cfg->max_connections > 0 &&
 	    M.session_count >= g->cfg->max_connections) {
 		ph__log_warning("session limit of %u reached: closing the "
 				"session of %s",
 				g->cfg->max_connections, name);
-		goto out;
+		snprintf(reason, sizeof(reason),
+			 "session limit of %u reached ([core] max_connections)",
+			 g->cfg->max_connections);
+		goto fail;
 	}
 	sp = calloc(1, sizeof(*sp));
-	if (sp == NULL)
-		goto out;
+	if (sp == NULL) {
+		snprintf(reason, sizeof(reason), "out of memory");
+		goto fail;
+	}
+	/* The child's report: whether the worker may let go. */
+	if (pipe2(st, O_CLOEXEC) < 0) {
+		snprintf(reason, sizeof(reason), "pipe: %s", strerror(errno));
+		goto fail;
+	}
 	pid = fork();
 	if (pid == 0) {
 		free(sp); /* the parent's bookkeeping */
-		session_child(g, m, fd, name, uid);
+		close(st[0]);
+		session_child(g, m, fd, name, uid, st[1]);
 	}
 	if (pid < 0) {
-		ph__log_error("fork: %s", strerror(errno));
-		free(sp);
-		goto out;
+		snprintf(reason, sizeof(reason), "fork: %s", strerror(errno));
+		goto fail;
 	}
+	close(st[1]);
+	fcntl(st[0], F_SETFL, O_NONBLOCK);
 	sp->pid = pid;
 	sp->uid = uid;
+	sp->status_fd = st[0];
+	sp->worker_fd = fcntl(worker_fd, F_DUPFD_CLOEXEC, 3);
+	sp->deadline = now_mono() + SESSION_START_TIMEOUT;
 	snprintf(sp->user, sizeof(sp->user), "%s", name);
+	snprintf(sp->session_id, sizeof(sp->session_id), "%s",
+		 m->session_id.data);
+	snprintf(sp->peer_ip, sizeof(sp->peer_ip), "%s", m->peer_ip.data);
 	sp->next = M.sessions;
 	M.sessions = sp;
 	M.session_count++;
 	ph__log_info("session process for %s (uid %lu) started: pid %ld", name,
 		     (unsigned long)uid, (long)pid);
-out:
+	close(fd);
+	ph__user_destroy(&user);
+	return;
+fail:
+	session_log_failure(name,
+			    user != NULL ? ph__user_get(user, "uid") : NULL,
+			    m->peer_ip.data, reason);
+	handoff_answer(worker_fd, m->session_id.data, PH_ETEMP);
+	if (st[0] >= 0) {
+		close(st[0]);
+		close(st[1]);
+	}
+	free(sp);
 	close(fd);
 	ph__user_destroy(&user);
 }
@@ -761,7 +922,7 @@ static int handoff_receive(struct gen *g, struct slot *s)
 		return 0;
 	}
 #ifdef PH_HAVE_AUTH
-	session_spawn(g, &m, fd);
+	session_spawn(g, &m, fd, s->handoff_fd);
 #else
 	(void)g;
 	close(fd);
@@ -1048,8 +1209,11 @@ static int master_wait(int sfd)
 	int stop = 0;
 
 	restart_due(&next);
+	session_deadlines(&next);
 	for (struct gen *g = M.gens; g != NULL; g = g->next)
 		cap += g->worker_count;
+	for (struct session_proc *sp = M.sessions; sp != NULL; sp = sp->next)
+		cap += sp->status_fd >= 0;
 	if (cap > M.poll_cap) {
 		struct pollfd *np = realloc(M.pfds, cap * sizeof(*np));
 		struct poll_entry *ne =
@@ -1077,13 +1241,29 @@ static int master_wait(int sfd)
 			pfds[n].revents = 0;
 			M.polls[n].slot = &g->workers[i];
 			M.polls[n].gen = g;
+			M.polls[n].session = NULL;
 			n++;
 		}
+	}
+	for (struct session_proc *sp = M.sessions; sp != NULL; sp = sp->next) {
+		if (sp->status_fd < 0)
+			continue;
+		pfds[n].fd = sp->status_fd;
+		pfds[n].events = POLLIN;
+		pfds[n].revents = 0;
+		M.polls[n].slot = NULL;
+		M.polls[n].gen = NULL;
+		M.polls[n].session = sp;
+		n++;
 	}
 	if (poll(pfds, n, (int)(next * 1000.) + 1) > 0) {
 		for (size_t i = 1; i < n; i++) {
 			if (pfds[i].revents == 0)
 				continue;
+			if (M.polls[i].session != NULL) {
+				session_status_read(M.polls[i].session);
+				continue;
+			}
 			/* A burst of logins: a bounded batch per round. */
 			struct slot *slot = M.polls[i].slot;
 

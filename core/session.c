@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,41 @@
 #ifdef PH_HAVE_AUTH
 #include "user.h"
 #endif
+
+/* The write end of the master's report pipe (see handoff.h), -1 once
+ * used or when nobody listens. One per process: a session process serves
+ * one connection. */
+static int report_fd = -1;
+
+void ph__session_report_init(int fd)
+{
+	report_fd = fd;
+}
+
+void ph__session_report(int result, const char *fmt, ...)
+{
+	char why[PH__SESSION_STATUS_MAX], buf[PH__SESSION_STATUS_MAX];
+	size_t len;
+	va_list ap;
+
+	why[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(why, sizeof(why), fmt, ap);
+		va_end(ap);
+	}
+	if (report_fd < 0) {
+		if (result < 0)
+			ph__log_error("session not started: %s", why);
+		return;
+	}
+	len = ph__session_status_format(buf, result >= 0, why);
+	/* One write below PIPE_BUF: atomic, and the master reads at once. */
+	while (write(report_fd, buf, len) < 0 && errno == EINTR)
+		;
+	close(report_fd);
+	report_fd = -1;
+}
 
 struct session {
 	struct ev_loop *loop;
@@ -32,18 +68,23 @@ int ph__session_drop_privileges(const char *name, uid_t uid, gid_t gid,
 	gid_t rg, eg, sg;
 
 	if (uid == 0 || gid == 0) {
-		ph__log_error("session: refusing to run as uid %ld gid %ld",
-			      (long)uid, (long)gid);
+		ph__session_report(PH_EPERM,
+				   "refusing to run as uid %ld gid %ld",
+				   (long)uid, (long)gid);
 		return PH_EPERM;
 	}
 	if (initgroups(name, gid) < 0 && setgroups(1, &gid) < 0) {
-		ph__log_error("session for %s: setgroups: %s", name,
-			      strerror(errno));
+		ph__session_report(PH_EPERM, "setgroups: %s", strerror(errno));
 		return PH_EPERM;
 	}
-	if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
-		ph__log_error("session for %s: cannot switch to uid %ld: %s",
-			      name, (long)uid, strerror(errno));
+	if (setresgid(gid, gid, gid) < 0) {
+		ph__session_report(PH_EPERM, "setresgid to gid %ld: %s",
+				   (long)gid, strerror(errno));
+		return PH_EPERM;
+	}
+	if (setresuid(uid, uid, uid) < 0) {
+		ph__session_report(PH_EPERM, "setresuid to uid %ld: %s",
+				   (long)uid, strerror(errno));
 		return PH_EPERM;
 	}
 	/* Never continue as root: check that it took, and that it cannot
@@ -51,7 +92,7 @@ int ph__session_drop_privileges(const char *name, uid_t uid, gid_t gid,
 	if (getresuid(&r, &e, &s) < 0 || r != uid || e != uid || s != uid ||
 	    getresgid(&rg, &eg, &sg) < 0 || rg != gid || eg != gid ||
 	    sg != gid || setuid(0) == 0 || seteuid(0) == 0) {
-		ph__log_error("session for %s: privileges not dropped", name);
+		ph__session_report(PH_EPERM, "privileges not dropped");
 		return PH_EPERM;
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -59,8 +100,11 @@ int ph__session_drop_privileges(const char *name, uid_t uid, gid_t gid,
 		if (home != NULL)
 			ph__log_warning("session for %s: chdir %s: %s", name,
 					home, strerror(errno));
-		if (chdir("/") < 0)
+		if (chdir("/") < 0) {
+			ph__session_report(PH_EPERM, "chdir /: %s",
+					   strerror(errno));
 			return PH_EPERM;
+		}
 	}
 	return PH_OK;
 }
@@ -96,6 +140,31 @@ static void session_signal_cb(struct ev_loop *loop, ev_signal *sig, int revents)
 	ev_timer_start(loop, &s->stop_timer);
 }
 
+/* The user's mail store must open before the session is accepted: if it
+ * cannot, the process that authenticated answers the login with a
+ * temporary failure (Dovecot's mail process prepares the mail user the
+ * same way before it creates the client). Runs only for protocols that
+ * can have that answer given (ABI 1.2); older ones answer in their
+ * conn_resume() themselves. Opened and closed here: the protocol opens
+ * its own handle in conn_resume(). */
+static int session_mail_check(struct ph__plugin *sp, const ph_user *user)
+{
+	const struct ph_storage_ops *ops = sp->desc->ops;
+	const char *prev = ph__api_set_current(sp->name), *error = NULL;
+	ph_mail_user *mu = NULL;
+	int ret = ops->user_open(sp->state, user, &mu, &error);
+
+	if (ret >= 0)
+		ops->user_close(&mu);
+	ph__api_set_current(prev);
+	if (ret < 0) {
+		ph__session_report(ret, "mail store: %s",
+				   error != NULL ? error : ph__strerror(ret));
+		return ret;
+	}
+	return PH_OK;
+}
+
 int ph__session_run(struct ph__config *cfg, struct ph__plugin_set *plugins,
 		    const struct ph__handoff_msg *m, int fd, ph_user *user)
 {
@@ -111,20 +180,22 @@ int ph__session_run(struct ph__config *cfg, struct ph__plugin_set *plugins,
 	}
 	if (user == NULL || proto == NULL || l.cfg == NULL ||
 	    strcmp(l.cfg->protocol, m->protocol.data) != 0) {
-		ph__log_error("session: bad handoff (listener %s, protocol %s)",
-			      m->listener.data, m->protocol.data);
+		ph__session_report(PH_EINVAL,
+				   "bad handoff (listener %s, protocol %s)",
+				   m->listener.data, m->protocol.data);
 		goto fail;
 	}
 	l.proto = proto;
 	s.loop = ev_default_loop(EVFLAG_AUTO);
 	if (s.loop == NULL) {
-		ph__log_error("cannot create the event loop");
+		ph__session_report(PH_ENOMEM, "cannot create the event loop");
 		goto fail;
 	}
 	ph__api_set_loop(s.loop);
 	if (ph__plugin_set_init(plugins, PH_PLUGIN_STORAGE, cfg, &err) < 0 ||
 	    ph__plugin_set_init(plugins, PH_PLUGIN_PROTOCOL, cfg, &err) < 0) {
-		ph__log_error("%s", err != NULL ? err : "plugin init failed");
+		ph__session_report(PH_EINTERNAL, "%s",
+				   err != NULL ? err : "plugin init failed");
 		free(err);
 		goto fail;
 	}
@@ -133,6 +204,9 @@ int ph__session_run(struct ph__config *cfg, struct ph__plugin_set *plugins,
 		    ph__plugin_set_find(plugins, cfg->storage_plugin);
 
 		ph__api_set_storage(sp->desc->ops, sp->state);
+		if (ph__protocol_can_answer_failure(proto->desc->ops) &&
+		    session_mail_check(sp, user) < 0)
+			goto fail;
 	}
 	ph__conn_env_init(&s.env, s.loop, cfg);
 	s.env.on_free = session_on_free;
@@ -152,7 +226,7 @@ int ph__session_run(struct ph__config *cfg, struct ph__plugin_set *plugins,
 		sigprocmask(SIG_SETMASK, &none, NULL);
 	}
 	if (ph__conn_adopt(&s.env, &l, fd, m, user) == NULL) {
-		ph__log_error("session: out of memory");
+		ph__session_report(PH_ENOMEM, "out of memory");
 		ph__plugin_set_clear(plugins);
 		return 1;
 	}
@@ -162,7 +236,9 @@ int ph__session_run(struct ph__config *cfg, struct ph__plugin_set *plugins,
 	ph__plugin_set_clear(plugins);
 	return 0;
 fail:
+	/* Closed, never shut down: the worker still answers on it. */
 	close(fd);
+	ph__api_set_storage(NULL, NULL);
 #ifdef PH_HAVE_AUTH
 	ph__user_destroy(&user);
 #endif

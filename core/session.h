@@ -28,4 +28,14 @@ int ph__session_drop_privileges(const char *name, uid_t uid, gid_t gid,
 int ph__session_run(struct ph__config *cfg, struct ph__plugin_set *plugins,
 		    const struct ph__handoff_msg *m, int fd, ph_user *user);
 
+/* The session's one report to the master (see handoff.h), so that the
+ * worker, which still holds the connection, learns whether to answer the
+ * login: `fd` is the write end of the master's pipe, owned from here on
+ * (-1: nobody listens). */
+void ph__session_report_init(int fd);
+/* Reports once and closes the pipe: PH_OK (conn_resume() accepted the
+ * session) or a negative code with why it could not start (printf-style;
+ * logged here too when nobody listens). Later calls do nothing. */
+void ph__session_report(int result, const char *fmt, ...) PH_PRINTF(2, 3);
+
 #endif

@@ -556,6 +556,10 @@ static void imap_conn_closed(void *conn_state)
 	free(c);
 }
 
+/* imap4-session.c (ABI 1.2). */
+void imap_session_handoff_failed(void *plugin_state, ph_conn *conn,
+				 const void *state, size_t len);
+
 const struct ph_protocol_ops imap_protocol_ops = {
     PH_PROTOCOL_OPS_INIT,
     .conn_open = imap_conn_open,
@@ -564,4 +568,5 @@ const struct ph_protocol_ops imap_protocol_ops = {
     .conn_goodbye = imap_conn_goodbye,
     .conn_closed = imap_conn_closed,
     .conn_resume = imap_session_resume,
+    .conn_handoff_failed = imap_session_handoff_failed,
 };

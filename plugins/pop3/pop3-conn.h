@@ -10,6 +10,9 @@ int pop3_conn_open(void *plugin_state, ph_conn *conn, void **conn_state_r);
 /* pop3-session.c: the login continued in a per-user session process. */
 int pop3_conn_resume(void *plugin_state, ph_conn *conn, const ph_user *user,
 		     const void *state, size_t len, void **conn_state_r);
+/* pop3-session.c (ABI 1.2): a login whose session did not start. */
+void pop3_conn_handoff_failed(void *plugin_state, ph_conn *conn,
+			      const void *state, size_t len);
 /* A connection's state without the greeting (open and resume). */
 struct pop3_conn *pop3_conn_new(void *plugin_state, ph_conn *conn);
 void pop3_conn_input(void *conn_state);

@@ -32,6 +32,7 @@ static const struct ph_protocol_ops pop3_ops = {
     .conn_goodbye = pop3_conn_goodbye,
     .conn_closed = pop3_conn_closed,
     .conn_resume = pop3_conn_resume,
+    .conn_handoff_failed = pop3_conn_handoff_failed,
 };
 
 PH_EXPORT const struct ph_plugin posthorn_plugin = {

@@ -51,3 +51,18 @@ int pop3_conn_resume(void *plugin_state, ph_conn *conn, const ph_user *user,
 	pop3_login_finish(pc, user);
 	return PH_OK;
 }
+
+/* conn_handoff_failed (ABI 1.2): the session process never took over;
+ * PASS / AUTH is answered here, in the worker, and the core closes the
+ * connection (commands pipelined behind the login are dropped). */
+void pop3_conn_handoff_failed(void *plugin_state, ph_conn *conn,
+			      const void *state, size_t len)
+{
+	const struct ph_core_api *api =
+	    ((struct pop3_plugin *)plugin_state)->api;
+
+	(void)state;
+	(void)len;
+	api->conn_printf(conn, "-ERR [SYS/TEMP] Temporary failure, try again "
+			       "later\r\n");
+}

@@ -105,7 +105,8 @@ LOCK_OFF(ph_protocol_ops, conn_output_ready, 24);
 LOCK_OFF(ph_protocol_ops, conn_goodbye, 32);
 LOCK_OFF(ph_protocol_ops, conn_closed, 40);
 LOCK_OFF(ph_protocol_ops, conn_resume, 48); /* ABI 1.1 */
-LOCK_SIZE(ph_protocol_ops, 56);
+LOCK_OFF(ph_protocol_ops, conn_handoff_failed, 56); /* ABI 1.2 */
+LOCK_SIZE(ph_protocol_ops, 64);
 
 LOCK_OFF(ph_auth_request, struct_size, 0);
 LOCK_OFF(ph_auth_request, user, 8);

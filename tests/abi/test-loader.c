@@ -173,7 +173,7 @@ static void test_load_good(void)
 }
 
 /* A plugin built against ABI 1.0 (its ops table ends before
- * conn_resume) keeps loading in a 1.1 core, and the core sees that it
+ * conn_resume) keeps loading in a 1.2 core, and the core sees that it
  * cannot resume sessions. */
 static void test_load_v10(void)
 {
@@ -191,6 +191,25 @@ static void test_load_v10(void)
 			    &e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_TRUE(ph__protocol_can_resume(p->desc->ops));
+	CU_ASSERT_TRUE(ph__protocol_can_answer_failure(p->desc->ops));
+	ph__plugin_unload(&p);
+}
+
+/* A plugin built against ABI 1.1 (its ops table ends before
+ * conn_handoff_failed) keeps loading in a 1.2 core: it resumes sessions,
+ * and the core knows it cannot ask it to answer a failed one. */
+static void test_load_v11(void)
+{
+	char *e = NULL;
+	struct ph__plugin *p = ph__plugin_load(PH_ABI_PLUGIN_DIR, "abi-v11",
+					       PH_PLUGIN_PROTOCOL, &e);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NULL(e);
+	CU_ASSERT_EQUAL(p->desc->abi_minor, 1);
+	CU_ASSERT_TRUE(ph__protocol_can_resume(p->desc->ops));
+	CU_ASSERT_FALSE(ph__protocol_can_answer_failure(p->desc->ops));
+	CU_ASSERT_EQUAL(ph__plugin_init(p, ph__api(), NULL, &e), PH_OK);
 	ph__plugin_unload(&p);
 }
 
@@ -352,7 +371,8 @@ static CU_TestInfo tests[] = {
     {"check: kind and name", test_check_kind_name},
     {"check: init and ops", test_check_ops},
     {"load: good plugin", test_load_good},
-    {"load: ABI 1.0 plugin in a 1.1 core", test_load_v10},
+    {"load: ABI 1.0 plugin in a 1.2 core", test_load_v10},
+    {"load: ABI 1.1 plugin in a 1.2 core", test_load_v11},
     {"load: wrong major", test_load_major},
     {"load: newer minor", test_load_minor},
     {"load: missing symbol", test_load_nosym},

@@ -21,9 +21,10 @@
 #include <stdint.h>
 
 /* ABI 1.2 (1.1 appended session_handoff and conn_resume: per-user session
- * processes; 1.2 ph_message_info.omit). A plugin loads when its major equals the core's and its minor is
- * less than or equal to the core's. Adding to the end of a table bumps the
- * minor; anything else bumps the major. */
+ * processes; 1.2 appended ph_message_info.omit, append_commit_all and
+ * conn_handoff_failed). A plugin loads when its major equals the core's and
+ * its minor is less than or equal to the core's. Adding to the end of a
+ * table bumps the minor; anything else bumps the major. */
 #define PH_ABI_MAJOR 1
 #define PH_ABI_MINOR 2
 

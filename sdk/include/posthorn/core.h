@@ -269,6 +269,8 @@ struct ph_core_api {
 	 * the loop (never inside this call). Input the plugin has not read
 	 * yet moves along with the session. The protocol's conn_resume()
 	 * continues it in the new process, where the login is answered.
+	 * If that process cannot start the session, the protocol's
+	 * conn_handoff_failed() (ABI 1.2) answers the login here instead.
 	 * Returns 0: the session stays in this process; carry on (open the
 	 * storage, answer the login).
 	 * Returns < 0: PH_ETOOBIG (too much input buffered), PH_ENOMEM,

@@ -61,6 +61,27 @@ struct ph_protocol_ops {
 			   void **conn_state_r);
 
 	/* ABI 1.1 ends here. */
+
+	/* ABI 1.2. A session_handoff() that returned 1 did not work out:
+	 * the session process could not be started, or failed before its
+	 * conn_resume() accepted the session (fork or process limits, the
+	 * uid switch, the session ticket, the user's mail store; the core
+	 * logs why). Called in the process that authenticated, which kept
+	 * the connection until it knew. The plugin's state for it is gone
+	 * (conn_closed() ran at the handoff): `plugin_state` is what init()
+	 * returned, `state`/`len` the bytes the plugin passed to
+	 * session_handoff() (borrowed for the call). Queue the login
+	 * command's temporary failure with api->conn_write() (IMAP: "tag NO
+	 * [UNAVAILABLE] ...", RFC 5530; POP3: "-ERR [SYS/TEMP] ...", RFC
+	 * 3206) and any last words; read nothing. The core then flushes and
+	 * closes the connection: input the client sent after the login
+	 * command was meant for the session and is discarded, never run.
+	 * May be NULL, or absent in a 1.0/1.1 plugin (struct_size): the
+	 * client is then disconnected without an answer. */
+	void (*conn_handoff_failed)(void *plugin_state, ph_conn *conn,
+				    const void *state, size_t len);
+
+	/* ABI 1.2 ends here. */
 };
 
 #define PH_PROTOCOL_OPS_INIT .struct_size = sizeof(struct ph_protocol_ops)

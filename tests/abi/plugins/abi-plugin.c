@@ -7,7 +7,9 @@
  *   ABI_WRONG_NAME  declares a name other than its file name
  *   ABI_VERSION2    abi-good with version "2" (an upgraded file)
  *   ABI_V10         built as an ABI 1.0 plugin: minor 0, an ops table
- *                   that ends before the 1.1 conn_resume */
+ *                   that ends before the 1.1 conn_resume
+ *   ABI_V11         built as an ABI 1.1 plugin: minor 1, an ops table
+ *                   that ends before the 1.2 conn_handoff_failed */
 #include <posthorn/posthorn.h>
 
 static int abi_init(const struct ph_core_api *api, const ph_config *config,
@@ -30,6 +32,13 @@ static void abi_closed(void *cs)
 {
 }
 
+#if !defined(ABI_V10) && !defined(ABI_V11)
+static void abi_handoff_failed(void *ps, ph_conn *conn, const void *state,
+			       size_t len)
+{
+}
+#endif
+
 #ifndef ABI_V10
 static int abi_resume(void *ps, ph_conn *conn, const ph_user *user,
 		      const void *state, size_t len, void **cs)
@@ -39,10 +48,15 @@ static int abi_resume(void *ps, ph_conn *conn, const ph_user *user,
 #endif
 
 static const struct ph_protocol_ops abi_ops = {
-#ifdef ABI_V10
+#if defined(ABI_V10)
     .struct_size = 48, /* sizeof(struct ph_protocol_ops) in ABI 1.0 */
+#elif defined(ABI_V11)
+    .struct_size = 56, /* sizeof(struct ph_protocol_ops) in ABI 1.1 */
+    .conn_resume = abi_resume,
 #else
-    PH_PROTOCOL_OPS_INIT,  .conn_resume = abi_resume,
+    PH_PROTOCOL_OPS_INIT,
+    .conn_resume = abi_resume,
+    .conn_handoff_failed = abi_handoff_failed,
 #endif
     .conn_open = abi_open,
     .conn_input = abi_input,
@@ -60,6 +74,9 @@ PH_EXPORT const struct ph_plugin posthorn_plugin = {
 #endif
 #ifdef ABI_V10
     .abi_minor = 0,
+#endif
+#ifdef ABI_V11
+    .abi_minor = 1,
 #endif
 #ifdef ABI_MINOR_OFF
     .abi_minor = PH_ABI_MINOR + 3,

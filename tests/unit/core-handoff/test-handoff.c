@@ -336,6 +336,126 @@ static void test_policy_root_worker(void)
 	CU_ASSERT_EQUAL(decide(&p, "1001", "1001", &why), PH__SESSION_HANDOFF);
 }
 
+/* ---- the outcome of a handoff ---- */
+
+static void test_result_round_trip(void)
+{
+	unsigned char r[PH__HANDOFF_RESULT_MAX];
+	struct ph_str sid;
+	int result = 1, n;
+
+	n = ph__handoff_encode_result(r, sizeof(r), PH_ETEMP, S("Xk3f9a2Q"));
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_EQUAL(ph__handoff_decode_result(r, (size_t)n, &result, &sid),
+			PH_OK);
+	CU_ASSERT_EQUAL(result, PH_ETEMP);
+	CU_ASSERT(eq(sid, S("Xk3f9a2Q")));
+	n = ph__handoff_encode_result(r, sizeof(r), PH_OK, S("a"));
+	CU_ASSERT_EQUAL(ph__handoff_decode_result(r, (size_t)n, &result, &sid),
+			PH_OK);
+	CU_ASSERT_EQUAL(result, PH_OK);
+}
+
+static void test_result_malformed(void)
+{
+	unsigned char r[PH__HANDOFF_RESULT_MAX], c[PH__HANDOFF_RESULT_MAX];
+	char big[PH__HANDOFF_MAX_NAME + 2];
+	struct ph__auth_msg_hdr hdr;
+	struct ph_str sid;
+	int result, n, v;
+
+	n = ph__handoff_encode_result(r, sizeof(r), PH_ETEMP, S("Xk3f9a2Q"));
+	CU_ASSERT_FATAL(n > 0);
+	/* every truncation, and a byte too many */
+	for (int len = 0; len < n; len++) {
+		memcpy(c, r, (size_t)n);
+		CU_ASSERT_EQUAL(
+		    ph__handoff_decode_result(c, (size_t)len, &result, &sid),
+		    PH_EINVAL);
+	}
+	/* a handoff's type, a request id */
+	memcpy(&hdr, r, sizeof(hdr));
+	hdr.type = PH__HANDOFF_MSG_SESSION;
+	memcpy(c, r, (size_t)n);
+	memcpy(c, &hdr, sizeof(hdr));
+	CU_ASSERT_EQUAL(ph__handoff_decode_result(c, (size_t)n, &result, &sid),
+			PH_EINVAL);
+	memcpy(&hdr, r, sizeof(hdr));
+	hdr.request_id = 7;
+	memcpy(c, r, (size_t)n);
+	memcpy(c, &hdr, sizeof(hdr));
+	CU_ASSERT_EQUAL(ph__handoff_decode_result(c, (size_t)n, &result, &sid),
+			PH_EINVAL);
+	/* a positive result, or one below every PH_E code */
+	for (int i = 0; i < 2; i++) {
+		v = i == 0 ? 1 : PH_EINTERNAL - 1;
+		memcpy(c, r, (size_t)n);
+		memcpy(c + sizeof(hdr), &v, sizeof(v));
+		CU_ASSERT_EQUAL(
+		    ph__handoff_decode_result(c, (size_t)n, &result, &sid),
+		    PH_EINVAL);
+	}
+	/* a NUL inside the session id, no NUL after it */
+	memcpy(c, r, (size_t)n);
+	c[sizeof(hdr) + 9] = '\0';
+	CU_ASSERT_EQUAL(ph__handoff_decode_result(c, (size_t)n, &result, &sid),
+			PH_EINVAL);
+	memcpy(c, r, (size_t)n);
+	c[n - 1] = 'x';
+	CU_ASSERT_EQUAL(ph__handoff_decode_result(c, (size_t)n, &result, &sid),
+			PH_EINVAL);
+	/* limits when encoding */
+	memset(big, 'a', sizeof(big));
+	CU_ASSERT_EQUAL(ph__handoff_encode_result(
+			    r, sizeof(r), PH_ETEMP,
+			    (struct ph_str){big, PH__HANDOFF_MAX_NAME + 1}),
+			PH_ETOOBIG);
+	CU_ASSERT_EQUAL(
+	    ph__handoff_encode_result(r, 16, PH_ETEMP, S("Xk3f9a2Q")),
+	    PH_ETOOBIG);
+}
+
+static void test_status_reports(void)
+{
+	char b[PH__SESSION_STATUS_MAX], why[32], longwhy[1000];
+	size_t n;
+
+	n = ph__session_status_format(b, 1, NULL);
+	CU_ASSERT_EQUAL(ph__session_status_parse(b, n, why, sizeof(why)), 1);
+	n = ph__session_status_format(b, 0, "fork: no");
+	CU_ASSERT_EQUAL(ph__session_status_parse(b, n, why, sizeof(why)), 0);
+	CU_ASSERT_STRING_EQUAL(why, "fork: no");
+	/* no reason given, a reason longer than a report */
+	n = ph__session_status_format(b, 0, NULL);
+	CU_ASSERT_EQUAL(ph__session_status_parse(b, n, why, sizeof(why)), 0);
+	CU_ASSERT_STRING_EQUAL(why, "unknown");
+	memset(longwhy, 'x', sizeof(longwhy) - 1);
+	longwhy[sizeof(longwhy) - 1] = '\0';
+	n = ph__session_status_format(b, 0, longwhy);
+	CU_ASSERT(n <= PH__SESSION_STATUS_MAX);
+	CU_ASSERT_EQUAL(ph__session_status_parse(b, n, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(strlen(why), sizeof(why) - 1);
+	/* control characters from the child never reach the log */
+	CU_ASSERT_EQUAL(ph__session_status_parse("fail: a\x1b[1m\0b\n", 14, why,
+						 sizeof(why)),
+			0);
+	CU_ASSERT_STRING_EQUAL(why, "a?[1m?b");
+	/* anything else is malformed */
+	CU_ASSERT_EQUAL(ph__session_status_parse("ok", 2, why, sizeof(why)),
+			PH_EINVAL);
+	CU_ASSERT_EQUAL(
+	    ph__session_status_parse("ok\nok\n", 6, why, sizeof(why)),
+	    PH_EINVAL);
+	CU_ASSERT_EQUAL(
+	    ph__session_status_parse("fail: x", 7, why, sizeof(why)),
+	    PH_EINVAL);
+	CU_ASSERT_EQUAL(
+	    ph__session_status_parse("failed\n", 7, why, sizeof(why)),
+	    PH_EINVAL);
+	CU_ASSERT_EQUAL(ph__session_status_parse("", 0, why, sizeof(why)),
+			PH_EINVAL);
+}
+
 static CU_TestInfo tests[] = {
     {"round trip", test_round_trip},
     {"empty optional fields", test_empty_optional_fields},
@@ -353,6 +473,9 @@ static CU_TestInfo tests[] = {
     {"policy: system users move", test_policy_system_user_moves},
     {"policy: refusals", test_policy_refusals},
     {"policy: root worker", test_policy_root_worker},
+    {"result: round trip", test_result_round_trip},
+    {"result: malformed refused", test_result_malformed},
+    {"status reports", test_status_reports},
     CU_TEST_INFO_NULL,
 };
 

@@ -630,6 +630,30 @@ static void test_handoff_fails(void)
 	fake_set_handoff_result(0);
 }
 
+/* The session process never took over (ABI 1.2): the core asks the
+ * plugin, whose state for the connection is gone, to answer the login
+ * from the blob it handed over; pipelined input gets nothing. */
+static void test_handoff_failed_answer(void)
+{
+	const struct ph_protocol_ops *ops = posthorn_plugin.ops;
+	struct ph_conn *c = conn_default();
+
+	fill();
+	fake_set_handoff_result(1);
+	cmd(c, "USER alice");
+	fake_conn_sendz(c, "PASS secret\r\nSTAT\r\n");
+	fake_run(c);
+	CU_ASSERT_STRING_EQUAL(fake_conn_take(c), "");
+	CU_ASSERT_FATAL(PH_HAS_FIELD(ops, conn_handoff_failed) &&
+			ops->conn_handoff_failed != NULL);
+	ops->conn_handoff_failed(pstate, c, "pop3/1", 6);
+	CU_ASSERT_STRING_EQUAL(
+	    fake_conn_take(c),
+	    "-ERR [SYS/TEMP] Temporary failure, try again later\r\n");
+	fake_conn_free(c);
+	fake_set_handoff_result(0);
+}
+
 /* In the session process: the login is answered there, then the
  * pipelined input. */
 static void test_resume(void)
@@ -656,6 +680,7 @@ static void test_resume_bad_state(void)
 static CU_TestInfo tests[] = {
     {"session handoff moves", test_handoff_moves},
     {"session handoff fails", test_handoff_fails},
+    {"session did not start: answered", test_handoff_failed_answer},
     {"session resume", test_resume},
     {"session resume: foreign state", test_resume_bad_state},
     {"greeting and idle timeout", test_greeting_idle_timeout},
