@@ -553,6 +553,33 @@ static int start_section(struct imap_client *c, struct fetch_job *j,
 	return 0;
 }
 
+/* in[0..n) with every bare LF made CR LF into out (room for 2n bytes);
+ * *prev_cr carries a CR at the end of one piece into the next. Copies
+ * the runs between LFs whole: a FETCH of a big LF-only message is
+ * memcpy, not a look at every byte. */
+static size_t crlf_convert(const char *in, size_t n, char *out, int *prev_cr)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		const char *lf = memchr(in + i, '\n', n - i);
+		size_t end = lf != NULL ? (size_t)(lf - in) : n;
+
+		memcpy(out + o, in + i, end - i);
+		o += end - i;
+		if (end > i)
+			*prev_cr = in[end - 1] == '\r';
+		if (lf == NULL)
+			break;
+		if (!*prev_cr)
+			out[o++] = '\r';
+		out[o++] = '\n';
+		*prev_cr = 0;
+		i = end + 1;
+	}
+	return o;
+}
+
 /* Sends the next piece of the armed range; 1 when done. */
 static int stream_range(struct imap_client *c, struct fetch_job *j)
 {
@@ -591,12 +618,7 @@ static int stream_range(struct imap_client *c, struct fetch_job *j)
 		return rg->left == 0;
 	}
 	rg->pos += (uint64_t)got;
-	for (i = 0; i < (size_t)got; i++) {
-		if (in[i] == '\n' && !rg->prev_cr)
-			out[o++] = '\r';
-		out[o++] = in[i];
-		rg->prev_cr = in[i] == '\r';
-	}
+	o = crlf_convert(in, (size_t)got, out, &rg->prev_cr);
 	i = 0;
 	if (rg->skip > 0) {
 		i = rg->skip < o ? (size_t)rg->skip : o;

@@ -117,6 +117,26 @@ class ImapBasic(harness.TestCase):
                 got.append(item[1])
         self.assertEqual(sorted(got), expected)
 
+    def test_fetch_lf_message_across_chunks(self):
+        # Stored with bare LFs, CR LFs and lone CRs mixed, a CR ending one
+        # 16 KiB read and its LF starting the next, runs of LFs: BODY[]
+        # and partial fetches are the CR LF form, byte for byte.
+        body = bytearray(b'Subject: chunks\n\n')
+        body += b'a' * (16384 - len(body) - 1) + b'\r'  # CR ends chunk 1
+        body += b'\n' + b'\n\n\n' + b'x\r\ny\rz\n' * 3000 + b'end'
+        raw = bytes(body)
+        want = re.sub(rb'(?<!\r)\n', b'\r\n', raw)
+        harness.deliver(self.server, 'gina', raw)
+        m = self.connect('gina', 'pw')
+        m.select('INBOX', readonly=True)
+        typ, data = m.fetch('1', '(RFC822.SIZE BODY.PEEK[])')
+        self.assertEqual(data[0][1], want)
+        self.assertIn(b'RFC822.SIZE %d' % len(want), data[0][0])
+        for start, n in ((16380, 10), (16383, 2), (0, 16385), (30000, 7)):
+            typ, data = m.fetch('1', '(BODY.PEEK[]<%d.%d>)' % (start, n))
+            self.assertEqual(data[0][1], want[start:start + n],
+                             (start, n))
+
     def test_fetch_partial_and_header(self):
         m = self.connect()
         m.select('INBOX', readonly=True)
