@@ -27,7 +27,7 @@ class ImapBasic(harness.TestCase):
                               allow_plaintext='yes')}
     users = [('alice', 'secret'), ('bob', 'hunter2'), ('carol', 'pw'),
              ('dave', 'pw'), ('erin', 'pw'), ('frank', 'pw'),
-             ('gina', 'pw'), ('hank', 'pw')]
+             ('gina', 'pw'), ('hank', 'pw'), ('ivan', 'pw')]
 
     @classmethod
     def setUpClass(cls):
@@ -126,8 +126,8 @@ class ImapBasic(harness.TestCase):
         body += b'\n' + b'\n\n\n' + b'x\r\ny\rz\n' * 3000 + b'end'
         raw = bytes(body)
         want = re.sub(rb'(?<!\r)\n', b'\r\n', raw)
-        harness.deliver(self.server, 'gina', raw)
-        m = self.connect('gina', 'pw')
+        harness.deliver(self.server, 'ivan', raw)
+        m = self.connect('ivan', 'pw')
         m.select('INBOX', readonly=True)
         typ, data = m.fetch('1', '(RFC822.SIZE BODY.PEEK[])')
         self.assertEqual(data[0][1], want)
