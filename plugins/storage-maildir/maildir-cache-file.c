@@ -2,7 +2,7 @@
  * maildir-cache.h): the mapping, its header and TOC, records and sections.
  *
  * The file is mapped read-only: views share the page cache instead of
- * each copying up to 64 MiB to the heap. It is never truncated or written
+ * each copying up to 256 MiB to the heap. It is never truncated or written
  * in place below its current end (it is replaced by rename()), so a
  * mapping stays valid for as long as a view holds it. Every offset read
  * from the file is checked against the mapping before use. */

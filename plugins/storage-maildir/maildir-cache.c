@@ -16,7 +16,7 @@
  *
  * When the view closes with a log big enough to be worth it, the file is
  * compacted (maildir-cache-compact.c): the next view finds everything in
- * sorted sections and walks nothing. Past 64 MiB, or with another
+ * sorted sections and walks nothing. Past 256 MiB, or with another
  * UIDVALIDITY, the file is started afresh: it is only a cache. */
 #include "maildir-cache.h"
 
@@ -58,6 +58,7 @@ struct maildir_cache {
 	unsigned nfields;
 	int fd;		 /* for appends, opened on the first set; -1 */
 	size_t appended; /* bytes this view appended */
+	uint64_t end;	 /* the file's size as this view's appends left it */
 };
 
 static struct cache_slot *cache_find(struct cache_field *f, uint32_t uid)
@@ -252,8 +253,9 @@ static int cache_replace_empty(const char *dir, uint32_t uidvalidity)
 }
 
 /* Opens the cache file for appending, starting it afresh when missing,
- * unusable, too big or of another UIDVALIDITY. */
-static int cache_open_append(const char *dir, uint32_t uidvalidity)
+ * unusable, too big or of another UIDVALIDITY; *size_r: its size. */
+static int cache_open_append(const char *dir, uint32_t uidvalidity,
+			     uint64_t *size_r)
 {
 	char path[PATH_MAX];
 	struct cache_header h;
@@ -268,8 +270,10 @@ static int cache_open_append(const char *dir, uint32_t uidvalidity)
 		    st.st_size < CACHE_MAX_FILE &&
 		    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
 		    memcmp(h.magic, CACHE_MAGIC, 4) == 0 &&
-		    h.uidvalidity == uidvalidity)
+		    h.uidvalidity == uidvalidity) {
+			*size_r = (uint64_t)st.st_size;
 			return fd;
+		}
 		if (fd >= 0)
 			close(fd);
 		if (attempt == 0 && cache_replace_empty(dir, uidvalidity) < 0)
@@ -302,16 +306,22 @@ int maildir_cache_set(struct maildir_cache **cp, const char *dir,
 	}
 	/* One open per view: FETCH 1:* sets a value per message. */
 	if ((fd = (*cp)->fd) < 0)
-		fd = (*cp)->fd = cache_open_append(dir, uidvalidity);
-	/* A failed write only loses a cache entry. */
-	if (fd >= 0 && write(fd, rec, n) != (ssize_t)n) {
+		fd = (*cp)->fd =
+		    cache_open_append(dir, uidvalidity, &(*cp)->end);
+	/* Past the limit the value stays in this view only (the closing
+	 * compaction starts the file afresh); a failed write only loses a
+	 * cache entry. */
+	if (fd < 0 || (*cp)->end + n > CACHE_MAX_FILE)
+		return PH_OK;
+	if (write(fd, rec, n) != (ssize_t)n) {
 		maildir_api->log(PH_LOG_WARNING,
 				 "%s/" CACHE_FILE ": write failed", dir);
 		close(fd);
 		(*cp)->fd = -1;
-	} else if (fd >= 0) {
-		(*cp)->appended += n;
+		return PH_OK;
 	}
+	(*cp)->appended += n;
+	(*cp)->end += n;
 	return PH_OK; /* rec belongs to the cache now */
 }
 
@@ -328,12 +338,20 @@ void maildir_cache_close(struct maildir_cache **cp, const char *dir,
 	log = c->map.len - c->map.base_len + c->appended;
 	if (log >= CACHE_COMPACT_MIN_LOG && log >= c->map.base_len / 4 &&
 	    (lock = maildir_lock_try(dir, CACHE_LOCK)) >= 0) {
+		int ret = PH_OK;
+
 		/* The file as it is now: other views may have appended. */
 		if (maildir_cache_map_open(dir, c->uidvalidity, &now) ==
 			PH_OK &&
-		    now.data != NULL &&
-		    maildir_cache_write_compacted(dir, c->uidvalidity, &now,
-						  live) < 0)
+		    now.data != NULL)
+			ret = maildir_cache_write_compacted(dir, c->uidvalidity,
+							    &now, live);
+		/* Live values past the limit: start afresh, as an append
+		 * reaching it would. */
+		if (ret == PH_ETOOBIG)
+			ret = maildir_cache_write_compacted(
+			    dir, c->uidvalidity, &(struct cache_map){0}, NULL);
+		if (ret < 0)
 			maildir_api->log(PH_LOG_WARNING,
 					 "%s/" CACHE_FILE ": compaction failed",
 					 dir);

@@ -24,11 +24,16 @@
 
 #include <stdint.h>
 
-#define CACHE_FILE	 "posthorn-cache"
-#define CACHE_TMP	 "posthorn-cache.tmp"
-#define CACHE_LOCK	 "posthorn-cache-lock" /* replacing the file */
-#define CACHE_MAGIC	 "PHC2"
-#define CACHE_MAX_FILE	 (64u * 1024 * 1024)
+#define CACHE_FILE  "posthorn-cache"
+#define CACHE_TMP   "posthorn-cache.tmp"
+#define CACHE_LOCK  "posthorn-cache-lock" /* replacing the file */
+#define CACHE_MAGIC "PHC2"
+/* Mapped, not copied: the bound is on disk and page cache, and on the
+ * compaction's index (24 bytes a record). 256 MiB holds every cached value
+ * of a 100,000-message mailbox. */
+#ifndef CACHE_MAX_FILE /* tests build with a small one */
+#define CACHE_MAX_FILE (256u * 1024 * 1024)
+#endif
 #define CACHE_FIELD_LEN	 64
 #define CACHE_FIELDS_MAX 32 /* per file and per view; more are not cached */
 
