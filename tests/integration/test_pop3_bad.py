@@ -1,6 +1,7 @@
 """POP3 bad input, one case per test: each gets -ERR with a clear text or
 a clean close, and the server keeps serving."""
 
+import socket
 import sys
 import time
 
@@ -212,7 +213,16 @@ class Pop3IdleTimeout(harness.TestCase):
         line = b'y' * 98 + b'\n'
         body = b'Subject: slow\n\n' + line * (12 * 1024 * 1024 // 99)
         harness.deliver(self.server, 'bob', body)
-        c = self.server.connect('pop3')
+        # A small receive buffer keeps what is in flight small: the
+        # server is still writing until the client has nearly read it
+        # all, so QUIT comes well within idle_timeout of its last write
+        # (with megabytes buffered in the kernel, draining them alone
+        # could outlast it under load).
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        s.settimeout(20)
+        s.connect((self.server.host, self.server.port('pop3')))
+        c = harness.LineClient(s)
         c.line()
         c.cmd('USER bob')
         self.assertTrue(c.cmd('PASS hunter2').startswith('+OK'))
@@ -222,7 +232,7 @@ class Pop3IdleTimeout(harness.TestCase):
             chunk = c.sock.recv(1 << 20)
             self.assertTrue(chunk, 'closed after %d bytes' % len(got))
             got += chunk
-            time.sleep(0.25)
+            time.sleep(len(chunk) / (3 << 20))  # read at 3 MB/s: ~4 s
         self.assertGreater(time.time() - start, 3)
         self.assertEqual(got.count(b'\r\n'), 1 + 2 + len(body) // 99 + 1)
         self.assertEqual(c.cmd('QUIT'), '+OK Logging out, 0 messages deleted')
