@@ -1,6 +1,7 @@
 /* core/config.c - posthorn.ini through inih. A custom line reader counts
  * lines and sees section headers (inih reports neither), so every error
  * carries FILE:LINE and empty or duplicate sections are caught. */
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -101,6 +102,15 @@ static const struct ph_setting_def auth_defs[] = {
     /* per-user session processes (core/auth-ticket.h) */
     {"session_ticket_ttl", PH_SETTING_TIME, "60s", NULL, 0,
      "how long a login's session ticket may be redeemed (1s to 10m)"},
+    {NULL, 0, NULL, NULL, 0, NULL},
+};
+
+static const struct ph_setting_def sni_defs[] = {
+    {"names", PH_SETTING_STRING, NULL, NULL, 0,
+     "server names this certificate is for (default: the section's NAME); "
+     "*.domain for one more label"},
+    {"cert", PH_SETTING_STRING, NULL, NULL, 0, "PEM certificate chain"},
+    {"key", PH_SETTING_STRING, NULL, NULL, 0, "PEM private key"},
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 
@@ -994,6 +1004,131 @@ static int load_listeners(struct ph__config *cfg, char **error_r)
 	return PH_OK;
 }
 
+/* A DNS name as a client sends it in SNI, or "*." and one: labels of
+ * letters, digits and hyphens, 253 bytes at most. */
+static bool sni_name_valid(const char *name)
+{
+	size_t label = 0, len = strlen(name);
+
+	if (strncmp(name, "*.", 2) == 0)
+		name += 2;
+	if (len == 0 || len > 253 || *name == '\0')
+		return false;
+	for (; *name != '\0'; name++) {
+		if (*name == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if ((isalnum((unsigned char)*name) || *name == '-') &&
+			   ++label <= 63) {
+			continue;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
+/* The names of one [sni.NAME] section into `sni`, lower-cased; each
+ * valid and not claimed by an earlier section. */
+static int load_sni_names(struct ph__config *cfg, ph_config *sec,
+			  struct ph__sni_config *sni, char **error_r)
+{
+	const char *v = ph__config_get(sec, "names");
+	char *copy = strdup(v != NULL ? v : sec->name + strlen("sni.")), *save;
+	int line = entry_line(sec, "names");
+
+	if (copy == NULL)
+		return PH_ENOMEM;
+	for (char *n = strtok_r(copy, " ,\t", &save); n != NULL;
+	     n = strtok_r(NULL, " ,\t", &save)) {
+		char **names;
+
+		for (char *p = n; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		if (!sni_name_valid(n)) {
+			*error_r = config_error(sec, line,
+						"[%s] names: '%s' is not a "
+						"server name",
+						sec->name, n);
+			goto fail;
+		}
+		for (size_t i = 0; i < cfg->sni_count; i++) {
+			for (size_t k = 0; k < cfg->sni[i].name_count; k++) {
+				if (strcmp(cfg->sni[i].names[k], n) != 0)
+					continue;
+				*error_r = config_error(
+				    sec, line,
+				    "[%s] names: '%s' is already "
+				    "used by [%s]",
+				    sec->name, n, cfg->sni[i].section->name);
+				goto fail;
+			}
+		}
+		names =
+		    realloc(sni->names, (sni->name_count + 1) * sizeof(*names));
+		if (names == NULL ||
+		    (names[sni->name_count] = strdup(n)) == NULL) {
+			if (names != NULL)
+				sni->names = names;
+			free(copy);
+			return PH_ENOMEM;
+		}
+		sni->names = names;
+		sni->name_count++;
+	}
+	free(copy);
+	if (sni->name_count > 0)
+		return PH_OK;
+	*error_r = config_error(sec, line, "[%s] names: empty", sec->name);
+	return PH_EINVAL;
+fail:
+	free(copy);
+	return PH_EINVAL;
+}
+
+/* [sni.NAME] sections: a certificate and key each, and their names. */
+static int load_sni(struct ph__config *cfg, char **error_r)
+{
+	for (size_t i = 0; i < cfg->section_count; i++) {
+		ph_config *sec = cfg->sections[i];
+		struct ph__sni_config *sni;
+
+		if (strncmp(sec->name, "sni.", 4) != 0 &&
+		    strcmp(sec->name, "sni") != 0)
+			continue;
+		if (strcmp(sec->name, "sni") == 0 || sec->name[4] == '\0') {
+			*error_r = config_error(sec, sec->line,
+						"sni section needs a name: "
+						"[sni.NAME]");
+			return PH_EINVAL;
+		}
+		if (validate_section(sec, sni_defs, 0, error_r) < 0)
+			return PH_EINVAL;
+		sni = realloc(cfg->sni, (cfg->sni_count + 1) * sizeof(*sni));
+		if (sni == NULL)
+			return PH_ENOMEM;
+		cfg->sni = sni;
+		sni = &cfg->sni[cfg->sni_count];
+		*sni = (struct ph__sni_config){.section = sec};
+		sni->cert = ph__config_get(sec, "cert");
+		sni->key = ph__config_get(sec, "key");
+		if (sni->cert == NULL || sni->key == NULL) {
+			*error_r = config_error(sec, sec->line,
+						"[%s] needs both 'cert' and "
+						"'key'",
+						sec->name);
+			return PH_EINVAL;
+		}
+		if (load_sni_names(cfg, sec, sni, error_r) < 0) {
+			free_list(sni->names, sni->name_count);
+			return PH_EINVAL;
+		}
+		cfg->sni_count++;
+	}
+	return PH_OK;
+}
+
 struct ph__config *ph__config_load(const char *path, char **error_r)
 {
 	struct parse_state st = {0};
@@ -1035,7 +1170,8 @@ struct ph__config *ph__config_load(const char *path, char **error_r)
 		st.error = config_error(NULL, 0, "out of memory");
 	if (st.error == NULL && load_core(cfg, &st.error) == PH_OK &&
 	    load_storage_auth(cfg, &st.error) == PH_OK &&
-	    load_listeners(cfg, &st.error) == PH_OK)
+	    load_listeners(cfg, &st.error) == PH_OK &&
+	    load_sni(cfg, &st.error) == PH_OK)
 		return cfg;
 	*error_r = st.error != NULL ? st.error : strdup("out of memory");
 	ph__config_free(&cfg);
@@ -1187,6 +1323,9 @@ void ph__config_free(struct ph__config **cfgp)
 		free(l->tls_min_version);
 	}
 	free(cfg->listeners);
+	for (size_t i = 0; i < cfg->sni_count; i++)
+		free_list(cfg->sni[i].names, cfg->sni[i].name_count);
+	free(cfg->sni);
 	for (size_t i = 0; i < cfg->section_count; i++) {
 		ph_config *sec = cfg->sections[i];
 

@@ -13,42 +13,55 @@
  * is missing (listener -> protocol plugin section). */
 
 struct ph__listener_config {
-	char *name;	     /* "imap" for [listener.imap] */
-	char *protocol;	     /* protocol plugin name */
-	char **listen;	     /* "127.0.0.1:143", "[::1]:143" */
+	char *name;	/* "imap" for [listener.imap] */
+	char *protocol; /* protocol plugin name */
+	char **listen;	/* "127.0.0.1:143", "[::1]:143" */
 	size_t listen_count;
 	enum ph_tls_mode tls;
-	char *cert, *key;    /* PEM paths; required unless tls = none */
-	char *ciphers;	     /* OpenSSL cipher list for TLS <= 1.2, or NULL */
-	char *ciphersuites;  /* TLS 1.3 suites, or NULL */
+	char *cert, *key;      /* PEM paths; required unless tls = none */
+	char *ciphers;	       /* OpenSSL cipher list for TLS <= 1.2, or NULL */
+	char *ciphersuites;    /* TLS 1.3 suites, or NULL */
 	char *tls_min_version; /* "TLSv1.2" (default) or "TLSv1.3" */
-	int allow_plaintext; /* plaintext auth without TLS */
-	unsigned max_connections;	/* per listener, 0 = core limit */
-	ph_config *section;  /* the [listener.NAME] section (parent: plugin) */
+	int allow_plaintext;   /* plaintext auth without TLS */
+	unsigned max_connections; /* per listener, 0 = core limit */
+	ph_config *section; /* the [listener.NAME] section (parent: plugin) */
+};
+
+/* One [sni.NAME] section: a certificate for the server names `names`
+ * ("mail.example.org", "*.example.org"; lower case), offered on every
+ * TLS listener to clients that ask for one of them (tls-sni.c). */
+struct ph__sni_config {
+	const ph_config *section;
+	const char *cert, *key; /* the section's values */
+	char **names;
+	size_t name_count;
 };
 
 struct ph__config {
 	char *path;
 	/* [core] */
 	char *plugin_dir;
-	char *user;	 /* workers drop to this user; NULL = stay */
-	unsigned workers;	/* resolved: "auto" -> nproc */
-	char *log_target;	/* "stderr" | "syslog" */
+	char *user;	  /* workers drop to this user; NULL = stay */
+	unsigned workers; /* resolved: "auto" -> nproc */
+	char *log_target; /* "stderr" | "syslog" */
 	enum ph_log_level log_level;
-	char *state_dir;	/* sockets, pid file */
-	unsigned max_connections;	/* per worker */
-	unsigned max_connections_per_ip;	/* per worker */
-	unsigned idle_timeout;	/* seconds, default for protocols */
-	size_t output_limit;	/* hard write-queue limit per connection */
+	char *state_dir;		 /* sockets, pid file */
+	unsigned max_connections;	 /* per worker */
+	unsigned max_connections_per_ip; /* per worker */
+	unsigned idle_timeout;		 /* seconds, default for protocols */
+	size_t output_limit; /* hard write-queue limit per connection */
 	/* [storage] */
-	char *storage_plugin;	/* NULL = none */
+	char *storage_plugin; /* NULL = none */
 	/* [auth] */
 	char **auth_plugins;
 	size_t auth_plugin_count;
-	unsigned auth_workers;	/* threads in the auth service */
+	unsigned auth_workers; /* threads in the auth service */
 	/* listeners */
 	struct ph__listener_config *listeners;
 	size_t listener_count;
+	/* [sni.NAME] sections: certificates chosen by server name */
+	struct ph__sni_config *sni;
+	size_t sni_count;
 	/* every section, in file order (core, plugin and listener ones) */
 	ph_config **sections;
 	size_t section_count;

@@ -186,10 +186,11 @@ static struct gen *gen_prepare(const char *path, char **error_r)
 		if (l->tls == PH_TLS_NONE)
 			continue;
 		const char *key = "tls";
+		const ph_config *sec = l->section;
 
-		g->ctxs[i] = ph__tls_ctx_create(l, &err, &key);
+		g->ctxs[i] = ph__tls_ctx_create(g->cfg, l, &err, &sec, &key);
 		if (g->ctxs[i] == NULL) {
-			*error_r = located(l->section, key, err);
+			*error_r = located(sec, key, err);
 			goto fail;
 		}
 	}

@@ -6,16 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config-extra.h"
 #include "tls.h"
 
-static char *tls_error(const struct ph__listener_config *l, const char *what)
+/* "[listener.imaps] what: OpenSSL's reason"; `where` names the section. */
+static char *tls_error(const char *where, const char *what)
 {
 	char buf[256], *out = NULL;
 	unsigned long e = ERR_get_error();
 
 	ERR_error_string_n(e, buf, sizeof(buf));
 	ERR_clear_error();
-	if (asprintf(&out, "[listener.%s] %s: %s", l->name, what,
+	if (asprintf(&out, "[%s] %s: %s", where, what,
 		     e != 0 ? buf : "failed") < 0)
 		out = NULL;
 	return out;
@@ -65,7 +67,7 @@ static int tls_client_verify(SSL_CTX *ctx, const struct ph__listener_config *l,
 			sk_X509_NAME_pop_free(names, X509_NAME_free);
 		snprintf(what, sizeof(what), "cannot load tls_client_ca %s",
 			 ca);
-		*error_r = tls_error(l, what);
+		*error_r = tls_error(ph__config_section_name(l->section), what);
 		*key_r = "tls_client_ca";
 		return -1;
 	}
@@ -74,7 +76,7 @@ static int tls_client_verify(SSL_CTX *ctx, const struct ph__listener_config *l,
 	    ph__tls_store_add_crl(SSL_CTX_get_cert_store(ctx), crl) < 0) {
 		snprintf(what, sizeof(what),
 			 "cannot load a CRL from tls_client_crl %s", crl);
-		*error_r = tls_error(l, what);
+		*error_r = tls_error(ph__config_section_name(l->section), what);
 		*key_r = "tls_client_crl";
 		return -1;
 	}
@@ -90,8 +92,9 @@ static int tls_client_verify(SSL_CTX *ctx, const struct ph__listener_config *l,
 	return 0;
 }
 
-SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r,
-			    const char **key_r)
+SSL_CTX *ph__tls_ctx_build(const struct ph__listener_config *l,
+			   const char *where, const char *cert, const char *key,
+			   char **error_r, const char **key_r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	int min = TLS1_2_VERSION;
@@ -99,7 +102,7 @@ SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r,
 	*error_r = NULL;
 	*key_r = "tls";
 	if (ctx == NULL) {
-		*error_r = tls_error(l, "SSL_CTX_new");
+		*error_r = tls_error(where, "SSL_CTX_new");
 		return NULL;
 	}
 	if (l->tls_min_version != NULL &&
@@ -115,34 +118,35 @@ SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r,
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	if (l->ciphers != NULL &&
 	    SSL_CTX_set_cipher_list(ctx, l->ciphers) != 1) {
-		*error_r = tls_error(l, "ciphers");
+		*error_r = tls_error(where, "ciphers");
 		*key_r = "ciphers";
 		goto fail;
 	}
 	if (l->ciphersuites != NULL &&
 	    SSL_CTX_set_ciphersuites(ctx, l->ciphersuites) != 1) {
-		*error_r = tls_error(l, "ciphersuites");
+		*error_r = tls_error(where, "ciphersuites");
 		*key_r = "ciphersuites";
 		goto fail;
 	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, l->cert) != 1) {
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		char what[512];
 
-		snprintf(what, sizeof(what), "cannot load cert %s", l->cert);
-		*error_r = tls_error(l, what);
+		snprintf(what, sizeof(what), "cannot load cert %s", cert);
+		*error_r = tls_error(where, what);
 		*key_r = "cert";
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, l->key, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
 		char what[512];
 
-		snprintf(what, sizeof(what), "cannot load key %s", l->key);
-		*error_r = tls_error(l, what);
+		snprintf(what, sizeof(what), "cannot load key %s", key);
+		*error_r = tls_error(where, what);
 		*key_r = "key";
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		*error_r = tls_error(l, "key does not match the certificate");
+		*error_r =
+		    tls_error(where, "key does not match the certificate");
 		*key_r = "key";
 		goto fail;
 	}
@@ -152,6 +156,23 @@ SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r,
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+SSL_CTX *ph__tls_ctx_create(const struct ph__config *cfg,
+			    const struct ph__listener_config *l, char **error_r,
+			    const ph_config **section_r, const char **key_r)
+{
+	SSL_CTX *ctx;
+
+	*section_r = l->section;
+	ctx = ph__tls_ctx_build(l, ph__config_section_name(l->section), l->cert,
+				l->key, error_r, key_r);
+	if (ctx != NULL &&
+	    ph__tls_sni_attach(ctx, cfg, l, error_r, section_r, key_r) < 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 static int tls_cbind_exporter(SSL *ssl, unsigned char *buf)

@@ -10,11 +10,28 @@
 
 /* A server SSL_CTX for a listener: cert chain + key, TLS 1.2+ (or the
  * configured minimum), ciphers/ciphersuites, no compression or
- * renegotiation. NULL with *error_r (malloc'd) on failure, *key_r naming
- * the setting at fault ("cert", "key", "ciphers", "ciphersuites"). Created in
- * the master (keys may be readable by root only) and inherited by workers. */
-SSL_CTX *ph__tls_ctx_create(const struct ph__listener_config *l, char **error_r,
-			    const char **key_r);
+ * renegotiation, client certificates as the listener asks, and one more
+ * context per [sni.NAME] section chosen by the client's server name
+ * (tls-sni.c). NULL with *error_r (malloc'd) on failure, *section_r and
+ * *key_r naming the section and setting at fault ("cert", "key",
+ * "ciphers", "names"...). Created in the master (keys may be readable by
+ * root only) and inherited by workers. */
+SSL_CTX *ph__tls_ctx_create(const struct ph__config *cfg,
+			    const struct ph__listener_config *l, char **error_r,
+			    const ph_config **section_r, const char **key_r);
+/* One context with the listener's settings and the certificate `cert`
+ * and key `key`; errors name section `where`. */
+SSL_CTX *ph__tls_ctx_build(const struct ph__listener_config *l,
+			   const char *where, const char *cert, const char *key,
+			   char **error_r, const char **key_r);
+/* Builds a context for every [sni.NAME] section of `cfg` with `l`'s
+ * settings and attaches them to `ctx` (freed with it), with a server
+ * name callback that switches a connection to the one whose names match
+ * (exact, case-insensitive, or "*.domain" for one more label); no match
+ * or no name keeps `ctx`. 0, or -1 with *error_r, *section_r, *key_r. */
+int ph__tls_sni_attach(SSL_CTX *ctx, const struct ph__config *cfg,
+		       const struct ph__listener_config *l, char **error_r,
+		       const ph_config **section_r, const char **key_r);
 
 /* Channel-binding data of an established connection for `type`:
  * "tls-exporter" (RFC 9266: 32 bytes of keying material, label
