@@ -5,8 +5,9 @@ clamped with a warning, and the behaviour they set: autologout before and
 after login (also while idling, with keepalives), the parser limits
 answered with the same BAD / NO [TOOBIG] as the default limits, bad
 command count, per-listener overrides and SIGHUP reload."""
+import os
+import pwd
 import re
-import socket
 import time
 import unittest
 
@@ -308,6 +309,51 @@ class ImapAutologout(harness.TestCase):
             self.assertGreaterEqual(b - a, 0.8)
         self.assertGreaterEqual(lines[-1][0], 5.5)
         self.assertLess(lines[-1][0], 12)
+
+
+class ImapAutologoutSession(harness.TestCase):
+    """A system user's login moves to a per-user session process, which
+    resumes the connection: there too the autologout after login is
+    `autologout`, not `autologout_preauth`. Needs root (the master forks
+    the session as the user) and a 'nobody' user."""
+    listeners = {'imap': dict(protocol='imap4', tls='none',
+                              allow_plaintext='yes')}
+    users = []
+    extra = {'imap4': {'autologout': '5s', 'autologout_preauth': '2s'}}
+
+    @classmethod
+    def setUpClass(cls):
+        if os.getuid() != 0:
+            raise unittest.SkipTest('needs root (per-user sessions)')
+        try:
+            nobody = pwd.getpwnam('nobody')
+        except KeyError:
+            raise unittest.SkipTest('no "nobody" user')
+        cls.server = harness.Server(cls.listeners, (), cls.extra, workers=1)
+        try:
+            home = os.path.join(cls.server.tmp, 'home', 'sysu')
+            os.makedirs(home)
+            for d in (home, cls.server.mail_root):
+                os.chown(d, nobody.pw_uid, nobody.pw_gid)
+            # a uid other than the workers' (root): a session process
+            with open(cls.server.users_file, 'w') as f:
+                f.write('sysu:{PLAIN}spw:%d:%d::%s::\n' %
+                        (nobody.pw_uid, nobody.pw_gid, home))
+            cls.server.start()
+        except Exception:
+            cls.server.cleanup()
+            raise
+
+    def test_session_autologout(self):
+        c = self.server.connect('imap', timeout=30)
+        self.assertTrue(c.line().startswith('* OK'))
+        self.assertTrue(c.cmd('a LOGIN sysu spw').startswith('a OK'))
+        self.server.wait_log(r'session: info: \S+ \S+: imap4: login: '
+                             r'user=sysu')
+        lines = timed_lines(c, 30)
+        self.assertEqual([l for _, l in lines], [BYE_AUTOLOGOUT])
+        self.assertGreaterEqual(lines[0][0], 4.5)
+        self.assertLess(lines[0][0], 12)
 
 
 class ImapLimits(harness.TestCase):
