@@ -406,10 +406,12 @@ void imap_sasl_line(struct imap_client *c, struct ph_str line);
 
 void imap_client_autologout(struct imap_client *c)
 {
-	if (c->timeout_state == c->state || c->closing)
+	unsigned secs = autologout_secs(c);
+
+	if (c->autologout_armed == secs || c->closing)
 		return;
-	c->api->conn_set_idle_timeout(c->conn, autologout_secs(c));
-	c->timeout_state = c->state;
+	c->api->conn_set_idle_timeout(c->conn, secs);
+	c->autologout_armed = secs;
 }
 
 /* Reads and runs commands until input runs dry or something must finish

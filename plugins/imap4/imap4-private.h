@@ -88,7 +88,7 @@ struct imap_client {
 	const struct ph_core_api *api;
 	ph_conn *conn;
 	const struct imap_settings *set; /* borrowed from the plugin */
-	enum imap_state timeout_state;	 /* autologout armed for this state */
+	unsigned autologout_armed;	 /* seconds; 0: not armed yet */
 	struct imap_parser *parser;
 	enum imap_state state;
 	enum imap_wait wait;
@@ -121,7 +121,7 @@ struct imap_client {
 /* ---- imap4-client.c ---- */
 void imap_client_process(struct imap_client *c);
 /* Arms the autologout of the current state (autologout_preauth before
- * login, autologout after) when the state changed since it was armed. */
+ * login, autologout after) unless that value is armed already. */
 void imap_client_autologout(struct imap_client *c);
 void imap_client_close(struct imap_client *c);
 /* Writes and clears c->out. */
