@@ -48,7 +48,10 @@ def section(text, name):
 
 
 def timed_lines(c, timeout):
-    """(seconds since the call, line) until the server closes."""
+    """(seconds since the call, line) until the server closes. Lower
+    bounds on these allow for the client being scheduled late (ASan, a
+    busy machine): they only need to tell the two autologout values
+    apart."""
     start = time.time()
     out = []
     c.sock.settimeout(timeout)
@@ -269,15 +272,15 @@ class ImapAutologout(harness.TestCase):
         lines = timed_lines(c, 30)
         self.assertEqual([l for _, l in lines], [BYE_AUTOLOGOUT])
         # autologout_preauth (2s), not autologout (6s)
-        self.assertGreaterEqual(lines[0][0], 1.5)
-        self.assertLess(lines[0][0], 5)
+        self.assertGreaterEqual(lines[0][0], 1)
+        self.assertLess(lines[0][0], 5.5)
 
     def test_authenticated(self):
         c = self.login()
         lines = timed_lines(c, 30)
         self.assertEqual([l for _, l in lines], [BYE_AUTOLOGOUT])
-        # the login re-armed the timer with autologout (6s)
-        self.assertGreaterEqual(lines[0][0], 5.5)
+        # the login re-armed the timer with autologout (6s), not 2s
+        self.assertGreaterEqual(lines[0][0], 4)
         self.assertLess(lines[0][0], 12)
         self.server.wait_log('idle timeout after 6 s')
 
@@ -303,11 +306,12 @@ class ImapAutologout(harness.TestCase):
         self.assertEqual(texts[-1], BYE_AUTOLOGOUT)
         keepalives = [t for t, l in lines if l == '* OK Still here']
         self.assertEqual(len(keepalives), len(texts) - 1, texts)
-        self.assertGreaterEqual(len(keepalives), 3, texts)
-        self.assertGreaterEqual(keepalives[0], 0.8)
-        for a, b in zip(keepalives, keepalives[1:]):
-            self.assertGreaterEqual(b - a, 0.8)
-        self.assertGreaterEqual(lines[-1][0], 5.5)
+        # one a second: 5 or 6 before the BYE at 6 s (arrival times
+        # jitter on a busy machine; the count does not)
+        self.assertGreaterEqual(len(keepalives), 4, texts)
+        self.assertLessEqual(len(keepalives), 7, texts)
+        self.assertGreaterEqual(keepalives[0], 0.5)
+        self.assertGreaterEqual(lines[-1][0], 4)
         self.assertLess(lines[-1][0], 12)
 
 
@@ -348,12 +352,13 @@ class ImapAutologoutSession(harness.TestCase):
         c = self.server.connect('imap', timeout=30)
         self.assertTrue(c.line().startswith('* OK'))
         self.assertTrue(c.cmd('a LOGIN sysu spw').startswith('a OK'))
-        self.server.wait_log(r'session: info: \S+ \S+: imap4: login: '
-                             r'user=sysu')
         lines = timed_lines(c, 30)
         self.assertEqual([l for _, l in lines], [BYE_AUTOLOGOUT])
-        self.assertGreaterEqual(lines[0][0], 4.5)
+        # autologout (5s), not autologout_preauth (2s)
+        self.assertGreaterEqual(lines[0][0], 3.5)
         self.assertLess(lines[0][0], 12)
+        self.server.wait_log(r'session: info: \S+ \S+: imap4: login: '
+                             r'user=sysu')
 
 
 class ImapLimits(harness.TestCase):
