@@ -9,15 +9,15 @@
  * (output at or above the low-water mark) no sync runs; the next one
  * waits for conn_output_ready(), so an idler that stopped reading costs
  * no more memory than one response. Storages without notification are
- * polled. The autologout (input silence) keeps running while idling:
- * RFC 2177 lets the server log an idler out after its inactivity timeout,
- * and clients re-issue IDLE every 29 minutes for that reason. */
+ * polled (idle_poll_interval). The autologout (input silence) keeps
+ * running while idling: RFC 2177 lets the server log an idler out after
+ * its inactivity timeout, and clients re-issue IDLE every 29 minutes for
+ * that reason; the keepalives (idle_keepalive) are output, not input, so
+ * they do not postpone it. */
 #include <strings.h>
 #include "imap4-private.h"
 
-#define IDLE_SETTLE_SECS    0.1	  /* coalescing window after an event */
-#define IDLE_POLL_SECS	    10.0  /* storages that cannot notify */
-#define IDLE_KEEPALIVE_SECS 120.0 /* keeps NAT entries and proxies alive */
+#define IDLE_SETTLE_SECS 0.1 /* coalescing window after an event */
 
 static void idle_arm(struct imap_client *c);
 
@@ -90,8 +90,8 @@ static void idle_arm(struct imap_client *c)
 		/* no notification (or out of inotify instances): poll */
 		c->api->conn_log(c->conn, PH_LOG_DEBUG,
 				 "IDLE: no change notification, polling");
-		c->idle.poll =
-		    c->api->timer_add(IDLE_POLL_SECS, 1, idle_poll, c);
+		c->idle.poll = c->api->timer_add(c->set->idle_poll_interval, 1,
+						 idle_poll, c);
 	}
 }
 
@@ -141,6 +141,6 @@ void imap_cmd_idle(struct imap_client *c, const char *tag,
 	c->api->conn_write(c->conn, "+ idling\r\n", 10);
 	c->wait = IMAP_WAIT_IDLE;
 	c->idle.keepalive =
-	    c->api->timer_add(IDLE_KEEPALIVE_SECS, 1, idle_keepalive, c);
+	    c->api->timer_add(c->set->idle_keepalive, 1, idle_keepalive, c);
 	idle_arm(c);
 }

@@ -6,20 +6,37 @@
 #include <posthorn/posthorn.h>
 #include "imap4-args.h"
 #include "imap4-parser.h"
+#include "imap4-settings.h"
 #include "imap4-str.h"
 
-#define IMAP_AUTOLOGOUT_SECS  (30 * 60) /* RFC 3501 5.4: at least 30 min */
-#define IMAP_MAX_BAD_COMMANDS 20
-#define IMAP_READ_LINE_MAX    65536 /* the core's cap; the parser's is lower */
-#define IMAP_MAX_SEQ_RANGES   100000
-#define IMAP_SASL_LINE_MAX    16384
-#define IMAP_JOB_SLICE_MS     10 /* a job's turn before others run */
-#define IMAP_IDLE_LINE_MAX    1024
-#define IMAP_MULTIAPPEND_MAX  100 /* messages in one APPEND (fds held) */
+#define IMAP_READ_LINE_MAX   65536 /* the core's cap; the parser's is lower */
+#define IMAP_MAX_SEQ_RANGES  100000
+#define IMAP_SASL_LINE_MAX   16384
+#define IMAP_JOB_SLICE_MS    10 /* a job's turn before others run */
+#define IMAP_IDLE_LINE_MAX   1024
+#define IMAP_MULTIAPPEND_MAX 100 /* messages in one APPEND (fds held) */
+
+/* Settings of one config section a connection saw: the plugin's own
+ * (loaded at init, always first) and each listener section (loaded at
+ * its first connection, so a bad value is reported once per process).
+ * Entries live until fini; clients point into them. */
+struct imap_settings_entry {
+	struct imap_settings_entry *next;
+	const ph_config *config;
+	struct imap_settings set;
+};
 
 struct imap_plugin {
 	const struct ph_core_api *api;
+	const ph_config *config; /* [imap4] */
+	struct imap_settings_entry *settings;
 };
+
+/* ---- imap4-plugin.c ---- */
+/* The settings `conn` sees (its listener section over [imap4]). Never
+ * NULL. */
+const struct imap_settings *imap_plugin_settings(struct imap_plugin *plugin,
+						 ph_conn *conn);
 
 enum imap_state {
 	IMAP_STATE_NOTAUTH = 1u << 0,
@@ -70,6 +87,8 @@ struct imap_client {
 	struct imap_plugin *plugin;
 	const struct ph_core_api *api;
 	ph_conn *conn;
+	const struct imap_settings *set; /* borrowed from the plugin */
+	unsigned autologout_armed;	 /* seconds; 0: not armed yet */
 	struct imap_parser *parser;
 	enum imap_state state;
 	enum imap_wait wait;
@@ -101,6 +120,9 @@ struct imap_client {
 
 /* ---- imap4-client.c ---- */
 void imap_client_process(struct imap_client *c);
+/* Arms the autologout of the current state (autologout_preauth before
+ * login, autologout after) unless that value is armed already. */
+void imap_client_autologout(struct imap_client *c);
 void imap_client_close(struct imap_client *c);
 /* Writes and clears c->out. */
 /* conn_resume (imap4-session.c): a login moved to a session process. */

@@ -82,6 +82,8 @@ int imap_session_resume(void *plugin_state, ph_conn *conn, const ph_user *user,
 	*conn_state_r = c;
 	/* Opens the mail store as the user and sends the tagged OK. */
 	imap_login_resumed(c, user);
+	/* logged in: autologout instead of autologout_preauth */
+	imap_client_autologout(c);
 	return PH_OK;
 }
 
