@@ -77,6 +77,10 @@ void imap_cmd_noop(struct imap_client *c, const char *tag,
 void imap_cmd_check(struct imap_client *c, const char *tag,
 		    const struct imap_arg *args, int uid)
 {
+	if (args != NULL) {
+		imap_tagged(c, tag, "BAD", "CHECK takes no arguments");
+		return;
+	}
 	imap_sync(c, 0);
 	imap_tagged(c, tag, "OK", "Check completed.");
 }
@@ -128,6 +132,10 @@ void imap_cmd_namespace(struct imap_client *c, const char *tag,
 {
 	char sep = c->storage->mailbox_separator(c->mu);
 
+	if (args != NULL) {
+		imap_tagged(c, tag, "BAD", "NAMESPACE takes no arguments");
+		return;
+	}
 	imap_untagged(c, "NAMESPACE ((\"\" \"%s%c\")) NIL NIL",
 		      sep == '\\' || sep == '"' ? "\\" : "", sep);
 	imap_tagged(c, tag, "OK", "Namespace completed.");

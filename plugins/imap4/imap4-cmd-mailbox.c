@@ -750,6 +750,10 @@ void imap_cmd_close(struct imap_client *c, const char *tag,
 {
 	const char *error = NULL;
 
+	if (args != NULL) {
+		imap_tagged(c, tag, "BAD", "CLOSE takes no arguments");
+		return;
+	}
 	if (!c->readonly)
 		(void)imap_expunge_deleted(c, NULL, 0, &error);
 	imap_unselect(c);
@@ -759,6 +763,11 @@ void imap_cmd_close(struct imap_client *c, const char *tag,
 void imap_cmd_unselect(struct imap_client *c, const char *tag,
 		       const struct imap_arg *args, int uid)
 {
+	if (args != NULL) {
+		/* RFC 3691: BAD when an argument is supplied */
+		imap_tagged(c, tag, "BAD", "UNSELECT takes no arguments");
+		return;
+	}
 	imap_unselect(c);
 	imap_tagged(c, tag, "OK", "Unselect completed.");
 }
