@@ -135,6 +135,12 @@ void imap_cmd_delete(struct imap_client *c, const char *tag,
 	}
 	if ((name = imap_mailbox_arg(c, tag, args)) == NULL)
 		return;
+	if (strcmp(name, "INBOX") == 0) {
+		/* an invariant, not a permission (RFC 5530 CANNOT) */
+		free(name);
+		imap_tagged(c, tag, "NO", "[CANNOT] INBOX cannot be deleted");
+		return;
+	}
 	ret = c->storage->mailbox_delete(c->mu, name, &error);
 	free(name);
 	if (ret < 0)
