@@ -505,7 +505,9 @@ static void list_entries_free(struct list_ctx *l)
 
 /* Lists parents whose descendants meet the selection with CHILDINFO: every
  * mailbox is collected, ancestors missing from the list are added as
- * \NonExistent, and each selected mailbox marks its ancestors. */
+ * \NonExistent, and each selected mailbox marks its ancestors. LSUB uses
+ * it too: a parent of a subscribed mailbox that only the parent matches
+ * comes back \Noselect, without CHILDINFO (RFC 3501 6.3.9, "%"). */
 static int list_recursive(struct list_ctx *l, const char **error_r)
 {
 	struct imap_client *c = l->c;
@@ -570,7 +572,10 @@ static int list_recursive(struct list_ctx *l, const char **error_r)
 		if (!list_pattern_match(l, e->name))
 			continue;
 		if (!e->added && list_selected(l, e->attrs))
-			list_write(l, e->name, e->attrs, e->desc_any);
+			list_write(l, e->name, e->attrs,
+				   !l->lsub && e->desc_any);
+		else if (e->desc_hidden && l->lsub)
+			list_write(l, e->name, PH_MBOX_NOSELECT, 0);
 		else if (e->desc_hidden)
 			list_write(l, e->name,
 				   e->added ? PH_MBOX_NONEXISTENT
@@ -691,7 +696,7 @@ static void list(struct imap_client *c, const char *tag,
 	}
 	if (l.npatterns == 0)
 		ret = 0;
-	else if (l.sel_recursive)
+	else if (l.sel_recursive || lsub)
 		ret = list_recursive(&l, &error);
 	else
 		ret = c->storage->mailbox_list(c->mu, list_one, &l, &error);
