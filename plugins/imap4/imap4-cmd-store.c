@@ -111,19 +111,17 @@ void imap_cmd_store(struct imap_client *c, const char *tag,
 			    error != NULL ? error : "Store failed");
 		return;
 	}
-	for (i = 0; i < n && (!silent || uid); i++) {
+	/* .SILENT: no FETCH at all, also for UID STORE (RFC 3501 6.4.6) */
+	for (i = 0; i < n && !silent; i++) {
 		struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
 
 		if (c->storage->message_info(c->box, seqs[i], &info) < 0)
 			continue;
 		imap_str_printf(&c->out, "* %u FETCH (", seqs[i]);
 		if (uid)
-			imap_str_printf(&c->out, "UID %u%s", info.uid,
-					silent ? "" : " ");
-		if (!silent) {
-			imap_str_appends(&c->out, "FLAGS ");
-			imap_write_flags(c, &c->out, info.flags, info.keywords);
-		}
+			imap_str_printf(&c->out, "UID %u ", info.uid);
+		imap_str_appends(&c->out, "FLAGS ");
+		imap_write_flags(c, &c->out, info.flags, info.keywords);
 		imap_str_appends(&c->out, ")\r\n");
 		imap_client_flush(c);
 	}
