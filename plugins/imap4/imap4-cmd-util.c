@@ -58,6 +58,13 @@ int imap_seqset_arg(struct imap_client *c, const char *tag,
 		imap_tagged(c, tag, "BAD", "%s", error);
 		return -1;
 	}
+	if (count == 0 && !uid) {
+		/* RFC 3501 9 (seq-number): every number, "*" included, is
+		 * past the end of an empty mailbox */
+		imap_seqset_free(&set);
+		imap_tagged(c, tag, "BAD", "No messages (sequence set)");
+		return -1;
+	}
 	if (count > 0) {
 		struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
 
