@@ -168,6 +168,17 @@ static void write_uid_set(struct imap_client *c, struct imap_str *out,
 	}
 }
 
+/* Whether a COPY/MOVE failing with PH_ENOTFOUND had a destination: the
+ * storage says "not found" for a missing mailbox and for messages gone. */
+static int copy_dest_exists(struct imap_client *c, const char *name)
+{
+	struct ph_mailbox_status st = PH_MAILBOX_STATUS_INIT;
+	const char *error = NULL;
+
+	return c->storage->mailbox_status(c->mu, name, &st, &error) !=
+	       PH_ENOTFOUND;
+}
+
 static void copy(struct imap_client *c, const char *tag,
 		 const struct imap_arg *args, int uid, int move)
 {
@@ -206,8 +217,13 @@ static void copy(struct imap_client *c, const char *tag,
 		  ? PH_ENOMEM
 		  : c->storage->messages_copy(c->box, seqs, n, name, move,
 					      &validity, uids, &error);
-	free(name);
-	if (ret < 0) {
+	if (ret == PH_ENOTFOUND && copy_dest_exists(c, name)) {
+		/* messages another session expunged: RFC 2180 4.4.1, with
+		 * the pending EXPUNGEs; not a reason to CREATE */
+		imap_sync(c, 0);
+		imap_tagged(c, tag, "NO", "[EXPUNGEISSUED] %s",
+			    error != NULL ? error : "Messages were expunged");
+	} else if (ret < 0) {
 		imap_tagged(c, tag, "NO", "%s%s",
 			    ret == PH_ENOTFOUND ? "[TRYCREATE] "
 						: imap_error_code(ret),
@@ -229,6 +245,7 @@ static void copy(struct imap_client *c, const char *tag,
 				    code.data);
 		}
 	}
+	free(name);
 	imap_str_free(&code);
 	free(uids);
 	free(seqs);

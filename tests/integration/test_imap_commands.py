@@ -1088,6 +1088,60 @@ class ImapCommands(harness.TestCase):
                         .startswith('BAD'))
         self.assertTrue(r.run('COPY 9 INBOX')[0].startswith('BAD'))
 
+    def test_star_in_empty_mailbox(self):
+        r = Raw(self, self.user())
+        r.ok('CREATE Empty')
+        self.select(r, 'Empty')
+        # RFC 3501 9 (seq-number): BAD for a number past the end, "*"
+        # of an empty mailbox included
+        for cmd in ('FETCH * (UID)', 'FETCH 1:* (UID)',
+                    'STORE * +FLAGS (\\Seen)', 'COPY * INBOX',
+                    'MOVE * INBOX'):
+            tagged, untagged = r.run(cmd)
+            self.assertTrue(tagged.startswith('BAD'), (cmd, tagged))
+            self.assertEqual(untagged, [], cmd)
+        # UIDs past the end are simply not there
+        for cmd in ('UID FETCH * (UID)', 'UID FETCH 1:* (FLAGS)',
+                    'UID STORE * +FLAGS (\\Seen)', 'UID COPY 1:* INBOX'):
+            tagged, untagged = r.run(cmd)
+            self.assertTrue(tagged.startswith('OK'), (cmd, tagged))
+            self.assertEqual(untagged, [], cmd)
+        self.assertEqual(self.status(r, 'INBOX')['MESSAGES'], 0)
+
+    def test_copy_expunged_by_other_session(self):
+        """RFC 2180 4.4.1: a COPY of messages another session expunged may
+        fail, with the pending EXPUNGEs; it is not a missing mailbox."""
+        msgs = self.build('AB')
+        one, two = Raw(self, self.user()), Raw(self, self.user())
+        one.ok('CREATE Dest')
+        self.select(one)
+        self.select(two)
+        seq = self.seqs(one, msgs)
+        one.ok('STORE %d +FLAGS.SILENT (\\Deleted)' % seq['A'])
+        one.ok('EXPUNGE')
+        tagged, untagged = two.run('COPY 1:2 Dest')
+        self.assertTrue(tagged.startswith('NO [EXPUNGEISSUED]'), tagged)
+        self.assertEqual(untagged, ['%d EXPUNGE' % seq['A']])
+        # nothing copied (all or nothing)
+        self.assertEqual(self.status(two, 'Dest')['MESSAGES'], 0)
+        # renumbered: the survivor copies fine
+        tagged, untagged = two.run('COPY 1 Dest')
+        self.assertTrue(tagged.startswith('OK [COPYUID'), tagged)
+        self.assertEqual(self.status(two, 'Dest')['MESSAGES'], 1)
+        # the same for MOVE
+        one.ok('NOOP')
+        one.ok('STORE 1 +FLAGS.SILENT (\\Deleted)')
+        self.build('C')
+        self.assertEqual(sorted(two.ok('NOOP')),
+                         ['1 FETCH (FLAGS (\\Deleted))', '1 RECENT',
+                          '2 EXISTS'])
+        one.ok('EXPUNGE')
+        tagged, untagged = two.run('MOVE 1:2 Dest')
+        self.assertTrue(tagged.startswith('NO [EXPUNGEISSUED]'), tagged)
+        self.assertEqual(untagged, ['1 EXPUNGE'])
+        self.assertEqual(self.status(two, 'Dest')['MESSAGES'], 1)
+        self.assertEqual(self.status(two, 'INBOX')['MESSAGES'], 1)
+
     # ---- response codes (RFC 5530) and states ----
 
     def test_response_codes(self):
