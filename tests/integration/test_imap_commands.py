@@ -324,6 +324,56 @@ class ImapCommands(harness.TestCase):
         tagged, _ = r.run('UID MOVE 1:* INBOX')
         self.assertTrue(tagged.startswith('NO [READ-ONLY]'), tagged)
 
+    def test_copy_move_keep_internaldate(self):
+        """RFC 3501 6.4.7: flags and internal date SHOULD be preserved;
+        RFC 6851: MOVE is COPY + EXPUNGE."""
+        for k, when in (('A', 1104580800), ('B', 1136116800)):  # 2005, 2006
+            path = harness.deliver(self.server, self.user(), corpus(k))
+            os.utime(path, (when, when))
+        r = Raw(self, self.user())
+        r.ok('CREATE Copies')
+        r.ok('CREATE Moved')
+        self.select(r)
+        dates = {}
+        for line in r.ok('FETCH 1:* (INTERNALDATE RFC822.SIZE)'):
+            _, items = fetch_items(line)
+            dates[items['RFC822.SIZE']] = items['INTERNALDATE']
+        self.assertEqual(sorted(d[8:12] for d in dates.values()),
+                         ['2005', '2006'])
+        r.ok('COPY 1:2 Copies')
+        r.ok('MOVE 1:2 Moved')
+        for box in ('Copies', 'Moved'):
+            self.select(r, box, examine=True)
+            got = {}
+            for line in r.ok('FETCH 1:* (INTERNALDATE RFC822.SIZE)'):
+                _, items = fetch_items(line)
+                got[items['RFC822.SIZE']] = items['INTERNALDATE']
+            self.assertEqual(got, dates, box)
+
+    def test_select_and_logout_do_not_expunge(self):
+        """RFC 3501 6.4.2: SELECT, EXAMINE and LOGOUT close the mailbox
+        without expunging."""
+        self.build('AB')
+        r = Raw(self, self.user())
+        self.select(r)
+        r.ok('STORE 1 +FLAGS.SILENT (\\Deleted)')
+        self.select(r)
+        self.assertEqual(self.status(r, 'INBOX')['MESSAGES'], 2)
+        r.ok('STORE 2 +FLAGS.SILENT (\\Deleted)')
+        self.select(r, examine=True)
+        self.assertEqual(self.status(r, 'INBOX')['MESSAGES'], 2)
+        self.select(r)
+        tagged, untagged = r.run('LOGOUT')
+        self.assertTrue(tagged.startswith('OK'), tagged)
+        self.assertEqual(untagged[0].split()[0], 'BYE')
+        self.assertTrue(all('EXPUNGE' not in u for u in untagged), untagged)
+        r2 = Raw(self, self.user())
+        self.assertEqual(self.status(r2, 'INBOX')['MESSAGES'], 2)
+        self.select(r2)
+        flags = [flags_of(fetch_items(x)[1]['FLAGS'])
+                 for x in r2.ok('FETCH 1:* (FLAGS)')]
+        self.assertEqual([('\\Deleted' in f) for f in flags], [True, True])
+
     # ---- any state: NAMESPACE, ID, ENABLE, NOOP, CHECK ----
 
     def test_namespace(self):
