@@ -410,7 +410,14 @@ class ImapCommands(harness.TestCase):
             self.assertEqual(len(fields), len(set(fields)))  # no repeats
             self.assertLessEqual(len(fields), 30)
             self.assertTrue(all(len(f) <= 30 for f in fields))
-        for bad in ('ID', 'ID name', 'ID NIL NIL', 'ID "x"'):
+        # an empty list is a valid id-params-list
+        tagged, untagged = r.run('ID ()')
+        self.assertTrue(tagged.startswith('OK'), tagged)
+        self.assertEqual(len(untagged), 1)
+        # ABNF (RFC 2971 4): "(" *(string SP nstring) ")"
+        for bad in ('ID', 'ID name', 'ID NIL NIL', 'ID "x"', 'ID ("name")',
+                    'ID (name "imaplib")', 'ID ("name" imaplib)',
+                    'ID ("name" ("x"))', 'ID ("a" "b" "c")'):
             self.assertTrue(r.run(bad)[0].startswith('BAD'), bad)
         m = self.imap()
         imaplib.Commands.setdefault('ID', ('NONAUTH', 'AUTH', 'SELECTED'))
@@ -618,6 +625,25 @@ class ImapCommands(harness.TestCase):
         self.assertFalse([n for n in names if n.startswith('"p')], names)
         self.assertEqual(self.status(r, 'z/y/q')['MESSAGES'], 1)
         tagged, _ = r.run('STATUS p/q (MESSAGES)')
+        self.assertTrue(tagged.startswith('NO [NONEXISTENT]'), tagged)
+
+    def test_rename_noselect_parent(self):
+        """RFC 3501 6.3.5 example A684: RENAME of a \\Noselect name moves
+        its inferiors; the new name is \\Noselect too."""
+        self.build('A', folder='foo/bar')
+        r = Raw(self, self.user())
+        self.assertEqual(sorted(r.ok('LIST "" foo*')),
+                         ['LIST (\\HasNoChildren) "/" "foo/bar"',
+                          'LIST (\\Noselect \\HasChildren) "/" "foo"'])
+        tagged, _ = r.run('RENAME foo zowie')
+        self.assertTrue(tagged.startswith('OK'), tagged)
+        self.assertEqual(sorted(r.ok('LIST "" zowie*')),
+                         ['LIST (\\HasNoChildren) "/" "zowie/bar"',
+                          'LIST (\\Noselect \\HasChildren) "/" "zowie"'])
+        self.assertEqual(r.ok('LIST "" foo*'), [])
+        self.assertEqual(self.status(r, 'zowie/bar')['MESSAGES'], 1)
+        # a name that is neither a mailbox nor a parent: NONEXISTENT
+        tagged, _ = r.run('RENAME foo zap')
         self.assertTrue(tagged.startswith('NO [NONEXISTENT]'), tagged)
 
     def test_close_expunges_silently(self):
