@@ -462,6 +462,12 @@ class ImapCommands(harness.TestCase):
         n, items = fetch_items(untagged[0])
         self.assertEqual(n, seq['A'])
         self.assertEqual(flags_of(items['FLAGS']), {'\\Flagged'})
+        # a keyword (it renames no file in the Maildir: still seen)
+        one.ok('STORE %d +FLAGS.SILENT ($Work)' % seq['B'])
+        untagged = two.ok('NOOP')
+        self.assertEqual(len(untagged), 1, untagged)
+        self.assertEqual(fetch_items(untagged[0]),
+                         (seq['B'], {'FLAGS': '($Work)'}))
         # a delivery
         self.build('C')
         self.assertEqual(two.ok('NOOP'), ['3 EXISTS', '1 RECENT'])
@@ -598,6 +604,23 @@ class ImapCommands(harness.TestCase):
         # renaming INBOX to an existing name: NO [ALREADYEXISTS]
         tagged, _ = r.run('RENAME INBOX "Old Mail"')
         self.assertTrue(tagged.startswith('NO [ALREADYEXISTS]'), tagged)
+
+    def test_recreated_mailbox_uids(self):
+        """RFC 3501 6.3.4/6.3.5: a mailbox created again under a deleted
+        or renamed name does not reuse UIDs, unless UIDVALIDITY differs."""
+        r = Raw(self, self.user())
+        for how in ('DELETE X', 'RENAME X Y%d'):
+            r.ok('CREATE X')
+            for _ in range(3):
+                r.ok('APPEND X {10+}\r\nSubject:\r\n')
+            old = self.status(r, 'X')
+            r.ok(how.replace('%d', str(old['UIDNEXT'])))
+            r.ok('CREATE X')
+            r.ok('APPEND X {10+}\r\nSubject:\r\n')
+            new = self.status(r, 'X')
+            self.assertTrue(new['UIDVALIDITY'] != old['UIDVALIDITY'] or
+                            new['UIDNEXT'] > old['UIDNEXT'], (how, old, new))
+            r.ok('DELETE X')
 
     def test_rename_errors(self):
         r = Raw(self, self.user())
