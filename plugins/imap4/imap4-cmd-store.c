@@ -73,7 +73,7 @@ void imap_cmd_store(struct imap_client *c, const char *tag,
 	struct ph_store_request req = PH_STORE_REQUEST_INIT;
 	const char *name, *error = NULL;
 	uint32_t *seqs;
-	size_t n, i;
+	size_t n, i, gone = 0;
 	int silent = 0, ret;
 
 	if (item == NULL || item->type != IMAP_ARG_ATOM || flags == NULL ||
@@ -115,8 +115,11 @@ void imap_cmd_store(struct imap_client *c, const char *tag,
 	for (i = 0; i < n && !silent; i++) {
 		struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
 
-		if (c->storage->message_info(c->box, seqs[i], &info) < 0)
+		if (c->storage->message_info(c->box, seqs[i], &info) < 0 ||
+		    info.expunged) {
+			gone++; /* its flags were not stored: no FETCH */
 			continue;
+		}
 		imap_str_printf(&c->out, "* %u FETCH (", seqs[i]);
 		if (uid)
 			imap_str_printf(&c->out, "UID %u ", info.uid);
@@ -127,7 +130,12 @@ void imap_cmd_store(struct imap_client *c, const char *tag,
 	}
 	free(seqs);
 	imap_sync(c, 1);
-	imap_tagged(c, tag, "OK", "Store completed.");
+	if (gone > 0) /* RFC 2180 4.2.2, 4.2.3 */
+		imap_tagged(c, tag, "NO",
+			    "[EXPUNGEISSUED] Some of the messages no longer "
+			    "exist.");
+	else
+		imap_tagged(c, tag, "OK", "Store completed.");
 }
 
 /* "1:3,7" of the UIDs at `seqs`, or of `uids` when given. */

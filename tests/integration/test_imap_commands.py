@@ -852,6 +852,37 @@ class ImapCommands(harness.TestCase):
         self.assertTrue(r.run('STORE 1 FLAGS.LOUD (\\Seen)')[0]
                         .startswith('BAD'))
 
+    def test_store_on_expunged_messages(self):
+        """RFC 2180 4.2: STORE on messages another session expunged."""
+        msgs = self.build('ABC')
+        one, two = Raw(self, self.user()), Raw(self, self.user())
+        self.select(one)
+        self.select(two)
+        seq = self.seqs(one, msgs)
+        a = seq['A']
+        one.ok('STORE %d +FLAGS.SILENT (\\Deleted)' % a)
+        one.ok('EXPUNGE')
+        two.ok('FETCH 1:3 (UID)')  # the view learns, no EXPUNGE yet
+        # 4.2.2: only expunged messages, not .SILENT: a tagged NO only
+        tagged, untagged = two.run('STORE %d +FLAGS (\\Seen)' % a)
+        self.assertTrue(tagged.startswith('NO [EXPUNGEISSUED]'), tagged)
+        self.assertEqual(untagged, [])
+        # 4.2.3: a mixture: FETCH for the others, tagged NO
+        tagged, untagged = two.run('STORE 1:3 +FLAGS (\\Answered)')
+        self.assertTrue(tagged.startswith('NO [EXPUNGEISSUED]'), tagged)
+        self.assertEqual(sorted(fetch_items(u)[0] for u in untagged),
+                         sorted(n for n in (1, 2, 3) if n != a))
+        for u in untagged:
+            self.assertIn('\\Answered', fetch_items(u)[1]['FLAGS'])
+        # 4.2.1: .SILENT and the others stored: OK
+        tagged, untagged = two.run('STORE 1:3 +FLAGS.SILENT (\\Flagged)')
+        self.assertTrue(tagged.startswith('OK'), tagged)
+        self.assertEqual(untagged, [])
+        self.assertEqual(two.ok('NOOP'), ['%d EXPUNGE' % a])
+        for line in two.ok('FETCH 1:2 (FLAGS)'):
+            self.assertTrue({'\\Answered', '\\Flagged'} <=
+                            flags_of(fetch_items(line)[1]['FLAGS']), line)
+
     # ---- FETCH ----
 
     def test_fetch_macros(self):
