@@ -88,6 +88,10 @@ void imap_cmd_check(struct imap_client *c, const char *tag,
 void imap_cmd_logout(struct imap_client *c, const char *tag,
 		     const struct imap_arg *args, int uid)
 {
+	if (args != NULL) {
+		imap_tagged(c, tag, "BAD", "LOGOUT takes no arguments");
+		return;
+	}
 	imap_untagged(c, "BYE Logging out");
 	imap_tagged(c, tag, "OK", "Logout completed.");
 	imap_client_close(c);

@@ -104,7 +104,8 @@ void imap_cmd_create(struct imap_client *c, const char *tag,
 	size_t len;
 	int ret;
 
-	if (args == NULL) {
+	if (args == NULL || ARG_NEXT(c, args) != NULL) {
+		/* CREATE-SPECIAL-USE's (USE ...) is not offered */
 		imap_tagged(c, tag, "BAD", "CREATE needs a mailbox");
 		return;
 	}
@@ -129,7 +130,7 @@ void imap_cmd_delete(struct imap_client *c, const char *tag,
 	char *name;
 	int ret;
 
-	if (args == NULL) {
+	if (args == NULL || ARG_NEXT(c, args) != NULL) {
 		imap_tagged(c, tag, "BAD", "DELETE needs a mailbox");
 		return;
 	}
@@ -156,7 +157,8 @@ void imap_cmd_rename(struct imap_client *c, const char *tag,
 	char *from, *to;
 	int ret;
 
-	if (args == NULL || ARG_NEXT(c, args) == NULL) {
+	if (args == NULL || ARG_NEXT(c, args) == NULL ||
+	    ARG_NEXT(c, ARG_NEXT(c, args)) != NULL) {
 		imap_tagged(c, tag, "BAD", "RENAME needs two mailboxes");
 		return;
 	}
@@ -182,8 +184,8 @@ static void subscribe(struct imap_client *c, const char *tag,
 	char *name;
 	int ret;
 
-	if (args == NULL) {
-		imap_tagged(c, tag, "BAD", "Mailbox name missing");
+	if (args == NULL || ARG_NEXT(c, args) != NULL) {
+		imap_tagged(c, tag, "BAD", "One mailbox name needed");
 		return;
 	}
 	if ((name = imap_mailbox_arg(c, tag, args)) == NULL)

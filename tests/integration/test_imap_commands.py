@@ -562,6 +562,27 @@ class ImapCommands(harness.TestCase):
         self.assertTrue(r.run('STATUS INBOX (BOGUS)')[0].startswith('BAD'))
         self.assertTrue(r.run('STATUS INBOX ()')[0].startswith('BAD'))
 
+    def test_extra_arguments_bad(self):
+        """Arguments the RFC 3501 grammar does not have are BAD, and the
+        command does nothing."""
+        r = Raw(self, self.user())
+        r.ok('CREATE keep')
+        r.ok('CREATE other')
+        for cmd in ('CREATE made extra', 'DELETE keep extra',
+                    'RENAME keep moved extra', 'SUBSCRIBE keep extra',
+                    'UNSUBSCRIBE keep extra', 'LOGOUT now',
+                    'CAPABILITY x', 'NOOP x'):
+            tagged, untagged = r.run(cmd)
+            self.assertTrue(tagged.startswith('BAD'), (cmd, tagged))
+            self.assertEqual(untagged, [], cmd)
+        names = sorted(r.ok('LIST "" *'))
+        self.assertTrue(any(n.endswith('"keep"') for n in names), names)
+        self.assertFalse(any('"made"' in n or '"moved"' in n
+                             for n in names), names)
+        self.assertEqual(r.ok('LSUB "" *'), [])
+        # still connected after "LOGOUT now"
+        self.assertEqual(r.ok('NOOP'), [])
+
     # ---- mailboxes ----
 
     def test_rename_inbox(self):
