@@ -904,6 +904,35 @@ class ImapCommands(harness.TestCase):
             self.assertTrue({'\\Answered', '\\Flagged'} <=
                             flags_of(fetch_items(line)[1]['FLAGS']), line)
 
+    def test_store_keyword_limit(self):
+        """RFC 5530 LIMIT: 64 keywords per mailbox. A refused STORE must
+        not use up keyword slots."""
+        self.build('AB')
+        r = Raw(self, self.user())
+        self.select(r)
+        # a BAD list defines none of its keywords either
+        tagged, _ = r.run('STORE 1 +FLAGS (zz \\Bogus)')
+        self.assertTrue(tagged.startswith('BAD'), tagged)
+        tagged, untagged = r.run('STORE 1 +FLAGS (%s)' %
+                                 ' '.join('k%d' % i for i in range(70)))
+        self.assertTrue(tagged.startswith('NO [LIMIT]'), tagged)
+        self.assertEqual(untagged, [])
+        self.assertEqual(flags_of(fetch_items(r.ok('FETCH 1 (FLAGS)')[0])[1]
+                                  ['FLAGS']), {'\\Recent'})
+        # nothing was defined: 60 fit, then 4 more, then no more
+        words = ['k%d' % i for i in range(60)]
+        r.ok('STORE 1 +FLAGS (%s)' % ' '.join(words))
+        # the same names again (any case) take no new slot
+        r.ok('STORE 2 +FLAGS (%s K0 k0)' % ' '.join(words).upper())
+        r.ok('STORE 2 +FLAGS (j1 j2 j3 j4)')
+        tagged, _ = r.run('STORE 2 +FLAGS (j5)')
+        self.assertTrue(tagged.startswith('NO [LIMIT]'), tagged)
+        untagged = r.ok('SELECT INBOX')
+        flags = [u for u in untagged if u.startswith('FLAGS')][0]
+        self.assertEqual(len(flags_of(flags[len('FLAGS '):])), 5 + 64)
+        self.assertNotIn('\\*', [u for u in untagged
+                                  if 'PERMANENTFLAGS' in u][0])
+
     # ---- FETCH ----
 
     def test_fetch_macros(self):
