@@ -315,6 +315,8 @@ class ImapCommands(harness.TestCase):
         self.assertEqual(len(untagged), 1)
         head, body = untagged[0].split('\r\n', 1)
         self.assertEqual(body[:-1].encode('latin-1'), msgs['B'])
+        # UID FETCH answers the UID unasked (RFC 3501 6.4.8)
+        self.assertIn('UID %s' % m.group(3), head)
         flags = flags_of(re.search(r'FLAGS (\([^)]*\))', head).group(1))
         self.assertIn('\\Flagged', flags)
         self.assertIn('\\Seen', flags)
