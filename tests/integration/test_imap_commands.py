@@ -1238,6 +1238,33 @@ class ImapCommands(harness.TestCase):
         self.assertEqual(self.search(two, 'UNSEEN'),
                          sorted([seq['B'], seq['C']]))
 
+    def test_search_flag_keys(self):
+        r, seq = self.corpus_box()
+        a, b, c, d = seq['A'], seq['B'], seq['C'], seq['D']
+        everyone = sorted(seq.values())
+        r.ok('STORE %d +FLAGS.SILENT (\\Answered \\Seen)' % a)
+        r.ok('STORE %d +FLAGS.SILENT (\\Flagged \\Draft $Todo)' % b)
+        r.ok('STORE %d +FLAGS.SILENT (\\Deleted \\Seen)' % c)
+        cases = {
+            'ANSWERED': [a], 'UNANSWERED': sorted([b, c, d]),
+            'FLAGGED': [b], 'UNFLAGGED': sorted([a, c, d]),
+            'DRAFT': [b], 'UNDRAFT': sorted([a, c, d]),
+            'DELETED': [c], 'UNDELETED': sorted([a, b, d]),
+            'SEEN': sorted([a, c]), 'UNSEEN': sorted([b, d]),
+            'KEYWORD $Todo': [b], 'KEYWORD $todo': [b],
+            'UNKEYWORD $Todo': sorted([a, c, d]),
+            'KEYWORD $Never': [], 'UNKEYWORD $Never': everyone,
+            'SEEN UNDELETED': [a], 'OR DRAFT DELETED': sorted([b, c]),
+            # a list ANDs its keys: SEEN and (FLAGGED or DELETED) is c
+            'NOT (SEEN OR FLAGGED DELETED)': sorted([a, b, d]),
+            'NOT OR SEEN OR FLAGGED DELETED': [d],
+            'ALL': everyone,
+        }
+        for criteria, want in cases.items():
+            self.assertEqual(self.search(r, criteria), want, criteria)
+        self.assertTrue(r.run('SEARCH KEYWORD')[0].startswith('BAD'))
+        self.assertTrue(r.run('SEARCH BOGUS')[0].startswith('BAD'))
+
     def test_search_sets(self):
         r, _ = self.corpus_box()
         uids = self.uid_map(r)
