@@ -107,8 +107,8 @@ class Raw:
 
 def fetch_items(line):
     """'3 FETCH (UID 7 FLAGS (\\Seen))' -> (3, {'UID': '7', 'FLAGS':
-    '(\\Seen)'}) for the simple items (no literals, no nested lists beyond
-    one level)."""
+    '(\\Seen)'}) for the simple items (no literals, lists of one level,
+    quoted strings without escapes)."""
     m = re.match(r'(\d+) FETCH \((.*)\)$', line, re.S)
     assert m, line
     items, s = {}, m.group(2)
@@ -122,6 +122,9 @@ def fetch_items(line):
                 if depth == 0:
                     break
             items[name], s = s[:i + 1], s[i + 2:]
+        elif s.startswith('"'):
+            end = s.index('"', 1)
+            items[name], s = s[:end + 1], s[end + 2:]
         elif ' ' in s:
             items[name], s = s.split(' ', 1)
         else:
@@ -584,6 +587,51 @@ class ImapCommands(harness.TestCase):
         self.assertEqual(r.ok('LSUB "" *'), [])
         # still connected after "LOGOUT now"
         self.assertEqual(r.ok('NOOP'), [])
+
+    def test_append_to_selected_mailbox(self):
+        """RFC 3501 6.3.11: APPEND to the selected mailbox SHOULD bring
+        an EXISTS; RFC 4315: APPENDUID with UIDVALIDITY and the UID."""
+        self.build('A')
+        raw = corpus('B')
+        r = Raw(self, self.user())
+        info = self.select(r)
+        self.assertEqual(info['EXISTS'], 1)
+        r.c.send('a1 APPEND INBOX (\\Flagged $Todo) "05-Jan-2004 10:00:00 '
+                 '+0100" {%d}\r\n' % len(raw))
+        self.assertTrue(r.c.line().startswith('+'))
+        r.c.send(raw + b'\r\n')
+        self.assertEqual(r.c.line(), '* 2 EXISTS')
+        line = r.c.line()
+        while not line.startswith('a1 '):
+            self.assertRegex(line, r'^\* (\d+ RECENT|FLAGS|OK \[PERMANENT)')
+            line = r.c.line()
+        self.assertEqual(line.split(']')[0], 'a1 OK [APPENDUID %d %d' %
+                         (info['UIDVALIDITY'], info['UIDNEXT']))
+        n, items = fetch_items(r.ok('FETCH 2 (UID FLAGS INTERNALDATE '
+                                    'RFC822.SIZE)')[0])
+        self.assertEqual(int(items['UID']), info['UIDNEXT'])
+        self.assertTrue({'\\Flagged', '$Todo'} <= flags_of(items['FLAGS']))
+        self.assertEqual(items['INTERNALDATE'],
+                         '"05-Jan-2004 10:00:00 +0100"'
+                         if items['INTERNALDATE'].endswith('+0100"')
+                         else '"05-Jan-2004 09:00:00 +0000"')
+        self.assertEqual(int(items['RFC822.SIZE']), len(wire(raw)))
+
+    def test_examine_keeps_recent(self):
+        """RFC 3501 6.3.2: EXAMINE MUST NOT cause messages to lose
+        \\Recent; SELECT takes it (6.3.1, 2.3.2)."""
+        self.build('AB')
+        r = Raw(self, self.user())
+        info = self.select(r, examine=True)
+        self.assertEqual((info['EXISTS'], info['RECENT']), (2, 2))
+        self.assertEqual(self.search(r, 'RECENT'), [1, 2])
+        r.ok('UNSELECT')
+        self.assertEqual(self.status(r, 'INBOX')['RECENT'], 2)
+        info = self.select(r)
+        self.assertEqual(info['RECENT'], 2)
+        r.ok('UNSELECT')
+        self.assertEqual(self.status(r, 'INBOX')['RECENT'], 0)
+        self.assertEqual(self.select(r, examine=True)['RECENT'], 0)
 
     # ---- mailboxes ----
 
