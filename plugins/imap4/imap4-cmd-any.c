@@ -77,6 +77,10 @@ void imap_cmd_noop(struct imap_client *c, const char *tag,
 void imap_cmd_check(struct imap_client *c, const char *tag,
 		    const struct imap_arg *args, int uid)
 {
+	if (args != NULL) {
+		imap_tagged(c, tag, "BAD", "CHECK takes no arguments");
+		return;
+	}
 	imap_sync(c, 0);
 	imap_tagged(c, tag, "OK", "Check completed.");
 }
@@ -84,16 +88,42 @@ void imap_cmd_check(struct imap_client *c, const char *tag,
 void imap_cmd_logout(struct imap_client *c, const char *tag,
 		     const struct imap_arg *args, int uid)
 {
+	if (args != NULL) {
+		imap_tagged(c, tag, "BAD", "LOGOUT takes no arguments");
+		return;
+	}
 	imap_untagged(c, "BYE Logging out");
 	imap_tagged(c, tag, "OK", "Logout completed.");
 	imap_client_close(c);
+}
+
+/* RFC 2971 4: "(" *(string SP nstring) ")" -- fields are strings, values
+ * strings or NIL, so an atom field or an odd count is a syntax error. */
+static int id_params_ok(struct imap_client *c, const struct imap_arg *list)
+{
+	const struct imap_arg *a = imap_arg_child(c->parser, list);
+
+	if (list->count % 2 != 0)
+		return 0;
+	for (; a != NULL; a = ARG_NEXT(c, ARG_NEXT(c, a))) {
+		const struct imap_arg *v = ARG_NEXT(c, a);
+
+		if (v == NULL ||
+		    (a->type != IMAP_ARG_QUOTED &&
+		     a->type != IMAP_ARG_LITERAL) ||
+		    (v->type != IMAP_ARG_QUOTED &&
+		     v->type != IMAP_ARG_LITERAL && !ARG_IS(c, v, "NIL")))
+			return 0;
+	}
+	return 1;
 }
 
 void imap_cmd_id(struct imap_client *c, const char *tag,
 		 const struct imap_arg *args, int uid)
 {
 	if (args == NULL || ARG_NEXT(c, args) != NULL ||
-	    (args->type != IMAP_ARG_LIST && !ARG_IS(c, args, "NIL"))) {
+	    (args->type != IMAP_ARG_LIST && !ARG_IS(c, args, "NIL")) ||
+	    (args->type == IMAP_ARG_LIST && !id_params_ok(c, args))) {
 		imap_tagged(c, tag, "BAD", "ID needs a list or NIL");
 		return;
 	}
@@ -128,6 +158,10 @@ void imap_cmd_namespace(struct imap_client *c, const char *tag,
 {
 	char sep = c->storage->mailbox_separator(c->mu);
 
+	if (args != NULL) {
+		imap_tagged(c, tag, "BAD", "NAMESPACE takes no arguments");
+		return;
+	}
 	imap_untagged(c, "NAMESPACE ((\"\" \"%s%c\")) NIL NIL",
 		      sep == '\\' || sep == '"' ? "\\" : "", sep);
 	imap_tagged(c, tag, "OK", "Namespace completed.");

@@ -104,7 +104,8 @@ void imap_cmd_create(struct imap_client *c, const char *tag,
 	size_t len;
 	int ret;
 
-	if (args == NULL) {
+	if (args == NULL || ARG_NEXT(c, args) != NULL) {
+		/* CREATE-SPECIAL-USE's (USE ...) is not offered */
 		imap_tagged(c, tag, "BAD", "CREATE needs a mailbox");
 		return;
 	}
@@ -129,12 +130,18 @@ void imap_cmd_delete(struct imap_client *c, const char *tag,
 	char *name;
 	int ret;
 
-	if (args == NULL) {
+	if (args == NULL || ARG_NEXT(c, args) != NULL) {
 		imap_tagged(c, tag, "BAD", "DELETE needs a mailbox");
 		return;
 	}
 	if ((name = imap_mailbox_arg(c, tag, args)) == NULL)
 		return;
+	if (strcmp(name, "INBOX") == 0) {
+		/* an invariant, not a permission (RFC 5530 CANNOT) */
+		free(name);
+		imap_tagged(c, tag, "NO", "[CANNOT] INBOX cannot be deleted");
+		return;
+	}
 	ret = c->storage->mailbox_delete(c->mu, name, &error);
 	free(name);
 	if (ret < 0)
@@ -150,7 +157,8 @@ void imap_cmd_rename(struct imap_client *c, const char *tag,
 	char *from, *to;
 	int ret;
 
-	if (args == NULL || ARG_NEXT(c, args) == NULL) {
+	if (args == NULL || ARG_NEXT(c, args) == NULL ||
+	    ARG_NEXT(c, ARG_NEXT(c, args)) != NULL) {
 		imap_tagged(c, tag, "BAD", "RENAME needs two mailboxes");
 		return;
 	}
@@ -176,8 +184,8 @@ static void subscribe(struct imap_client *c, const char *tag,
 	char *name;
 	int ret;
 
-	if (args == NULL) {
-		imap_tagged(c, tag, "BAD", "Mailbox name missing");
+	if (args == NULL || ARG_NEXT(c, args) != NULL) {
+		imap_tagged(c, tag, "BAD", "One mailbox name needed");
 		return;
 	}
 	if ((name = imap_mailbox_arg(c, tag, args)) == NULL)
@@ -499,7 +507,9 @@ static void list_entries_free(struct list_ctx *l)
 
 /* Lists parents whose descendants meet the selection with CHILDINFO: every
  * mailbox is collected, ancestors missing from the list are added as
- * \NonExistent, and each selected mailbox marks its ancestors. */
+ * \NonExistent, and each selected mailbox marks its ancestors. LSUB uses
+ * it too: a parent of a subscribed mailbox that only the parent matches
+ * comes back \Noselect, without CHILDINFO (RFC 3501 6.3.9, "%"). */
 static int list_recursive(struct list_ctx *l, const char **error_r)
 {
 	struct imap_client *c = l->c;
@@ -564,7 +574,10 @@ static int list_recursive(struct list_ctx *l, const char **error_r)
 		if (!list_pattern_match(l, e->name))
 			continue;
 		if (!e->added && list_selected(l, e->attrs))
-			list_write(l, e->name, e->attrs, e->desc_any);
+			list_write(l, e->name, e->attrs,
+				   !l->lsub && e->desc_any);
+		else if (e->desc_hidden && l->lsub)
+			list_write(l, e->name, PH_MBOX_NOSELECT, 0);
 		else if (e->desc_hidden)
 			list_write(l, e->name,
 				   e->added ? PH_MBOX_NONEXISTENT
@@ -685,7 +698,7 @@ static void list(struct imap_client *c, const char *tag,
 	}
 	if (l.npatterns == 0)
 		ret = 0;
-	else if (l.sel_recursive)
+	else if (l.sel_recursive || lsub)
 		ret = list_recursive(&l, &error);
 	else
 		ret = c->storage->mailbox_list(c->mu, list_one, &l, &error);
@@ -750,6 +763,10 @@ void imap_cmd_close(struct imap_client *c, const char *tag,
 {
 	const char *error = NULL;
 
+	if (args != NULL) {
+		imap_tagged(c, tag, "BAD", "CLOSE takes no arguments");
+		return;
+	}
 	if (!c->readonly)
 		(void)imap_expunge_deleted(c, NULL, 0, &error);
 	imap_unselect(c);
@@ -759,6 +776,11 @@ void imap_cmd_close(struct imap_client *c, const char *tag,
 void imap_cmd_unselect(struct imap_client *c, const char *tag,
 		       const struct imap_arg *args, int uid)
 {
+	if (args != NULL) {
+		/* RFC 3691: BAD when an argument is supplied */
+		imap_tagged(c, tag, "BAD", "UNSELECT takes no arguments");
+		return;
+	}
 	imap_unselect(c);
 	imap_tagged(c, tag, "OK", "Unselect completed.");
 }

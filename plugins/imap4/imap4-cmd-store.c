@@ -73,7 +73,7 @@ void imap_cmd_store(struct imap_client *c, const char *tag,
 	struct ph_store_request req = PH_STORE_REQUEST_INIT;
 	const char *name, *error = NULL;
 	uint32_t *seqs;
-	size_t n, i;
+	size_t n, i, gone = 0;
 	int silent = 0, ret;
 
 	if (item == NULL || item->type != IMAP_ARG_ATOM || flags == NULL ||
@@ -111,25 +111,31 @@ void imap_cmd_store(struct imap_client *c, const char *tag,
 			    error != NULL ? error : "Store failed");
 		return;
 	}
-	for (i = 0; i < n && (!silent || uid); i++) {
+	/* .SILENT: no FETCH at all, also for UID STORE (RFC 3501 6.4.6) */
+	for (i = 0; i < n && !silent; i++) {
 		struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
 
-		if (c->storage->message_info(c->box, seqs[i], &info) < 0)
+		if (c->storage->message_info(c->box, seqs[i], &info) < 0 ||
+		    info.expunged) {
+			gone++; /* its flags were not stored: no FETCH */
 			continue;
+		}
 		imap_str_printf(&c->out, "* %u FETCH (", seqs[i]);
 		if (uid)
-			imap_str_printf(&c->out, "UID %u%s", info.uid,
-					silent ? "" : " ");
-		if (!silent) {
-			imap_str_appends(&c->out, "FLAGS ");
-			imap_write_flags(c, &c->out, info.flags, info.keywords);
-		}
+			imap_str_printf(&c->out, "UID %u ", info.uid);
+		imap_str_appends(&c->out, "FLAGS ");
+		imap_write_flags(c, &c->out, info.flags, info.keywords);
 		imap_str_appends(&c->out, ")\r\n");
 		imap_client_flush(c);
 	}
 	free(seqs);
 	imap_sync(c, 1);
-	imap_tagged(c, tag, "OK", "Store completed.");
+	if (gone > 0) /* RFC 2180 4.2.2, 4.2.3 */
+		imap_tagged(c, tag, "NO",
+			    "[EXPUNGEISSUED] Some of the messages no longer "
+			    "exist.");
+	else
+		imap_tagged(c, tag, "OK", "Store completed.");
 }
 
 /* "1:3,7" of the UIDs at `seqs`, or of `uids` when given. */
@@ -170,6 +176,17 @@ static void write_uid_set(struct imap_client *c, struct imap_str *out,
 	}
 }
 
+/* Whether a COPY/MOVE failing with PH_ENOTFOUND had a destination: the
+ * storage says "not found" for a missing mailbox and for messages gone. */
+static int copy_dest_exists(struct imap_client *c, const char *name)
+{
+	struct ph_mailbox_status st = PH_MAILBOX_STATUS_INIT;
+	const char *error = NULL;
+
+	return c->storage->mailbox_status(c->mu, name, &st, &error) !=
+	       PH_ENOTFOUND;
+}
+
 static void copy(struct imap_client *c, const char *tag,
 		 const struct imap_arg *args, int uid, int move)
 {
@@ -208,8 +225,13 @@ static void copy(struct imap_client *c, const char *tag,
 		  ? PH_ENOMEM
 		  : c->storage->messages_copy(c->box, seqs, n, name, move,
 					      &validity, uids, &error);
-	free(name);
-	if (ret < 0) {
+	if (ret == PH_ENOTFOUND && copy_dest_exists(c, name)) {
+		/* messages another session expunged: RFC 2180 4.4.1, with
+		 * the pending EXPUNGEs; not a reason to CREATE */
+		imap_sync(c, 0);
+		imap_tagged(c, tag, "NO", "[EXPUNGEISSUED] %s",
+			    error != NULL ? error : "Messages were expunged");
+	} else if (ret < 0) {
 		imap_tagged(c, tag, "NO", "%s%s",
 			    ret == PH_ENOTFOUND ? "[TRYCREATE] "
 						: imap_error_code(ret),
@@ -231,6 +253,7 @@ static void copy(struct imap_client *c, const char *tag,
 				    code.data);
 		}
 	}
+	free(name);
 	imap_str_free(&code);
 	free(uids);
 	free(seqs);

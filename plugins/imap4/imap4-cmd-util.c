@@ -58,6 +58,13 @@ int imap_seqset_arg(struct imap_client *c, const char *tag,
 		imap_tagged(c, tag, "BAD", "%s", error);
 		return -1;
 	}
+	if (count == 0 && !uid) {
+		/* RFC 3501 9 (seq-number): every number, "*" included, is
+		 * past the end of an empty mailbox */
+		imap_seqset_free(&set);
+		imap_tagged(c, tag, "BAD", "No messages (sequence set)");
+		return -1;
+	}
 	if (count > 0) {
 		struct ph_message_info info = PH_MESSAGE_INFO_LIGHT_INIT;
 
@@ -142,6 +149,36 @@ void imap_write_flags(struct imap_client *c, struct imap_str *out,
 	imap_str_appendc(out, ')');
 }
 
+#define FLAGS_NEXT(c, list, a)                                                 \
+	((list)->type == IMAP_ARG_LIST ? ARG_NEXT(c, a) : NULL)
+
+/* Whether the keywords of the list that the mailbox lacks fit into its
+ * free slots (the storage's 64), so that a STORE refused with [LIMIT]
+ * defines none of them. */
+static int keywords_fit(struct imap_client *c, const struct imap_arg *list,
+			const struct imap_arg *first)
+{
+	const struct imap_arg *a, *b;
+	unsigned i, used = 0, missing = 0, idx;
+
+	for (i = 0; i < 64; i++)
+		used += c->storage->keyword_name(c->box, i) != NULL;
+	for (a = first; a != NULL; a = FLAGS_NEXT(c, list, a)) {
+		const char *s = ARG_STR(c, a);
+
+		if (s[0] == '\\' ||
+		    c->storage->keyword_index(c->box, s, 0, &idx) == 0)
+			continue;
+		for (b = first; b != a; b = FLAGS_NEXT(c, list, b)) {
+			if (strcasecmp(ARG_STR(c, b), s) == 0)
+				break;
+		}
+		if (b == a && used + ++missing > 64)
+			return 0;
+	}
+	return 1;
+}
+
 int imap_flags_arg(struct imap_client *c, const char *tag,
 		   const struct imap_arg *list, int create, uint32_t *flags_r,
 		   uint64_t *keywords_r)
@@ -155,11 +192,9 @@ int imap_flags_arg(struct imap_client *c, const char *tag,
 		first = imap_arg_child(c->parser, list);
 	else if (list == NULL || list->type != IMAP_ARG_ATOM)
 		goto bad;
-	for (a = first; a != NULL;
-	     a = list->type == IMAP_ARG_LIST ? ARG_NEXT(c, a) : NULL) {
+	/* the syntax first: a BAD list creates no keyword */
+	for (a = first; a != NULL; a = FLAGS_NEXT(c, list, a)) {
 		const char *s = ARG_STR(c, a);
-		unsigned idx;
-		int ret;
 
 		if (a->type != IMAP_ARG_ATOM)
 			goto bad;
@@ -171,12 +206,23 @@ int imap_flags_arg(struct imap_client *c, const char *tag,
 			if (i == 5)
 				goto bad; /* \Recent and unknown ones */
 			*flags_r |= system_flags[i].flag;
-			continue;
-		}
-		if (strpbrk(s, "*%]\\") != NULL)
+		} else if (strpbrk(s, "*%]\\") != NULL) {
 			goto bad; /* not an atom (RFC 3501 flag-keyword) */
-		if (c->box == NULL)
-			continue; /* APPEND without a view: keywords later */
+		}
+	}
+	if (c->box == NULL)
+		return 0; /* APPEND without a view: keywords later */
+	if (create && !keywords_fit(c, list, first)) {
+		imap_tagged(c, tag, "NO", "[LIMIT] Keyword limit reached");
+		return -1;
+	}
+	for (a = first; a != NULL; a = FLAGS_NEXT(c, list, a)) {
+		const char *s = ARG_STR(c, a);
+		unsigned idx;
+		int ret;
+
+		if (s[0] == '\\')
+			continue;
 		ret = c->storage->keyword_index(c->box, s, create, &idx);
 		if (ret == PH_ENOTFOUND && !create)
 			continue;

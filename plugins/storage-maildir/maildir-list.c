@@ -319,6 +319,24 @@ static int list_rename_inbox(ph_mail_user *mu, const char *to,
 	return ret;
 }
 
+/* Whether the directory name `dir` (".a.b") has inferior mailboxes. */
+static bool list_has_children(ph_mail_user *mu, const char *dir)
+{
+	size_t len = strlen(dir);
+	bool found = false;
+	struct dirent *d;
+	DIR *dp;
+
+	if ((dp = opendir(mu->root)) == NULL)
+		return false;
+	while (!found && (d = readdir(dp)) != NULL)
+		found = strncmp(d->d_name, dir, len) == 0 &&
+			d->d_name[len] == '.' &&
+			list_is_dir(mu->root, d->d_name);
+	closedir(dp);
+	return found;
+}
+
 int maildir_mailbox_rename(ph_mail_user *mu, const char *from, const char *to,
 			   const char **error_r)
 {
@@ -350,9 +368,15 @@ int maildir_mailbox_rename(ph_mail_user *mu, const char *from, const char *to,
 		return PH_EINVAL;
 	}
 	if (rename(fpath, tpath) < 0) {
-		*error_r = errno == ENOENT ? "mailbox does not exist"
-					   : "cannot rename the mailbox";
-		return errno == ENOENT ? PH_ENOTFOUND : PH_EIO;
+		int err = errno;
+
+		/* a \Noselect parent: only its inferiors move (RFC 3501
+		 * 6.3.5, example A684) */
+		if (err != ENOENT || !list_has_children(mu, fdir)) {
+			*error_r = err == ENOENT ? "mailbox does not exist"
+						 : "cannot rename the mailbox";
+			return err == ENOENT ? PH_ENOTFOUND : PH_EIO;
+		}
 	}
 	/* Children move with their parent. */
 	if ((dp = opendir(mu->root)) != NULL) {
