@@ -160,7 +160,7 @@ static void test_hanging_stack(void)
 	CU_ASSERT_EQUAL(verify(st, me, "right pw", NULL, &err), PH_ETEMP);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	took = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
-	CU_ASSERT(took >= 0.9 && took < 3.0);
+	CU_ASSERT(took >= 0.9 && took < 5.0); /* the 1 s timeout, under load */
 	CU_ASSERT_STRING_EQUAL(str(err), "PAM stack timed out");
 	posthorn_plugin.fini(st);
 }
@@ -177,7 +177,7 @@ static void test_no_pam_fail_delay(void)
 	CU_ASSERT_EQUAL(verify(st, me, "wrong pw", NULL, &err), PH_EAUTH);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	took = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
-	CU_ASSERT(took < 1.5);
+	CU_ASSERT(took < 2.5); /* well below the 3 s asked for */
 	CU_ASSERT_EQUAL(verify(st, me, "right pw", NULL, &err), PH_OK);
 	posthorn_plugin.fini(st);
 }
