@@ -40,14 +40,16 @@ void imap_client_flush(struct imap_client *c)
 static void vreply(struct imap_client *c, const char *prefix,
 		   const char *status, const char *fmt, va_list ap)
 {
+	/* an APPEND refused mid-literal: held until the command ends */
+	struct imap_str *out = c->append.holding ? &c->append.refusal : &c->out;
 	va_list copy;
 	int n;
 
-	imap_str_appends(&c->out, prefix);
-	imap_str_appendc(&c->out, ' ');
+	imap_str_appends(out, prefix);
+	imap_str_appendc(out, ' ');
 	if (status != NULL) {
-		imap_str_appends(&c->out, status);
-		imap_str_appendc(&c->out, ' ');
+		imap_str_appends(out, status);
+		imap_str_appendc(out, ' ');
 	}
 	va_copy(copy, ap);
 	n = vsnprintf(NULL, 0, fmt, copy);
@@ -56,15 +58,16 @@ static void vreply(struct imap_client *c, const char *prefix,
 		char *buf = malloc((size_t)n + 1);
 
 		if (buf == NULL) {
-			c->out.failed = 1;
+			out->failed = 1;
 		} else {
 			vsnprintf(buf, (size_t)n + 1, fmt, ap);
-			imap_str_append(&c->out, buf, (size_t)n);
+			imap_str_append(out, buf, (size_t)n);
 			free(buf);
 		}
 	}
-	imap_str_appends(&c->out, "\r\n");
-	imap_client_flush(c);
+	imap_str_appends(out, "\r\n");
+	if (out == &c->out)
+		imap_client_flush(c);
 }
 
 void imap_tagged(struct imap_client *c, const char *tag, const char *status,

@@ -50,6 +50,22 @@ void imap_append_abort(struct imap_client *c)
 	c->append.mailbox = NULL;
 	c->append.error = NULL;
 	c->append.error_code = 0;
+	if (!c->append.holding) /* else: the refusal being made */
+		imap_str_free(&c->append.refusal);
+}
+
+/* Sends a refusal held since the command's literal; 1 when there was
+ * one (the command is answered), 0 otherwise. */
+static int append_send_refusal(struct imap_client *c)
+{
+	struct imap_str *r = &c->append.refusal;
+
+	if (r->len == 0)
+		return 0;
+	imap_str_append(&c->out, r->data, r->len);
+	imap_append_abort(c);
+	imap_client_flush(c);
+	return 1;
 }
 
 /* Reads "[flags] [date]" into `req`; keyword names point into the
@@ -241,11 +257,20 @@ int imap_append_literal_begin(struct imap_client *c,
 {
 	int ret;
 
-	if (literal_message(c, ev) < 0) {
+	if (c->append.refusal.len > 0) /* refused: drain this one too */
+		return imap_parser_literal_begin(c->parser,
+						 IMAP_LITERAL_STREAM);
+	c->append.holding = !ev->literal_sync;
+	ret = literal_message(c, ev);
+	c->append.holding = 0;
+	if (ret < 0 && ev->literal_sync) {
 		/* answered; the client does not send a refused {n} */
 		return imap_parser_literal_begin(c->parser,
 						 IMAP_LITERAL_REJECT);
 	}
+	if (ret < 0) /* a {n+} is sent anyway: read and drop it */
+		return imap_parser_literal_begin(c->parser,
+						 IMAP_LITERAL_STREAM);
 	ret = imap_parser_literal_begin(c->parser, IMAP_LITERAL_STREAM);
 	if (ret < 0) {
 		imap_append_abort(c);
@@ -367,6 +392,8 @@ void imap_cmd_append(struct imap_client *c, const char *tag,
 {
 	const struct imap_arg *a, *last = NULL;
 
+	if (append_send_refusal(c))
+		return;
 	for (a = args; a != NULL; a = ARG_NEXT(c, a))
 		last = a;
 	if (c->append.mailbox != NULL) {

@@ -72,6 +72,12 @@ struct imap_append_state {
 	char *mailbox;
 	const char *error; /* first failure; static or storage-owned */
 	int error_code;
+	/* A command refused while its non-synchronising literal is on the
+	 * way (RFC 7888 3: those octets belong to the command): the answer
+	 * is held here while the rest of the command is read and dropped,
+	 * and sent once it ends. `holding` routes imap_tagged() here. */
+	struct imap_str refusal;
+	int holding;
 };
 
 /* IDLE (RFC 2177) state; all NULL/0 when not idling. */

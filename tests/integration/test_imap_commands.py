@@ -1480,17 +1480,12 @@ class ImapCommands(harness.TestCase):
                                 for x in lines),
                          sorted(msgs.values()))
 
-    # Bug in imap4-cmd-append.c (imap_append_literal_begin): when the
-    # APPEND is refused before its message literal (here: the mailbox does
-    # not exist, NO [TRYCREATE]), the literal is rejected with
-    # IMAP_LITERAL_REJECT even when it is non-synchronising ({n+}); the
-    # client has sent those bytes already, so the parser must close and
-    # imap4-client.c sends "* BYE [TOOBIG] Literal too large". RFC 7888
-    # section 3: the octets of a {n+} literal are part of the command; BYE
-    # is only for literals too big to accept (section 4). A 3-byte message
-    # must be read and dropped, the NO [TRYCREATE] stand, the connection
-    # stay (the client's next step is CREATE and APPEND again).
-    @unittest.expectedFailure
+    # RFC 7888 section 3: the octets of a {n+} literal are part of the
+    # command, sent before any answer. An APPEND refused before its
+    # message (the mailbox does not exist) reads and drops them and
+    # answers once, NO [TRYCREATE], when the command ends; the connection
+    # stays for the client's CREATE and second APPEND. (It used to close
+    # with "* BYE [TOOBIG] Literal too large".)
     def test_append_nonsync_literal_refused_keeps_connection(self):
         r = Raw(self, self.user())
         tagged, untagged = r.run('APPEND Nowhere {3+}\r\nabc')
@@ -1500,6 +1495,23 @@ class ImapCommands(harness.TestCase):
         r.ok('CREATE Nowhere')
         tagged, _ = r.run('APPEND Nowhere {3+}\r\nabc')
         self.assertTrue(tagged.startswith('OK [APPENDUID'), tagged)
+
+    def test_multiappend_nonsync_refused_answers_once(self):
+        # every message of a refused MULTIAPPEND is read; one answer
+        r = Raw(self, self.user())
+        tagged, untagged = r.run('APPEND Nowhere {3+}\r\nabc {4+}\r\n'
+                                 'defg (\\Seen) {2+}\r\nhi')
+        self.assertTrue(tagged.startswith('NO [TRYCREATE]'), tagged)
+        self.assertEqual(untagged, [])
+        self.assertEqual(r.ok('NOOP'), [])
+
+    def test_append_nonsync_bad_flag_answers_once(self):
+        r = Raw(self, self.user())
+        tagged, untagged = r.run('APPEND INBOX (\\Bogus) {3+}\r\nabc')
+        self.assertTrue(tagged.startswith('BAD'), tagged)
+        self.assertEqual(untagged, [])
+        self.assertEqual(r.ok('NOOP'), [])
+        self.assertIn('0 EXISTS', r.ok('SELECT INBOX'))
 
 
 # one user per test, named after it
