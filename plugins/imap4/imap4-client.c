@@ -160,12 +160,24 @@ void imap_sync(struct imap_client *c, int no_expunge)
 	    .exists = sync_exists,
 	};
 	const char *error = NULL;
+	int ret;
 
 	if (c->box == NULL)
 		return;
-	if (c->storage->mailbox_sync(c->box,
-				     no_expunge ? PH_SYNC_NO_EXPUNGE : 0, &cb,
-				     c, &error) < 0)
+	ret = c->storage->mailbox_sync(
+	    c->box, no_expunge ? PH_SYNC_NO_EXPUNGE : 0, &cb, c, &error);
+	if (ret == PH_ENOTFOUND) {
+		/* Deleted or renamed by another session. Of RFC 2180 3's
+		 * choices, BYE (3.3): the view has no mailbox behind it. */
+		c->api->conn_log(c->conn, PH_LOG_INFO,
+				 "selected mailbox gone: %s",
+				 error != NULL ? error : "?");
+		imap_untagged(c, "BYE [NONEXISTENT] The selected mailbox was "
+				 "deleted or renamed by another session");
+		imap_client_close(c);
+		return;
+	}
+	if (ret < 0)
 		c->api->conn_log(c->conn, PH_LOG_WARNING, "sync failed: %s",
 				 error != NULL ? error : "?");
 	/* our own count can have changed without an exists() report */
