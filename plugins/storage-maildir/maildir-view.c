@@ -624,30 +624,56 @@ static void view_persist_dates(ph_mailbox *box, bool adopt)
 	maildir_lock_release(&lock);
 }
 
+/* A deferred view's message as maildir_view_msgs() would make it, in
+ * `m`; false when answering `omit` from it would learn something (a
+ * date, a size) that must be kept in the view. */
+static bool deferred_vmsg(const ph_mailbox *box, uint32_t i, uint64_t omit,
+			  struct maildir_vmsg *m)
+{
+	const struct maildir_rec *r = &box->idx->recs[i];
+	uint32_t recent = box->deferred_recent;
+
+	if ((!(omit & PH_MESSAGE_INFO_OMIT_DATE) &&
+	     r->date == MAILDIR_DATE_UNKNOWN) ||
+	    (!(omit & PH_MESSAGE_INFO_OMIT_SIZE) && r->vsize == 0))
+		return false;
+	*m = (struct maildir_vmsg){
+	    .flags = recent != 0 && r->uid >= recent ? PH_FLAG_RECENT : 0};
+	vmsg_from_rec(m, r, i);
+	return true;
+}
+
 int maildir_message_info(ph_mailbox *box, uint32_t seq,
 			 struct ph_message_info *info)
 {
-	struct maildir_vmsg *m;
+	struct maildir_vmsg *m, copy;
 	uint64_t omit = 0;
+	int64_t date;
 
 	if (seq == 0 || seq > box->count)
 		return PH_EINVAL;
-	if (maildir_view_msgs(box) < 0)
-		return PH_ENOMEM;
-	m = &box->msgs[seq - 1];
 	/* The date of a message indexed without one costs a stat(), the
 	 * size of one without ,W= a read of the file: only when wanted. */
 	if (PH_HAS_FIELD(info, omit))
 		omit = info->omit;
-	if (!(omit & PH_MESSAGE_INFO_OMIT_SIZE))
-		view_fill_vsize(box, m);
+	/* A view still reading the mapped index answers from it: FETCH
+	 * 1:10 of a 100,000-message mailbox copies no 100,000 records. */
+	if (box->msgs_deferred && deferred_vmsg(box, seq - 1, omit, &copy)) {
+		m = &copy;
+	} else {
+		if (maildir_view_msgs(box) < 0)
+			return PH_ENOMEM;
+		m = &box->msgs[seq - 1];
+		if (!(omit & PH_MESSAGE_INFO_OMIT_SIZE))
+			view_fill_vsize(box, m);
+	}
+	date = omit & PH_MESSAGE_INFO_OMIT_DATE ? m->date
+						: maildir_view_date(box, m);
 	info->uid = m->uid;
 	info->flags = m->flags & (PH_FLAGS_STORABLE | PH_FLAG_RECENT);
 	info->keywords = m->keywords;
 	info->modseq = m->modseq;
-	info->internal_date = omit & PH_MESSAGE_INFO_OMIT_DATE
-				  ? m->date
-				  : maildir_view_date(box, m);
+	info->internal_date = date;
 	info->internal_tz = 0;
 	info->size = m->vsize ? m->vsize : m->psize;
 	info->physical_size = m->psize;
