@@ -26,7 +26,8 @@ wait_idle() (the readiness probes are gone), reload() (rewrite config from
 the attributes + SIGHUP), signal(sig), stop() -> exit status, pid,
 config_path, state_dir, tmp. Module: deliver(server_or_maildir, user,
 bytes, folder=None), check_config(text) -> (rc, stdout, stderr, path),
-make_cert(dir), free_port(host), plugin_exists(name), main().
+make_cert(dir), free_port(host), plugin_exists(name), main(),
+check_listener_config(server, text).
 Set PH_KEEP_TMP=1 to keep the temp directories.
 """
 
@@ -533,6 +534,17 @@ def check_config(text, path=None):
     p = subprocess.run([POSTHORND, '-t', '-c', path], capture_output=True,
                        text=True, timeout=30)
     return p.returncode, p.stdout, p.stderr, path
+
+
+def check_listener_config(server, text):
+    """check_config() of a minimal config: [core], then [listener.imaps]
+    (imap4 on 127.0.0.1:1 with `server`'s cert and key), whose section
+    goes on with `text` from line 9 on."""
+    return check_config('[core]\nplugin_dir = %s\nstate_dir = /tmp\n'
+                        '[listener.imaps]\nprotocol = imap4\n'
+                        'listen = 127.0.0.1:1\ncert = %s\nkey = %s\n%s' %
+                        (PLUGIN_DIR, server.cert_file, server.key_file,
+                         text))
 
 
 class TestCase(unittest.TestCase):

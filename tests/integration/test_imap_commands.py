@@ -1436,6 +1436,18 @@ class ImapCommands(harness.TestCase):
     # the messages readable (3.2), or end the sessions that have it
     # selected with an untagged BYE (3.3). The Maildir storage cannot keep
     # a removed directory readable: the next sync sends BYE and closes.
+    def noop_or_bye(self, r):
+        """NOOP on `r`: True when the server said BYE (RFC 2180 3.3) and
+        closed, False after the tagged answer."""
+        r.c.send('n1 NOOP\r\n')
+        line = r._line()
+        if line.startswith('* BYE'):
+            self.assertTrue(r.c.is_closed())
+            return True
+        while not line.startswith('n1 '):
+            line = r._line()
+        return False
+
     def test_selected_mailbox_deleted_by_other_session(self):
         self.build('AB', folder='Gone')
         one, two = Raw(self, self.user()), Raw(self, self.user())
@@ -1443,13 +1455,8 @@ class ImapCommands(harness.TestCase):
         tagged, _ = one.run('DELETE Gone')
         if tagged.startswith('NO'):
             return  # 3.1
-        two.c.send('n1 NOOP\r\n')
-        first = two._line()
-        if first.startswith('* BYE'):
-            self.assertTrue(two.c.is_closed())  # 3.3
-            return
-        while not first.startswith('n1 '):
-            first = two._line()
+        if self.noop_or_bye(two):
+            return  # 3.3
         # 3.2: still readable
         line = two.ok('FETCH 1:2 (BODY.PEEK[])')
         self.assertEqual(len(line), 2)
@@ -1463,13 +1470,8 @@ class ImapCommands(harness.TestCase):
         one, two = Raw(self, self.user()), Raw(self, self.user())
         self.select(two, 'Old')
         one.ok('RENAME Old New')
-        two.c.send('n1 NOOP\r\n')
-        first = two._line()
-        if first.startswith('* BYE'):
-            self.assertTrue(two.c.is_closed())  # 3.3
-            return
-        while not first.startswith('n1 '):
-            first = two._line()
+        if self.noop_or_bye(two):
+            return  # 3.3
         lines = two.ok('FETCH 1:2 (BODY.PEEK[])')
         self.assertEqual(sorted(x.split('\r\n', 1)[1][:-1].encode('latin-1')
                                 for x in lines),

@@ -293,12 +293,7 @@ class Config(harness.TestCase):
     listeners = {}
 
     def check(self, listener_keys):
-        text = ('[core]\nplugin_dir = %s\nstate_dir = /tmp\n'
-                '[listener.imaps]\nprotocol = imap4\n'
-                'listen = 127.0.0.1:1\ncert = %s\nkey = %s\n%s' %
-                (harness.PLUGIN_DIR, self.server.cert_file,
-                 self.server.key_file, listener_keys))
-        return harness.check_config(text)
+        return harness.check_listener_config(self.server, listener_keys)
 
     def test_keys_printed(self):
         rc, out, err, _ = self.check('tls = implicit\ntls_client_ca = %s\n'

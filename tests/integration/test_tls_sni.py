@@ -143,12 +143,9 @@ class SniConfig(harness.TestCase):
     listeners = {}
 
     def check(self, sni):
-        text = ('[core]\nplugin_dir = %s\nstate_dir = /tmp\n'
-                '[listener.imaps]\nprotocol = imap4\ntls = implicit\n'
-                'listen = 127.0.0.1:1\ncert = %s\nkey = %s\n%s' %
-                (harness.PLUGIN_DIR, self.server.cert_file,
-                 self.server.key_file, sni))
-        return harness.check_config(text)
+        # line 9 is "tls = implicit", the [sni] sections start at line 10
+        return harness.check_listener_config(self.server,
+                                             'tls = implicit\n' + sni)
 
     def test_printed(self):
         rc, out, err, _ = self.check('[sni.mail.example.org]\ncert = %s\n'
