@@ -29,7 +29,7 @@
 
 /* Compaction at close once the log is this big and at least a quarter of
  * the compacted part: the walks it saves the next views pay for it. */
-#define CACHE_COMPACT_MIN_LOG (256u * 1024)
+#define CACHE_COMPACT_MIN_LOG ((size_t)256 * 1024)
 
 /* A record in the log or of this view: the header, the field, the value. */
 struct cache_slot {

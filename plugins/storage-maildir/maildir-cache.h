@@ -32,7 +32,7 @@
  * compaction's index (24 bytes a record). 256 MiB holds every cached value
  * of a 100,000-message mailbox. */
 #ifndef CACHE_MAX_FILE /* tests build with a small one */
-#define CACHE_MAX_FILE (256u * 1024 * 1024)
+#define CACHE_MAX_FILE (256LL * 1024 * 1024)
 #endif
 #define CACHE_FIELD_LEN	 64
 #define CACHE_FIELDS_MAX 32 /* per file and per view; more are not cached */
