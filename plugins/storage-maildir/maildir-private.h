@@ -315,7 +315,8 @@ struct ph_mailbox {
 	bool msgs_deferred;
 	uint32_t deferred_recent;
 	int pop3_lock_fd;
-	int inotify_fd;
+	int watch_fd;	   /* mailbox_watch_fd(): eventfd or inotify; -1 */
+	bool watch_shared; /* an eventfd of the shared instance */
 	struct maildir_cache *cache;
 	/* Counters of msgs (get_status), computed while the view is built
 	 * at open and again after any change to msgs marks them stale. */
@@ -369,6 +370,11 @@ void maildir_mailbox_close(ph_mailbox **box);
 int maildir_mailbox_get_status(ph_mailbox *box,
 			       struct ph_mailbox_status *status_r);
 int maildir_mailbox_watch_fd(ph_mailbox *box);
+/* ---- change notification (maildir-watch.c) ---- */
+/* Empties the view's watch fd (a sync is about to see the changes). */
+void maildir_watch_drain(ph_mailbox *box);
+/* Stops notifying the view and closes its watch fd. */
+void maildir_watch_close(ph_mailbox *box);
 int maildir_mailbox_lock(ph_mailbox *box, const char **error_r);
 uint32_t maildir_message_count(ph_mailbox *box);
 int maildir_message_info(ph_mailbox *box, uint32_t seq,

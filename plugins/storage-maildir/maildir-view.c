@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -189,7 +188,7 @@ int maildir_mailbox_open(ph_mail_user *mu, const char *name, unsigned flags,
 		return PH_ENOMEM;
 	box->mu = mu;
 	box->pop3_lock_fd = -1;
-	box->inotify_fd = -1;
+	box->watch_fd = -1;
 	box->readonly = (flags & PH_OPEN_READONLY) != 0;
 	ret = maildir_user_mailbox_path(mu, name, box->path, sizeof(box->path),
 					&inbox, error_r);
@@ -262,8 +261,7 @@ void maildir_mailbox_close(ph_mailbox **boxp)
 	}
 	view_persist_dates(box, false);
 	maildir_lock_release(&box->pop3_lock_fd);
-	if (box->inotify_fd >= 0)
-		close(box->inotify_fd);
+	maildir_watch_close(box);
 	view_cache_close(box);
 	maildir_index_free(&box->idx);
 	for (unsigned i = 0; i < box->kw_count; i++)
@@ -303,16 +301,6 @@ int maildir_mailbox_get_status(ph_mailbox *box, struct ph_mailbox_status *st)
 	return PH_OK;
 }
 
-static void view_drain_inotify(ph_mailbox *box)
-{
-	char buf[4096];
-
-	if (box->inotify_fd < 0)
-		return;
-	while (read(box->inotify_fd, buf, sizeof(buf)) > 0)
-		;
-}
-
 int maildir_view_sync(ph_mailbox *box, unsigned flags,
 		      const struct ph_sync_callbacks *cb, void *ctx,
 		      const char **error_r)
@@ -325,7 +313,7 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 	uint32_t recent = 0;
 	int ret;
 
-	view_drain_inotify(box);
+	maildir_watch_drain(box);
 	view_persist_dates(box, true);
 	if (!maildir_index_changed(box->path, box->idx) &&
 	    maildir_sync_is_fresh(box->path, box->idx)) {
@@ -431,33 +419,6 @@ int maildir_view_sync(ph_mailbox *box, unsigned flags,
 	if (grew && cb && cb->exists)
 		cb->exists(ctx, n);
 	return PH_OK;
-}
-
-int maildir_mailbox_watch_fd(ph_mailbox *box)
-{
-	/* new/ and cur/ only: the index file is replaced on every change,
-	 * our own syncs included, which would wake the caller for nothing.
-	 * A keyword-only change by another session (no rename in cur/)
-	 * is therefore seen at the next sync, not pushed. */
-	static const char *const subs[] = {"new", "cur"};
-	char p[PATH_MAX];
-
-	if (box->inotify_fd >= 0)
-		return box->inotify_fd;
-	box->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (box->inotify_fd < 0)
-		return PH_ENOTSUP;
-	for (size_t i = 0; i < 2; i++) {
-		maildir_fmt(p, sizeof(p), "%s/%s", box->path, subs[i]);
-		if (inotify_add_watch(box->inotify_fd, p,
-				      IN_CREATE | IN_DELETE | IN_MOVED_FROM |
-					  IN_MOVED_TO | IN_ONLYDIR) < 0) {
-			close(box->inotify_fd);
-			box->inotify_fd = -1;
-			return PH_ENOTSUP;
-		}
-	}
-	return box->inotify_fd;
 }
 
 int maildir_mailbox_lock(ph_mailbox *box, const char **error_r)

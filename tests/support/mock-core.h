@@ -65,4 +65,10 @@ void ph_mock_log_reset(void);
 /* 0: print every line to stderr (default); 1: count only. */
 void ph_mock_log_quiet(int quiet);
 
+/* io_add() returns NULL (no loop) unless accept is 1: then it succeeds
+ * and ph_mock_io_last() gives the last watch's fd (-1: none), callback
+ * and context, for the test to call when the fd is ready. */
+void ph_mock_io_accept(int accept);
+int ph_mock_io_last(ph_io_fn **cb_r, void **ctx_r);
+
 #endif
