@@ -179,3 +179,13 @@ void mt_deliver_new(const char *maildir, const char *name, const char *text)
 	fclose(f);
 	CU_ASSERT_EQUAL(rename(tmp, dst), 0);
 }
+
+ph_mailbox *mt_open(struct mt *t, const char *name, unsigned flags)
+{
+	ph_mailbox *box = NULL;
+	const char *error = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(
+	    t->ops->mailbox_open(t->mu, name, flags, &box, &error), PH_OK);
+	return box;
+}

@@ -26,6 +26,9 @@ void mt_teardown(struct mt *t);
 /* Appends `text` to `box`; returns the UID (0 on failure). */
 uint32_t mt_append(struct mt *t, const char *box, const char *text,
 		   uint32_t flags);
+/* Opens mailbox `name` of alice with `flags` (PH_OPEN_*); fails the
+ * test when it cannot. */
+ph_mailbox *mt_open(struct mt *t, const char *name, unsigned flags);
 /* Number of regular files in DIR/sub. */
 unsigned mt_count_files(const char *dir, const char *sub);
 /* Reads message seq of a view into buf (NUL-terminated). */

@@ -17,16 +17,6 @@
 #define MSGS	  300
 #define VALUE_LEN 1000 /* MSGS values: past the compaction threshold */
 
-static ph_mailbox *open_inbox(struct mt *t)
-{
-	ph_mailbox *box = NULL;
-	const char *error = NULL;
-
-	CU_ASSERT_EQUAL_FATAL(
-	    t->ops->mailbox_open(t->mu, "INBOX", 0, &box, &error), PH_OK);
-	return box;
-}
-
 /* value of message seq: "v<seq>" then filler up to VALUE_LEN */
 static struct ph_str value_of(uint32_t seq, char *buf)
 {
@@ -114,7 +104,7 @@ static void test_compacted_at_close(void)
 	off_t size;
 
 	setup_msgs(&t);
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	fill(&t, box, "imap4.bs");
 	fill(&t, box, "imap4.env");
 	h = file_header(&t, &size);
@@ -124,7 +114,7 @@ static void test_compacted_at_close(void)
 	CU_ASSERT_EQUAL(memcmp(h.magic, CACHE_MAGIC, 4), 0);
 	CU_ASSERT_EQUAL(h.nfields, 2);
 	CU_ASSERT_EQUAL(size, (off_t)h.base_len); /* no log left */
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	check_all(&t, box, "imap4.bs");
 	check_all(&t, box, "imap4.env");
 	t.ops->mailbox_close(&box);
@@ -140,23 +130,23 @@ static void test_log_wins_over_section(void)
 	struct mt t;
 
 	setup_msgs(&t);
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	fill(&t, box, "f");
 	t.ops->mailbox_close(&box);
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 7, "f", &v), PH_OK);
 	CU_ASSERT_EQUAL(t.ops->cache_set(box, 7, "f", PH_STR_LIT("new")),
 			PH_OK);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 7, "f", &v), PH_OK);
 	CU_ASSERT_EQUAL(v.len, 3);
 	t.ops->mailbox_close(&box); /* a small log: not compacted */
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 7, "f", &v), PH_OK);
 	CU_ASSERT_EQUAL(v.len, 3);
 	CU_ASSERT_NSTRING_EQUAL(v.data, "new", 3);
 	fill(&t, box, "g"); /* a big log: compacted at close */
 	t.ops->mailbox_close(&box);
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 7, "f", &v), PH_OK);
 	CU_ASSERT_EQUAL(v.len, 3);
 	CU_ASSERT_NSTRING_EQUAL(v.data, "new", 3);
@@ -175,7 +165,7 @@ static void test_expunged_dropped(void)
 	struct mt t;
 
 	setup_msgs(&t);
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	fill(&t, box, "f");
 	CU_ASSERT(file_contains(&t, "v5|"));
 	CU_ASSERT_EQUAL(t.ops->messages_expunge(box, &seq, 1, &error), PH_OK);
@@ -184,7 +174,7 @@ static void test_expunged_dropped(void)
 	CU_ASSERT(!file_contains(&t, "v5|"));
 	CU_ASSERT(file_contains(&t, "v4|"));
 	CU_ASSERT(file_contains(&t, "v6|"));
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 5, "f", &v), PH_OK);
 	CU_ASSERT_EQUAL(memcmp(v.data, "v6|", 3), 0); /* seq 5 is uid 6 */
 	t.ops->mailbox_close(&box);
@@ -201,13 +191,13 @@ static void test_old_mapping_survives(void)
 	struct mt t;
 
 	setup_msgs(&t);
-	writer = open_inbox(&t);
+	writer = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_set(writer, 1, "f", value_of(1, buf)),
 			PH_OK);
 	t.ops->mailbox_close(&writer);
-	reader = open_inbox(&t);
+	reader = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(reader, 1, "f", &v), PH_OK);
-	writer = open_inbox(&t);
+	writer = mt_open(&t, "INBOX", 0);
 	fill(&t, writer, "g");
 	t.ops->mailbox_close(&writer); /* compacts */
 	CU_ASSERT_EQUAL(t.ops->cache_get(reader, 1, "f", &v), PH_OK);
@@ -227,7 +217,7 @@ static void test_damaged_section_record(void)
 	int fd;
 
 	setup_msgs(&t);
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	fill(&t, box, "f");
 	t.ops->mailbox_close(&box);
 	snprintf(path, sizeof(path), "%s/" CACHE_FILE, t.root);
@@ -243,7 +233,7 @@ static void test_damaged_section_record(void)
 	CU_ASSERT_EQUAL(pwrite(fd, "X", 1, hit - data + 10), 1);
 	close(fd);
 	free(data);
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 9, "f", &v), PH_ENOTFOUND);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 8, "f", &v), PH_OK);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 10, "f", &v), PH_OK);
@@ -268,14 +258,14 @@ static void test_old_format_replaced(void)
 	CU_ASSERT_FATAL(f != NULL);
 	fputs("PHC1junkjunkjunkjunkjunkjunkjunk", f);
 	fclose(f);
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 1, "f", &v), PH_ENOTFOUND);
 	CU_ASSERT_EQUAL(t.ops->cache_set(box, 1, "f", PH_STR_LIT("one")),
 			PH_OK);
 	t.ops->mailbox_close(&box);
 	h = file_header(&t, &size);
 	CU_ASSERT_EQUAL(memcmp(h.magic, CACHE_MAGIC, 4), 0);
-	box = open_inbox(&t);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 1, "f", &v), PH_OK);
 	CU_ASSERT_NSTRING_EQUAL(v.data, "one", 3);
 	t.ops->mailbox_close(&box);
@@ -297,7 +287,7 @@ static unsigned check_view(struct mt *t, const char *const *fields,
 			   unsigned nfields, unsigned *found_r)
 {
 	char buf[VALUE_LEN];
-	ph_mailbox *box = open_inbox(t);
+	ph_mailbox *box = mt_open(t, "INBOX", 0);
 	unsigned bad = 0, found = 0;
 
 	for (unsigned f = 0; f < nfields; f++) {
@@ -334,7 +324,7 @@ static void test_concurrent_writers(void)
 	for (int w = 0; w < 2; w++) {
 		if ((pids[w] = fork()) == 0) {
 			for (int round = 0; round < 6; round++) {
-				ph_mailbox *box = open_inbox(&t);
+				ph_mailbox *box = mt_open(&t, "INBOX", 0);
 				const char *f = fields[(w + round) % 4];
 
 				for (uint32_t seq = 1; seq <= MSGS; seq++)

@@ -18,16 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static ph_mailbox *open_box(struct mt *t, const char *name)
-{
-	ph_mailbox *box = NULL;
-	const char *error = NULL;
-
-	CU_ASSERT_EQUAL_FATAL(
-	    t->ops->mailbox_open(t->mu, name, 0, &box, &error), PH_OK);
-	return box;
-}
-
 static uint32_t uid_at(struct mt *t, ph_mailbox *box, uint32_t seq)
 {
 	struct ph_message_info info = PH_MESSAGE_INFO_INIT;
@@ -60,7 +50,7 @@ static void fill(struct mt *t)
 
 	for (int i = 0; i < 4; i++)
 		mt_append(t, "INBOX", "Subject: x\r\n\r\nbody\r\n", 0);
-	box = open_box(t, "INBOX");
+	box = mt_open(t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t->ops->messages_expunge(box, &seq, 1, &error), PH_OK);
 	t->ops->mailbox_close(&box);
 }
@@ -69,7 +59,7 @@ static void fill(struct mt *t)
  * still past every old one. */
 static void check_kept(struct mt *t, uint32_t uidv, uint32_t next)
 {
-	ph_mailbox *box = open_box(t, "INBOX");
+	ph_mailbox *box = mt_open(t, "INBOX", 0);
 
 	CU_ASSERT_EQUAL(t->ops->message_count(box), next - 2);
 	CU_ASSERT_EQUAL(uid_at(t, box, 1), 2);
@@ -232,7 +222,7 @@ static void test_missing_uidlist(void)
 	path_of(&t, "posthorn-uidlist", path, sizeof(path));
 	CU_ASSERT_EQUAL(unlink(path), 0);
 	ph_mock_log_reset();
-	box = open_box(&t, "INBOX");
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->message_count(box), 3); /* all visible */
 	CU_ASSERT_EQUAL(uid_at(&t, box, 1), 1);
 	t.ops->mailbox_close(&box);
@@ -259,7 +249,7 @@ static void test_garbage_uidlist(void)
 	f = fopen(path, "w");
 	fputs("garbage\n", f);
 	fclose(f);
-	box = open_box(&t, "INBOX");
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->message_count(box), 3);
 	t.ops->mailbox_close(&box);
 	CU_ASSERT_NOT_EQUAL(uidvalidity(&t, "INBOX"), uidv);
@@ -304,7 +294,7 @@ static void test_new_dir_pickup(void)
 
 	mt_setup(&t, NULL);
 	mt_append(&t, "INBOX", "first\r\n", 0);
-	box = open_box(&t, "INBOX");
+	box = mt_open(&t, "INBOX", 0);
 	mt_deliver_new(t.root, "1700000000.P1Q1.mx", "postfix\n");
 	mt_deliver_new(t.root, "1700000001.P1Q2.mx", "second\n");
 	CU_ASSERT_EQUAL(t.ops->mailbox_sync(box, 0, &ccb, &c, &error), PH_OK);
@@ -339,7 +329,7 @@ static void test_renamed_by_other(void)
 	mt_setup(&t, NULL);
 	mt_append(&t, "INBOX", "hello\r\n", 0);
 	mt_append(&t, "INBOX", "other\r\n", 0);
-	box = open_box(&t, "INBOX");
+	box = mt_open(&t, "INBOX", 0);
 	/* Another program marks message 1 seen by renaming it. */
 	snprintf(cur, sizeof(cur), "%s/cur", t.root);
 	dp = opendir(cur);
@@ -381,8 +371,8 @@ static void test_store_log(void)
 	mt_setup(&t, NULL);
 	for (int i = 0; i < 3; i++)
 		mt_append(&t, "INBOX", "m\r\n", 0);
-	a = open_box(&t, "INBOX");
-	b = open_box(&t, "INBOX");
+	a = mt_open(&t, "INBOX", 0);
+	b = mt_open(&t, "INBOX", 0);
 	path_of(&t, "posthorn-index", path, sizeof(path));
 	path_of(&t, "posthorn-index.log", logp, sizeof(logp));
 	CU_ASSERT_EQUAL(stat(path, &before), 0);
@@ -411,7 +401,7 @@ static void test_store_log(void)
 	CU_ASSERT_EQUAL(truncate(logp, lst.st_size - 5), 0);
 	t.ops->mailbox_close(&a);
 	t.ops->mailbox_close(&b);
-	a = open_box(&t, "INBOX");
+	a = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->message_count(a), 3);
 	for (seq = 1; seq <= 3; seq++) {
 		t.ops->message_info(a, seq, &info);
@@ -439,7 +429,7 @@ static void test_stale_log(void)
 	mt_setup(&t, NULL);
 	mt_append(&t, "INBOX", "m\r\n", 0);
 	mt_append(&t, "INBOX", "n\r\n", 0);
-	a = open_box(&t, "INBOX");
+	a = mt_open(&t, "INBOX", 0);
 	req.mode = PH_STORE_ADD;
 	req.flags = PH_FLAG_FLAGGED;
 	CU_ASSERT_EQUAL(
@@ -457,7 +447,7 @@ static void test_stale_log(void)
 	CU_ASSERT_EQUAL(t.ops->messages_expunge(a, &seq, 1, &error), PH_OK);
 	t.ops->mailbox_close(&a);
 	CU_ASSERT_EQUAL(rename(saved, logp), 0);
-	a = open_box(&t, "INBOX");
+	a = mt_open(&t, "INBOX", 0);
 	t.ops->message_info(a, 1, &info);
 	CU_ASSERT_EQUAL(info.flags & PH_FLAG_FLAGGED, 0);
 	CU_ASSERT_EQUAL(t.ops->message_count(a), 1);
@@ -467,7 +457,7 @@ static void test_stale_log(void)
 	CU_ASSERT_EQUAL(
 	    t.ops->messages_store(a, &seq, 1, &req, NULL, NULL, &error), PH_OK);
 	t.ops->mailbox_close(&a);
-	a = open_box(&t, "INBOX");
+	a = mt_open(&t, "INBOX", 0);
 	t.ops->message_info(a, 1, &info);
 	CU_ASSERT(info.flags & PH_FLAG_FLAGGED);
 	t.ops->mailbox_close(&a);
@@ -563,7 +553,7 @@ static void torture_check_uidlist(struct mt *t, const char *name,
 				  const char *dir, uint32_t uidv)
 {
 	char path[800];
-	ph_mailbox *box = open_box(t, name);
+	ph_mailbox *box = mt_open(t, name, 0);
 	uint32_t n = t->ops->message_count(box);
 	uint32_t *uids = calloc(n + 1, sizeof(*uids));
 	int *ids = calloc(n + 1, sizeof(*ids));
@@ -576,7 +566,7 @@ static void torture_check_uidlist(struct mt *t, const char *name,
 	t->ops->mailbox_close(&box);
 	snprintf(path, sizeof(path), "%s/posthorn-index", dir);
 	CU_ASSERT_EQUAL(unlink(path), 0);
-	box = open_box(t, name);
+	box = mt_open(t, name, 0);
 	CU_ASSERT_EQUAL(t->ops->message_count(box), n);
 	for (uint32_t s = 1; s <= n && s <= t->ops->message_count(box); s++)
 		if (uid_at(t, box, s) != uids[s - 1] ||
@@ -596,7 +586,7 @@ static void torture_check(struct mt *t, const char *name, uint32_t uidv,
 	unsigned char *present = calloc(100000, 1);
 	unsigned char *committed = calloc(100000, 1);
 	unsigned char *expunged = calloc(100000, 1);
-	ph_mailbox *box = open_box(t, name);
+	ph_mailbox *box = mt_open(t, name, 0);
 	uint32_t n = t->ops->message_count(box), prev = 0;
 	unsigned dups = 0, lost = 0;
 	FILE *f;
@@ -780,7 +770,7 @@ static void test_commit_all(void)
 	CU_ASSERT_EQUAL(
 	    mt_count_files(t.root, "cur") + mt_count_files(t.root, "new"), 4);
 	CU_ASSERT_EQUAL(mt_count_files(t.root, "tmp"), 0);
-	box = open_box(&t, "INBOX");
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->message_count(box), 4);
 	t.ops->mailbox_close(&box);
 	/* the next append goes on where the good ones ended */

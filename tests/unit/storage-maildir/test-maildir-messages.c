@@ -12,16 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static ph_mailbox *open_box(struct mt *t, const char *name, unsigned flags)
-{
-	ph_mailbox *box = NULL;
-	const char *error = NULL;
-
-	CU_ASSERT_EQUAL_FATAL(
-	    t->ops->mailbox_open(t->mu, name, flags, &box, &error), PH_OK);
-	return box;
-}
-
 static struct ph_message_info info_of(struct mt *t, ph_mailbox *box,
 				      uint32_t seq)
 {
@@ -81,7 +71,7 @@ static void test_append_and_read(void)
 	CU_ASSERT_EQUAL(mt_count_files(t.root, "tmp"), 0);
 	CU_ASSERT_EQUAL(
 	    cur_file_with(&t, ",S=18,W=21:2,FS", name, sizeof(name)), 1);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->message_count(box), 1);
 	info = info_of(&t, box, 1);
 	CU_ASSERT_EQUAL(info.uid, 1);
@@ -125,14 +115,14 @@ static void test_uids_never_reused(void)
 	mt_setup(&t, NULL);
 	for (uint32_t i = 1; i <= 3; i++)
 		CU_ASSERT_EQUAL(mt_append(&t, "INBOX", "m\r\n", 0), i);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	t.ops->mailbox_get_status(box, &st);
 	CU_ASSERT_EQUAL(t.ops->messages_expunge(box, &seq, 1, &error), PH_OK);
 	seq = 3;
 	CU_ASSERT_EQUAL(t.ops->messages_expunge(box, &seq, 1, &error), PH_OK);
 	t.ops->mailbox_close(&box);
 	CU_ASSERT_EQUAL(mt_append(&t, "INBOX", "m\r\n", 0), 4);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	t.ops->mailbox_get_status(box, &st2);
 	CU_ASSERT_EQUAL(st2.uidvalidity, st.uidvalidity);
 	CU_ASSERT_EQUAL(t.ops->message_count(box), 2);
@@ -157,7 +147,7 @@ static void test_store_flags(void)
 	mt_setup(&t, NULL);
 	mt_append(&t, "INBOX", "one\r\n", 0);
 	mt_append(&t, "INBOX", "two\r\n", 0);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	a = info_of(&t, box, 2); /* the newer of the two */
 	req.mode = PH_STORE_ADD;
 	req.flags = PH_FLAG_SEEN | PH_FLAG_DELETED;
@@ -195,7 +185,7 @@ static void test_store_flags(void)
 	    t.ops->messages_store(box, seqs, 1, &req, NULL, NULL, &error),
 	    PH_EINVAL);
 	/* Read-only views refuse changes and claim no \Recent. */
-	ro = open_box(&t, "INBOX", PH_OPEN_READONLY);
+	ro = mt_open(&t, "INBOX", PH_OPEN_READONLY);
 	CU_ASSERT_EQUAL(
 	    t.ops->messages_store(ro, seqs, 0, &req, NULL, NULL, &error),
 	    PH_EPERM);
@@ -218,7 +208,7 @@ static void test_keywords(void)
 
 	mt_setup(&t, NULL);
 	mt_append(&t, "INBOX", "one\r\n", 0);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->keyword_index(box, "Todo", 0, &idx),
 			PH_ENOTFOUND);
 	CU_ASSERT_EQUAL(t.ops->keyword_index(box, "Todo", 1, &idx), PH_OK);
@@ -242,7 +232,7 @@ static void test_keywords(void)
 	    t.ops->messages_store(box, &seq, 1, &req, NULL, NULL, &error),
 	    PH_OK);
 	t.ops->mailbox_close(&box);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(info_of(&t, box, 1).keywords, (1ull << 63) | 1);
 	CU_ASSERT_STRING_EQUAL(t.ops->keyword_name(box, 63), "k63");
 	t.ops->mailbox_close(&box);
@@ -296,8 +286,8 @@ static void test_sync_reports(void)
 	mt_setup(&t, NULL);
 	for (int i = 0; i < 5; i++)
 		mt_append(&t, "INBOX", "msg\r\n", 0);
-	a = open_box(&t, "INBOX", 0);
-	b = open_box(&t, "INBOX", 0);
+	a = mt_open(&t, "INBOX", 0);
+	b = mt_open(&t, "INBOX", 0);
 	/* \Recent went to the first view only. */
 	CU_ASSERT(info_of(&t, a, 1).flags & PH_FLAG_RECENT);
 	CU_ASSERT_EQUAL(info_of(&t, b, 1).flags & PH_FLAG_RECENT, 0);
@@ -357,7 +347,7 @@ static void test_uid_range(void)
 	mt_setup(&t, NULL);
 	for (int i = 0; i < 4; i++)
 		mt_append(&t, "INBOX", "m\r\n", 0);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	t.ops->messages_expunge(box, &seq, 1, &error);
 	t.ops->mailbox_sync(box, 0, NULL, NULL, &error);
 	CU_ASSERT_EQUAL(t.ops->message_uid_range(box, 2, 3, &lo, &hi), 1);
@@ -388,7 +378,7 @@ static void test_copy_move(void)
 	mt_append(&t, "INBOX", "second\r\n", 0);
 	mt_append(&t, "INBOX", "third\r\n", 0);
 	mt_append(&t, "Archive", "old\r\n", 0);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->keyword_index(box, "Tag", 1, &kw), PH_OK);
 	CU_ASSERT_EQUAL(
 	    t.ops->messages_copy(box, seqs, 2, "Nope", 0, &uidv, uids, &error),
@@ -401,7 +391,7 @@ static void test_copy_move(void)
 	t.ops->mailbox_status(t.mu, "Archive", &st, &error);
 	CU_ASSERT_EQUAL(uidv, st.uidvalidity);
 	CU_ASSERT_EQUAL(st.messages, 3);
-	dst = open_box(&t, "Archive", 0);
+	dst = mt_open(&t, "Archive", 0);
 	CU_ASSERT_EQUAL(mt_read(&t, dst, 2, buf, sizeof(buf)), PH_OK);
 	CU_ASSERT_STRING_EQUAL(buf, "first\r\n");
 	CU_ASSERT(info_of(&t, dst, 2).flags & PH_FLAG_SEEN);
@@ -454,13 +444,13 @@ static void test_copy_cross_fs(void)
 		mkdir(p, 0700);
 	}
 	mt_append(&t, "INBOX", "cross\r\n", PH_FLAG_SEEN);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(
 	    t.ops->messages_copy(box, &seq, 1, "Other", 0, &uidv, &uid, &error),
 	    PH_OK);
 	CU_ASSERT_EQUAL(uid, 1);
 	t.ops->mailbox_close(&box);
-	dst = open_box(&t, "Other", 0);
+	dst = mt_open(&t, "Other", 0);
 	CU_ASSERT_EQUAL(t.ops->message_count(dst), 1);
 	CU_ASSERT_EQUAL(mt_read(&t, dst, 1, buf, sizeof(buf)), PH_OK);
 	CU_ASSERT_STRING_EQUAL(buf, "cross\r\n");
@@ -493,7 +483,7 @@ static void test_expunged_since(void)
 	mt_setup(&t, kv);
 	for (int i = 0; i < 5; i++)
 		mt_append(&t, "INBOX", "m\r\n", 0);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	t.ops->mailbox_get_status(box, &st);
 	before = st.highestmodseq;
 	CU_ASSERT_EQUAL(t.ops->messages_expunge(box, seqs, 2, &error), PH_OK);
@@ -530,7 +520,7 @@ static void test_cache(void)
 	mt_setup(&t, NULL);
 	mt_append(&t, "INBOX", "m\r\n", 0);
 	mt_append(&t, "INBOX", "n\r\n", 0);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 1, "envelope", &v), PH_ENOTFOUND);
 	CU_ASSERT_EQUAL(t.ops->cache_set(box, 1, "envelope", PH_STR_LIT("E1")),
 			PH_OK);
@@ -546,7 +536,7 @@ static void test_cache(void)
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 3, "envelope", &v), PH_EINVAL);
 	t.ops->mailbox_close(&box);
 	/* Another view reads what the first stored. */
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 1, "envelope", &v), PH_OK);
 	CU_ASSERT_EQUAL(v.len, 3);
 	CU_ASSERT_NSTRING_EQUAL(v.data, "E1b", 3);
@@ -584,7 +574,7 @@ static void test_status_follows_changes(void)
 	mt_setup(&t, NULL);
 	mt_append(&t, "INBOX", "one\r\n", 0);
 	mt_append(&t, "INBOX", "two\r\n", 0);
-	a = open_box(&t, "INBOX", 0);
+	a = mt_open(&t, "INBOX", 0);
 	status_of(&t, a, &unseen, &first, &recent, &size);
 	CU_ASSERT_EQUAL(unseen, 2);
 	CU_ASSERT_EQUAL(first, 1);
@@ -598,7 +588,7 @@ static void test_status_follows_changes(void)
 	CU_ASSERT_EQUAL(unseen, 1);
 	CU_ASSERT_EQUAL(first, 2);
 	/* another session marks 2 seen; a sees it at its sync */
-	b = open_box(&t, "INBOX", 0);
+	b = mt_open(&t, "INBOX", 0);
 	seq = 2;
 	CU_ASSERT_EQUAL(
 	    t.ops->messages_store(b, &seq, 1, &req, NULL, NULL, &error), PH_OK);
@@ -632,7 +622,7 @@ static void test_cache_damaged(void)
 	mt_setup(&t, NULL);
 	mt_append(&t, "INBOX", "m\r\n", 0);
 	mt_append(&t, "INBOX", "n\r\n", 0);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_set(box, 1, "bs", PH_STR_LIT("AAAA")),
 			PH_OK);
 	CU_ASSERT_EQUAL(t.ops->cache_set(box, 2, "bs", PH_STR_LIT("BBBB")),
@@ -648,7 +638,7 @@ static void test_cache_damaged(void)
 	CU_ASSERT_FATAL(hit != NULL);
 	CU_ASSERT_EQUAL(pwrite(fd, "X", 1, hit - buf + 3), 1);
 	close(fd);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 1, "bs", &v), PH_ENOTFOUND);
 	CU_ASSERT_EQUAL(t.ops->cache_get(box, 2, "bs", &v), PH_OK);
 	CU_ASSERT_NSTRING_EQUAL(v.data, "BBBB", 4);
@@ -668,8 +658,8 @@ static void test_pop3_lock(void)
 	struct mt t;
 
 	mt_setup(&t, NULL);
-	a = open_box(&t, "INBOX", 0);
-	b = open_box(&t, "INBOX", 0);
+	a = mt_open(&t, "INBOX", 0);
+	b = mt_open(&t, "INBOX", 0);
 	CU_ASSERT_EQUAL(t.ops->mailbox_lock(a, &error), PH_OK);
 	CU_ASSERT_EQUAL(t.ops->mailbox_lock(b, &error), PH_EINUSE);
 	/* Delivery is not blocked by it. */
@@ -689,7 +679,7 @@ static void test_watch_fd(void)
 	struct mt t;
 
 	mt_setup(&t, NULL);
-	box = open_box(&t, "INBOX", 0);
+	box = mt_open(&t, "INBOX", 0);
 	pfd.fd = t.ops->mailbox_watch_fd(box);
 	CU_ASSERT_FATAL(pfd.fd >= 0);
 	pfd.events = POLLIN;

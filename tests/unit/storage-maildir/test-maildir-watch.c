@@ -17,16 +17,6 @@
 static const struct ph_sync_callbacks no_cbs = {
     .struct_size = sizeof(struct ph_sync_callbacks)};
 
-static ph_mailbox *open_box(struct mt *t, const char *name)
-{
-	ph_mailbox *box = NULL;
-	const char *error = NULL;
-
-	CU_ASSERT_EQUAL_FATAL(
-	    t->ops->mailbox_open(t->mu, name, 0, &box, &error), PH_OK);
-	return box;
-}
-
 static int readable(int fd)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -59,11 +49,11 @@ static void test_shared_instance(void)
 	mt_setup(&t, NULL);
 	CU_ASSERT_EQUAL(t.ops->mailbox_create(t.mu, "Other", 0, &error), PH_OK);
 	for (int i = 0; i < VIEWS; i++) {
-		inbox[i] = open_box(&t, "INBOX");
+		inbox[i] = mt_open(&t, "INBOX", 0);
 		fds[i] = t.ops->mailbox_watch_fd(inbox[i]);
 		CU_ASSERT_FATAL(fds[i] >= 0);
 	}
-	other = open_box(&t, "Other");
+	other = mt_open(&t, "Other", 0);
 	other_fd = t.ops->mailbox_watch_fd(other);
 	CU_ASSERT_FATAL(other_fd >= 0);
 	CU_ASSERT_EQUAL(t.ops->mailbox_watch_fd(other), other_fd); /* kept */
