@@ -63,13 +63,15 @@ static struct compact_field *compact_field(struct compact *cp, const char *name,
 	return f;
 }
 
-/* Adds the intact record at data[off] (length n) of the map. */
-static int compact_add(struct compact *cp, const unsigned char *rec, size_t n)
+/* Adds record `rec` (length n) of the map if it is intact; `checked`:
+ * its CRC was verified already (a section record found by lookup). */
+static int compact_add(struct compact *cp, const unsigned char *rec, size_t n,
+		       bool checked)
 {
 	struct cache_rec_hdr h;
 	struct compact_field *f;
 
-	if (!maildir_cache_rec_crc_ok(rec))
+	if (!checked && !maildir_cache_rec_crc_ok(rec))
 		return PH_OK; /* damaged: dropped */
 	memcpy(&h, rec, sizeof(h));
 	f = compact_field(cp, (const char *)rec + sizeof(h), h.field_len);
@@ -107,17 +109,20 @@ static int compact_collect(struct compact *cp, const struct cache_map *m)
 
 			memcpy(&ie, s.index + (size_t)i * sizeof(ie),
 			       sizeof(ie));
+			/* what a view's lookup finds (checked whole), so
+			 * compaction keeps exactly the values views see */
 			rec = maildir_cache_section_get(m, s, e.name,
 							e.name_len, ie.uid);
+			if (rec != m->data + ie.off)
+				continue;
 			n = maildir_cache_rec_len(m->data, ie.off, m->base_len);
-			if (rec == m->data + ie.off && n > 0 &&
-			    compact_add(cp, rec, n) < 0)
+			if (compact_add(cp, rec, n, true) < 0)
 				return PH_ENOMEM;
 		}
 	}
 	for (off = m->base_len;
 	     (n = maildir_cache_rec_len(m->data, off, m->len)) > 0; off += n) {
-		if (compact_add(cp, m->data + off, n) < 0)
+		if (compact_add(cp, m->data + off, n, false) < 0)
 			return PH_ENOMEM;
 	}
 	return PH_OK;
